@@ -1,0 +1,47 @@
+# gpumarket — two commands: `make demo` (the demo scenario on a local anvil) and `make test`.
+# Everything is installed inside the checkout: .tools (uv), .venv (pinned Python stack from
+# uv.lock), node_modules (solc-js, anvil, cast, OpenZeppelin from package-lock.json).
+SHELL := /bin/bash
+PY311 ?= $(shell command -v python3.11 || command -v python3)
+ROOT := $(CURDIR)
+ANVIL_BIN := $(ROOT)/node_modules/@foundry-rs/anvil-linux-amd64/bin
+CAST_BIN := $(ROOT)/node_modules/@foundry-rs/cast-linux-amd64/bin
+export SOLCX_BINARY_PATH := $(ROOT)/tools/solc/bin
+export APE_DATA_FOLDER := $(ROOT)/.ape
+export PATH := $(ROOT)/.venv/bin:$(ANVIL_BIN):$(CAST_BIN):$(PATH)
+export UV_PYTHON_DOWNLOADS := never
+export PYTHONDONTWRITEBYTECODE := 1
+UV := $(ROOT)/.tools/bin/uv
+APE := $(ROOT)/.venv/bin/ape
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test compile clean
+
+setup: .venv/.synced node_modules/.installed .build/.compiled
+
+$(UV):
+	$(PY311) -m venv .tools
+	.tools/bin/pip install --quiet --disable-pip-version-check uv==0.9.30
+
+.venv/.synced: $(UV) uv.lock pyproject.toml
+	$(UV) sync --frozen --python $(PY311) --quiet
+	touch $@
+
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+.build/.compiled: .venv/.synced node_modules/.installed ape-config.yaml $(shell find contracts -name '*.sol' -not -path '*/.cache/*') tools/solc/solc.js
+	$(APE) compile
+	touch $@
+
+compile: .build/.compiled
+
+demo: setup
+	$(APE) run demo --network ethereum:local:foundry
+
+test: setup
+	$(ROOT)/.venv/bin/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf .venv .tools .build .ape node_modules contracts/.cache

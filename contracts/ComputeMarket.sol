@@ -1,0 +1,745 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import { Ownable } from "@openzeppelin/contracts/access/Ownable.sol";
+import { Ownable2Step } from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import { Pausable } from "@openzeppelin/contracts/utils/Pausable.sol";
+import { ReentrancyGuardTransient } from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+
+import { IComputeMarket } from "./interfaces/IComputeMarket.sol";
+import { IProviderRegistry } from "./interfaces/IProviderRegistry.sol";
+import { RentalMath } from "./libraries/RentalMath.sol";
+import { Offer } from "./types/Offer.sol";
+import { Rental } from "./types/Rental.sol";
+
+/// @title ComputeMarket
+/// @notice Offers, rentals and the streaming escrow. See {IComputeMarket}.
+/// @dev The owner configures bounded parameters and pauses new business; it can never move escrow
+/// or stake. Solvency: for every payment token, balance ≥ Σ over non-terminal rentals of
+/// (total − claimed) + accrued protocol and broker fees, with equality absent donations.
+contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuardTransient {
+    using SafeERC20 for IERC20;
+    using SafeCast for uint256;
+
+    // ───────────────────────────── Bounds ─────────────────────────────
+
+    uint256 public constant MAX_PROTOCOL_FEE_BPS = 1000; // 10 %
+    uint256 public constant MAX_BROKER_FEE_BPS = 1000; // 10 %
+    uint256 public constant MAX_DISCOUNT_BPS = 5000; // 50 %
+    uint256 public constant MAX_NO_SHOW_PENALTY_BPS = 10_000; // the whole collateral
+    uint256 public constant MAX_STAKE_PER_GPU = 1e6 ether;
+    uint256 public constant MIN_ACTIVATION_WINDOW = 5 minutes;
+    uint256 public constant MAX_ACTIVATION_WINDOW = 7 days;
+    uint256 public constant MIN_DISPUTE_WINDOW = 1 hours;
+    uint256 public constant MAX_DISPUTE_WINDOW = 30 days;
+    uint256 public constant MAX_RENTAL_HOURS = 8760; // one year
+    uint256 public constant MAX_LABEL_LENGTH = 32;
+
+    // ───────────────────────────── Defaults ─────────────────────────────
+
+    uint256 public constant DEFAULT_PROTOCOL_FEE_BPS = 100; // 1 %
+    uint256 public constant DEFAULT_STAKE_PER_GPU = 100 ether; // 100 GPUC per GPU
+    uint256 public constant DEFAULT_ACTIVATION_WINDOW = 1 hours;
+    uint256 public constant DEFAULT_DISPUTE_WINDOW = 1 days;
+    uint256 public constant DEFAULT_NO_SHOW_PENALTY_BPS = 1000; // 10 % of collateral
+
+    // ───────────────────────────── State ─────────────────────────────
+
+    /// @notice Where provider stake and collateral live.
+    IProviderRegistry public immutable registry;
+
+    address public treasury;
+    address public arbiter;
+    uint16 public protocolFeeBps;
+    uint16 public noShowPenaltyBps;
+    uint32 public activationWindow;
+    uint32 public disputeWindow;
+    uint96 public stakePerGpu;
+
+    uint256 public nextOfferId;
+    uint256 public nextRentalId;
+
+    mapping(uint256 offerId => Offer.Record) internal _offers;
+    mapping(uint256 offerId => string) internal _gpuModels;
+    mapping(uint256 offerId => string) internal _regions;
+    mapping(uint256 rentalId => Rental.Record) internal _rentals;
+    mapping(address token => bool) internal _paymentTokens;
+    mapping(address token => uint256) internal _protocolFees;
+    mapping(address broker => mapping(address token => uint256)) internal _brokerFees;
+
+    constructor(IProviderRegistry registry_, address owner_, address treasury_) Ownable(owner_) {
+        if (address(registry_) == address(0)) revert MarketZeroAddress();
+        registry = registry_;
+        _setTreasury(treasury_);
+        _setProtocolFee(DEFAULT_PROTOCOL_FEE_BPS);
+        _setStakePerGpu(DEFAULT_STAKE_PER_GPU);
+        _setActivationWindow(DEFAULT_ACTIVATION_WINDOW);
+        _setDisputeWindow(DEFAULT_DISPUTE_WINDOW);
+        _setNoShowPenalty(DEFAULT_NO_SHOW_PENALTY_BPS);
+        nextOfferId = 1;
+        nextRentalId = 1;
+    }
+
+    // ───────────────────────────── Offers ─────────────────────────────
+
+    /// @inheritdoc IComputeMarket
+    function createOffer(Offer.Params calldata p) external whenNotPaused returns (uint256 offerId) {
+        // Check: an active provider, sane labels and terms, an allowlisted token.
+        if (!registry.isActive(msg.sender)) revert MarketProviderNotActive(msg.sender);
+        _checkLabel(p.gpuModel);
+        _checkLabel(p.region);
+        if (!_paymentTokens[p.paymentToken]) revert MarketTokenNotAllowed(p.paymentToken);
+        _checkTerms(p.pricePerGpuHour, p.gpusOffered, p.minHours, p.maxHours, p.maxBrokerBps);
+        uint256 tiers = RentalMath.packTiers(p.tiers, MAX_DISCOUNT_BPS);
+
+        // Effect: store the offer.
+        offerId = nextOfferId++;
+        _offers[offerId] = Offer.Record({
+            provider: msg.sender,
+            gpusOffered: p.gpusOffered,
+            gpusInUse: 0,
+            minHours: p.minHours,
+            maxHours: p.maxHours,
+            maxBrokerBps: p.maxBrokerBps,
+            status: Offer.Status.Active,
+            paymentToken: p.paymentToken,
+            pricePerGpuHour: p.pricePerGpuHour,
+            reservedFor: p.reservedFor,
+            tiers: tiers
+        });
+        _gpuModels[offerId] = p.gpuModel;
+        _regions[offerId] = p.region;
+        emit OfferCreated(
+            offerId,
+            msg.sender,
+            p.paymentToken,
+            p.gpuModel,
+            p.region,
+            p.pricePerGpuHour,
+            p.gpusOffered,
+            p.minHours,
+            p.maxHours,
+            p.reservedFor,
+            p.maxBrokerBps,
+            tiers
+        );
+    }
+
+    /// @inheritdoc IComputeMarket
+    function updateOffer(
+        uint256 offerId,
+        uint96 pricePerGpuHour,
+        uint16 gpusOffered,
+        uint16 minHours,
+        uint16 maxHours,
+        address reservedFor,
+        uint16 maxBrokerBps,
+        Offer.Tier[] calldata tiers
+    ) external {
+        // Check: the provider of an offer that is not closed, with sane terms.
+        Offer.Record storage o = _ownOpenOffer(offerId);
+        _checkTerms(pricePerGpuHour, gpusOffered, minHours, maxHours, maxBrokerBps);
+        if (gpusOffered < o.gpusInUse) revert MarketGpusOfferedBelowInUse(offerId, o.gpusInUse, gpusOffered);
+        uint256 packed = RentalMath.packTiers(tiers, MAX_DISCOUNT_BPS);
+
+        // Effect: new terms for future rentals.
+        o.gpusOffered = gpusOffered;
+        o.minHours = minHours;
+        o.maxHours = maxHours;
+        o.maxBrokerBps = maxBrokerBps;
+        o.pricePerGpuHour = pricePerGpuHour;
+        o.reservedFor = reservedFor;
+        o.tiers = packed;
+        emit OfferUpdated(offerId, pricePerGpuHour, gpusOffered, minHours, maxHours, reservedFor, maxBrokerBps, packed);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function pauseOffer(uint256 offerId) external {
+        Offer.Record storage o = _ownOpenOffer(offerId);
+        if (o.status != Offer.Status.Active) revert MarketOfferNotActive(offerId, o.status);
+        o.status = Offer.Status.Paused;
+        emit OfferStatusChanged(offerId, Offer.Status.Paused);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function resumeOffer(uint256 offerId) external {
+        Offer.Record storage o = _ownOpenOffer(offerId);
+        if (o.status != Offer.Status.Paused) revert MarketOfferNotActive(offerId, o.status);
+        o.status = Offer.Status.Active;
+        emit OfferStatusChanged(offerId, Offer.Status.Active);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function closeOffer(uint256 offerId) external {
+        Offer.Record storage o = _ownOpenOffer(offerId);
+        o.status = Offer.Status.Closed;
+        emit OfferStatusChanged(offerId, Offer.Status.Closed);
+    }
+
+    // ───────────────────────────── Rentals ─────────────────────────────
+
+    /// @inheritdoc IComputeMarket
+    function openRental(
+        uint256 offerId,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPricePerGpuHour,
+        address broker,
+        uint256 brokerBps
+    ) external whenNotPaused nonReentrant returns (uint256 rentalId) {
+        return _open(msg.sender, offerId, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function openRentalFor(
+        address renter,
+        uint256 offerId,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPricePerGpuHour,
+        address broker,
+        uint256 brokerBps
+    ) external whenNotPaused nonReentrant returns (uint256 rentalId) {
+        if (renter == address(0)) revert MarketZeroAddress();
+        return _open(renter, offerId, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function activate(uint256 rentalId) external {
+        // Check: the provider of a Pending rental, before the activation deadline.
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status != Rental.Status.Pending) revert MarketRentalNotPending(rentalId, status);
+        if (msg.sender != _offers[r.offerId].provider) revert MarketNotProvider(rentalId, msg.sender);
+        uint256 deadline = r.activationDeadline;
+        if (block.timestamp > deadline) revert MarketActivationExpired(rentalId, deadline);
+
+        // Effect: the stream starts now and runs for the hours paid.
+        uint256 endsAt = block.timestamp + uint256(r.hoursPaid) * RentalMath.SECONDS_PER_HOUR;
+        r.startedAt = uint40(block.timestamp); // safe: timestamps fit 40 bits until year 36812
+        r.endsAt = uint40(endsAt); // safe: hoursPaid ≤ MAX_RENTAL_HOURS
+        r.status = Rental.Status.Active;
+        emit RentalActivated(rentalId, block.timestamp, endsAt);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function claim(uint256 rentalId) external nonReentrant returns (uint256 gross) {
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status != Rental.Status.Active && status != Rental.Status.Ended) {
+            revert MarketRentalNotClaimable(rentalId, status);
+        }
+        uint256 net;
+        address provider;
+        address token;
+        (gross, net, provider, token) = _accrueClaim(rentalId, r);
+        if (gross == 0) revert MarketNothingToClaim(rentalId);
+        // Interaction: pay the provider its net.
+        IERC20(token).safeTransfer(provider, net);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function claimMany(uint256[] calldata rentalIds) external nonReentrant returns (uint256 gross) {
+        address payTo;
+        address payToken;
+        uint256 pending;
+        for (uint256 i; i < rentalIds.length; ++i) {
+            Rental.Record storage r = _rentals[rentalIds[i]];
+            Rental.Status status = r.status;
+            if (status != Rental.Status.Active && status != Rental.Status.Ended) continue;
+            (uint256 g, uint256 net, address provider, address token) = _accrueClaim(rentalIds[i], r);
+            if (g == 0) continue;
+            gross += g;
+            // Batch consecutive payouts to the same provider in the same token into one transfer.
+            if (provider != payTo || token != payToken) {
+                if (pending != 0) IERC20(payToken).safeTransfer(payTo, pending);
+                (payTo, payToken, pending) = (provider, token, 0);
+            }
+            pending += net;
+        }
+        if (pending != 0) IERC20(payToken).safeTransfer(payTo, pending);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function extend(uint256 rentalId, uint256 hoursAdded) external whenNotPaused nonReentrant returns (uint256 cost) {
+        // Check: the self-funding renter of a running rental, on an offer still open, within its bounds.
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status != Rental.Status.Active) revert MarketRentalNotActive(rentalId, status);
+        if (msg.sender != r.renter) revert MarketNotRenter(rentalId, msg.sender);
+        address payer = r.payer;
+        if (payer != address(0)) revert MarketExtensionNotSelfFunded(rentalId, payer);
+        uint256 endsAt = r.endsAt;
+        if (block.timestamp >= endsAt) revert MarketRentalEnded(rentalId, endsAt);
+        Offer.Record storage o = _offers[r.offerId];
+        if (o.status != Offer.Status.Active) revert MarketOfferNotActive(r.offerId, o.status);
+        uint256 hoursPaid = r.hoursPaid;
+        uint256 newHours = hoursPaid + hoursAdded;
+        uint256 maxHours = o.maxHours;
+        if (hoursAdded == 0 || newHours > maxHours) {
+            revert MarketInvalidHours(hoursAdded, 1, maxHours > hoursPaid ? maxHours - hoursPaid : 0);
+        }
+        address token = o.paymentToken;
+        if (!_paymentTokens[token]) revert MarketTokenNotAllowed(token);
+
+        // Effect: the same hourly rate for longer. While Active, total == rate × hoursPaid exactly.
+        uint256 total = r.total;
+        cost = total / hoursPaid * hoursAdded;
+        endsAt += hoursAdded * RentalMath.SECONDS_PER_HOUR;
+        r.total = (total + cost).toUint128();
+        r.endsAt = uint40(endsAt); // safe: hours ≤ MAX_RENTAL_HOURS
+        r.hoursPaid = uint32(newHours); // safe: ≤ MAX_RENTAL_HOURS
+
+        // Interaction: pull the cost from the renter.
+        _pullExact(token, msg.sender, cost);
+        emit RentalExtended(rentalId, hoursAdded, cost, endsAt);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function stopRental(uint256 rentalId) external nonReentrant returns (uint256 refund) {
+        // Check: only the renter stops, and only while the rental runs.
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status != Rental.Status.Active) revert MarketRentalNotActive(rentalId, status);
+        if (msg.sender != r.renter) revert MarketNotRenter(rentalId, msg.sender);
+        uint256 endsAt = r.endsAt;
+        if (block.timestamp >= endsAt) revert MarketRentalEnded(rentalId, endsAt);
+
+        // Effect: close the stream now; what has accrued (rounded up, against the caller) stays for
+        // the provider, the complement is refunded; the GPUs go back to the offer.
+        uint256 total = r.total;
+        uint256 accrued = RentalMath.accruedUp(total, r.startedAt, endsAt, block.timestamp);
+        refund = total - accrued;
+        r.total = uint128(accrued); // safe: accrued ≤ total
+        r.endsAt = uint40(block.timestamp);
+        r.status = Rental.Status.Ended;
+        Offer.Record storage o = _offers[r.offerId];
+        o.gpusInUse -= r.gpus;
+
+        // Interaction: refund the unaccrued deposit to its payer.
+        IERC20(o.paymentToken).safeTransfer(_payer(r), refund);
+        emit RentalStopped(rentalId, block.timestamp, refund);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function cancelPending(uint256 rentalId) external nonReentrant returns (uint256 refund) {
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status != Rental.Status.Pending) revert MarketRentalNotPending(rentalId, status);
+        if (msg.sender != r.renter) revert MarketNotRenter(rentalId, msg.sender);
+        return _cancel(rentalId, r);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function release(uint256 rentalId) external nonReentrant {
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status == Rental.Status.Pending) {
+            // A no-show: the provider let the activation deadline pass.
+            uint256 deadline = r.activationDeadline;
+            if (block.timestamp <= deadline) revert MarketRentalNotReleasable(rentalId, status, deadline + 1);
+            _cancel(rentalId, r);
+            return;
+        }
+        if (status != Rental.Status.Active && status != Rental.Status.Ended) {
+            revert MarketRentalNotReleasable(rentalId, status, 0);
+        }
+        uint256 endsAt = r.endsAt;
+        if (block.timestamp < endsAt) revert MarketRentalNotReleasable(rentalId, status, endsAt);
+        Offer.Record storage o = _offers[r.offerId];
+        if (status == Rental.Status.Active) {
+            // Effect: the stream ran out; the GPUs go back to the offer.
+            o.gpusInUse -= r.gpus;
+            r.status = Rental.Status.Ended;
+            emit RentalEnded(rentalId);
+        }
+        uint256 settleAt = endsAt + disputeWindow;
+        if (block.timestamp < settleAt) {
+            if (status == Rental.Status.Active) return; // capacity released; settle later
+            revert MarketRentalNotReleasable(rentalId, status, settleAt);
+        }
+        // Effect: pay the rest of the stream and close the rental for good.
+        (, uint256 net, address provider, address token) = _accrueClaim(rentalId, r);
+        r.status = Rental.Status.Settled;
+        uint256 collateral = r.collateral;
+        // Interaction: unlock the collateral (trusted registry), then pay the provider.
+        registry.unlock(provider, collateral);
+        if (net != 0) IERC20(token).safeTransfer(provider, net);
+        emit RentalSettled(rentalId, collateral);
+    }
+
+    // ───────────────────────────── Fees ─────────────────────────────
+
+    /// @inheritdoc IComputeMarket
+    function withdrawProtocolFees(address token) external nonReentrant returns (uint256 amount) {
+        amount = _protocolFees[token];
+        if (amount == 0) revert MarketNoFees(treasury, token);
+        _protocolFees[token] = 0;
+        IERC20(token).safeTransfer(treasury, amount);
+        emit ProtocolFeesWithdrawn(token, treasury, amount);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function withdrawBrokerFees(address token) external nonReentrant returns (uint256 amount) {
+        amount = _brokerFees[msg.sender][token];
+        if (amount == 0) revert MarketNoFees(msg.sender, token);
+        _brokerFees[msg.sender][token] = 0;
+        IERC20(token).safeTransfer(msg.sender, amount);
+        emit BrokerFeesWithdrawn(msg.sender, token, amount);
+    }
+
+    // ───────────────────────────── Owner ─────────────────────────────
+
+    /// @inheritdoc IComputeMarket
+    function setProtocolFee(uint256 bps) external onlyOwner {
+        _setProtocolFee(bps);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setTreasury(address treasury_) external onlyOwner {
+        _setTreasury(treasury_);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setArbiter(address arbiter_) external onlyOwner {
+        if (arbiter_ == address(0)) revert MarketZeroAddress();
+        arbiter = arbiter_;
+        emit ArbiterSet(arbiter_);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setPaymentToken(address token, bool allowed) external onlyOwner {
+        if (token == address(0)) revert MarketZeroAddress();
+        _paymentTokens[token] = allowed;
+        emit PaymentTokenSet(token, allowed);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setStakePerGpu(uint256 value) external onlyOwner {
+        _setStakePerGpu(value);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setActivationWindow(uint256 value) external onlyOwner {
+        _setActivationWindow(value);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setDisputeWindow(uint256 value) external onlyOwner {
+        _setDisputeWindow(value);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setNoShowPenalty(uint256 bps) external onlyOwner {
+        _setNoShowPenalty(bps);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function pause() external onlyOwner {
+        _pause();
+    }
+
+    /// @inheritdoc IComputeMarket
+    function unpause() external onlyOwner {
+        _unpause();
+    }
+
+    // ───────────────────────────── Views ─────────────────────────────
+
+    /// @inheritdoc IComputeMarket
+    function getOffer(uint256 offerId) external view returns (Offer.Record memory) {
+        return _offers[offerId];
+    }
+
+    /// @inheritdoc IComputeMarket
+    function offerLabels(uint256 offerId) external view returns (string memory gpuModel, string memory region) {
+        return (_gpuModels[offerId], _regions[offerId]);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function offerTiers(uint256 offerId) external view returns (Offer.Tier[] memory) {
+        return RentalMath.unpackTiers(_offers[offerId].tiers);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function getRental(uint256 rentalId) external view returns (Rental.Record memory) {
+        return _rentals[rentalId];
+    }
+
+    /// @inheritdoc IComputeMarket
+    function payerOf(uint256 rentalId) external view returns (address) {
+        return _payer(_rentals[rentalId]);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function accruedOf(uint256 rentalId) public view returns (uint256) {
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status == Rental.Status.Active || status == Rental.Status.Ended || status == Rental.Status.Settled) {
+            return RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);
+        }
+        return 0;
+    }
+
+    /// @inheritdoc IComputeMarket
+    function claimableOf(uint256 rentalId) external view returns (uint256) {
+        Rental.Record storage r = _rentals[rentalId];
+        if (r.status != Rental.Status.Active && r.status != Rental.Status.Ended) return 0;
+        return accruedOf(rentalId) - r.claimed;
+    }
+
+    /// @inheritdoc IComputeMarket
+    function refundableOf(uint256 rentalId) external view returns (uint256) {
+        Rental.Record storage r = _rentals[rentalId];
+        if (r.status == Rental.Status.Pending) return r.total;
+        if (r.status != Rental.Status.Active || block.timestamp >= r.endsAt) return 0;
+        return r.total - RentalMath.accruedUp(r.total, r.startedAt, r.endsAt, block.timestamp);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function releasableAt(uint256 rentalId) external view returns (uint256) {
+        Rental.Record storage r = _rentals[rentalId];
+        if (r.status == Rental.Status.Pending) return uint256(r.activationDeadline) + 1;
+        if (r.status != Rental.Status.Active && r.status != Rental.Status.Ended) return 0;
+        return uint256(r.endsAt) + disputeWindow;
+    }
+
+    /// @inheritdoc IComputeMarket
+    function quote(uint256 offerId, uint256 gpus, uint256 hoursPaid)
+        public
+        view
+        returns (uint256 cost, uint256 discountBps, uint256 hourlyRate)
+    {
+        Offer.Record storage o = _offers[offerId];
+        if (o.status == Offer.Status.None) revert MarketOfferNotFound(offerId);
+        discountBps = RentalMath.discountBpsFor(o.tiers, gpus * hoursPaid);
+        hourlyRate = RentalMath.hourlyRateUp(gpus, o.pricePerGpuHour, discountBps);
+        cost = hourlyRate * hoursPaid;
+    }
+
+    /// @inheritdoc IComputeMarket
+    function protocolFees(address token) external view returns (uint256) {
+        return _protocolFees[token];
+    }
+
+    /// @inheritdoc IComputeMarket
+    function brokerFees(address broker, address token) external view returns (uint256) {
+        return _brokerFees[broker][token];
+    }
+
+    /// @inheritdoc IComputeMarket
+    function isPaymentToken(address token) external view returns (bool) {
+        return _paymentTokens[token];
+    }
+
+    // ───────────────────────────── Internal: rentals ─────────────────────────────
+
+    function _open(
+        address renter,
+        uint256 offerId,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPrice,
+        address broker,
+        uint256 brokerBps
+    ) internal returns (uint256 rentalId) {
+        // Check: an Active offer with room, terms within bounds, the renter's price guard.
+        Offer.Record storage o = _offers[offerId];
+        (address provider, address token, uint256 deposit) =
+            _checkAndPrice(o, offerId, renter, gpus, hoursPaid, maxPrice, broker, brokerBps);
+
+        // Effect: take the capacity and record the rental.
+        uint256 collateral = uint256(stakePerGpu) * gpus;
+        o.gpusInUse += uint16(gpus); // safe: gpus ≤ gpusOffered − gpusInUse, checked above
+        rentalId = nextRentalId++;
+        Rental.Record storage r = _rentals[rentalId];
+        r.renter = renter;
+        r.offerId = uint40(offerId); // safe: offer ids are sequential, far below 2^40
+        r.gpus = uint16(gpus); // safe: ≤ gpusOffered, a uint16
+        r.protocolFeeBps = protocolFeeBps;
+        r.brokerBps = uint16(brokerBps); // safe: ≤ maxBrokerBps, a uint16
+        r.total = deposit.toUint128();
+        r.activationDeadline = uint40(block.timestamp + activationWindow); // safe: window ≤ 7 days
+        r.hoursPaid = uint32(hoursPaid); // safe: ≤ maxHours, a uint16
+        r.collateral = uint96(collateral); // safe: ≤ MAX_STAKE_PER_GPU × type(uint16).max < 2^96
+        r.status = Rental.Status.Pending;
+        if (msg.sender != renter) r.payer = msg.sender;
+        if (broker != address(0)) r.broker = broker;
+        emit RentalOpened(rentalId, offerId, renter, msg.sender, gpus, hoursPaid, deposit, collateral, broker, brokerBps);
+
+        // Interaction: lock the provider's collateral (trusted registry), then pull the deposit.
+        registry.lock(provider, collateral);
+        _pullExact(token, msg.sender, deposit);
+    }
+
+    /// @dev The checks of {openRental}; returns the offer's provider and token and the rental's cost.
+    function _checkAndPrice(
+        Offer.Record storage o,
+        uint256 offerId,
+        address renter,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPrice,
+        address broker,
+        uint256 brokerBps
+    ) internal view returns (address provider, address token, uint256 deposit) {
+        Offer.Status offerStatus = o.status;
+        if (offerStatus != Offer.Status.Active) {
+            if (offerStatus == Offer.Status.None) revert MarketOfferNotFound(offerId);
+            revert MarketOfferNotActive(offerId, offerStatus);
+        }
+        provider = o.provider;
+        if (renter == provider || msg.sender == provider) revert MarketSelfRental(offerId, provider);
+        uint256 available = o.gpusOffered - o.gpusInUse;
+        if (gpus == 0 || gpus > available) revert MarketInsufficientCapacity(offerId, available, gpus);
+        if (hoursPaid < o.minHours || hoursPaid > o.maxHours) {
+            revert MarketInvalidHours(hoursPaid, o.minHours, o.maxHours);
+        }
+        if (broker == address(0)) {
+            if (brokerBps != 0) revert MarketInvalidBroker(broker, brokerBps);
+        } else if (brokerBps > o.maxBrokerBps) {
+            revert MarketBrokerBpsAboveMax(brokerBps, o.maxBrokerBps);
+        }
+        address reservedFor = o.reservedFor;
+        if (reservedFor != address(0) && reservedFor != renter) revert MarketOfferReserved(offerId, reservedFor, renter);
+        uint256 price = o.pricePerGpuHour;
+        if (price > maxPrice) revert MarketPriceAboveMax(offerId, price, maxPrice);
+        token = o.paymentToken;
+        if (!_paymentTokens[token]) revert MarketTokenNotAllowed(token);
+        uint256 discountBps = RentalMath.discountBpsFor(o.tiers, gpus * hoursPaid);
+        deposit = RentalMath.hourlyRateUp(gpus, price, discountBps) * hoursPaid;
+    }
+
+    /// @dev Advances `claimed` to what has accrued by now and books the fees. Returns the gross paid
+    /// out of the stream, the provider's net (the caller transfers it), the provider and the token.
+    function _accrueClaim(uint256 rentalId, Rental.Record storage r)
+        internal
+        returns (uint256 gross, uint256 net, address provider, address token)
+    {
+        Offer.Record storage o = _offers[r.offerId];
+        provider = o.provider;
+        token = o.paymentToken;
+        uint256 claimed = r.claimed;
+        uint256 accrued = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);
+        if (accrued == claimed) return (0, 0, provider, token);
+        gross = accrued - claimed;
+        r.claimed = uint128(accrued); // safe: accrued ≤ total, a uint128
+        uint256 brokerBps = r.brokerBps;
+        uint256 protocolFee;
+        uint256 brokerFee;
+        (net, protocolFee, brokerFee) = RentalMath.splitClaim(claimed, accrued, r.protocolFeeBps, brokerBps);
+        if (protocolFee != 0) _protocolFees[token] += protocolFee;
+        if (brokerFee != 0) _brokerFees[r.broker][token] += brokerFee;
+        emit RentalClaimed(rentalId, provider, gross, net, protocolFee, brokerFee);
+    }
+
+    /// @dev Cancels a Pending rental: frees the capacity, refunds the payer in full, and after the
+    /// activation deadline slashes the no-show penalty to the renter; unlocks the rest of the collateral.
+    function _cancel(uint256 rentalId, Rental.Record storage r) internal returns (uint256 refund) {
+        // Effect: terminal state, capacity back to the offer.
+        refund = r.total;
+        r.status = Rental.Status.Cancelled;
+        Offer.Record storage o = _offers[r.offerId];
+        o.gpusInUse -= r.gpus;
+        address provider = o.provider;
+        uint256 collateral = r.collateral;
+        uint256 penalty;
+        if (block.timestamp > r.activationDeadline) {
+            // Rounded down: the renter is (usually) the caller.
+            penalty = collateral * noShowPenaltyBps / RentalMath.BPS;
+        }
+        // Interaction: collateral via the trusted registry, then the refund.
+        if (penalty != 0) {
+            address[] memory recipients = new address[](1);
+            uint256[] memory amounts = new uint256[](1);
+            recipients[0] = r.renter;
+            amounts[0] = penalty;
+            registry.slash(provider, penalty, recipients, amounts);
+        }
+        registry.unlock(provider, collateral - penalty);
+        IERC20(o.paymentToken).safeTransfer(_payer(r), refund);
+        emit RentalCancelled(rentalId, refund, penalty);
+    }
+
+    function _payer(Rental.Record storage r) internal view returns (address payer) {
+        payer = r.payer;
+        if (payer == address(0)) payer = r.renter;
+    }
+
+    /// @dev Pulls exactly `amount`; a token that delivers less (fee-on-transfer) is refused.
+    function _pullExact(address token, address from, uint256 amount) internal {
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(from, address(this), amount);
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        if (received != amount) revert MarketTokenDeliveredLess(token, amount, received);
+    }
+
+    // ───────────────────────────── Internal: offers and config ─────────────────────────────
+
+    function _ownOpenOffer(uint256 offerId) internal view returns (Offer.Record storage o) {
+        o = _offers[offerId];
+        if (o.status == Offer.Status.None) revert MarketOfferNotFound(offerId);
+        if (o.provider != msg.sender) revert MarketNotOfferProvider(offerId, msg.sender);
+        if (o.status == Offer.Status.Closed) revert MarketOfferClosed(offerId);
+    }
+
+    function _checkTerms(uint256 price, uint256 gpusOffered, uint256 minHours, uint256 maxHours, uint256 maxBrokerBps)
+        internal
+        pure
+    {
+        if (price == 0) revert MarketInvalidPrice(price);
+        if (gpusOffered == 0) revert MarketInvalidGpuCount(gpusOffered);
+        if (minHours == 0 || maxHours < minHours || maxHours > MAX_RENTAL_HOURS) {
+            revert MarketInvalidHourBounds(minHours, maxHours);
+        }
+        if (maxBrokerBps > MAX_BROKER_FEE_BPS) revert MarketBrokerBpsAboveMax(maxBrokerBps, MAX_BROKER_FEE_BPS);
+    }
+
+    function _checkLabel(string calldata label) internal pure {
+        uint256 len = bytes(label).length;
+        if (len == 0 || len > MAX_LABEL_LENGTH) revert MarketInvalidLabel(len);
+    }
+
+    function _setProtocolFee(uint256 bps) internal {
+        if (bps > MAX_PROTOCOL_FEE_BPS) revert MarketParameterOutOfBounds(bps, 0, MAX_PROTOCOL_FEE_BPS);
+        protocolFeeBps = uint16(bps);
+        emit ProtocolFeeSet(bps);
+    }
+
+    function _setTreasury(address treasury_) internal {
+        if (treasury_ == address(0)) revert MarketZeroAddress();
+        treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    function _setStakePerGpu(uint256 value) internal {
+        if (value > MAX_STAKE_PER_GPU) revert MarketParameterOutOfBounds(value, 0, MAX_STAKE_PER_GPU);
+        stakePerGpu = uint96(value);
+        emit StakePerGpuSet(value);
+    }
+
+    function _setActivationWindow(uint256 value) internal {
+        if (value < MIN_ACTIVATION_WINDOW || value > MAX_ACTIVATION_WINDOW) {
+            revert MarketParameterOutOfBounds(value, MIN_ACTIVATION_WINDOW, MAX_ACTIVATION_WINDOW);
+        }
+        activationWindow = uint32(value);
+        emit ActivationWindowSet(value);
+    }
+
+    function _setDisputeWindow(uint256 value) internal {
+        if (value < MIN_DISPUTE_WINDOW || value > MAX_DISPUTE_WINDOW) {
+            revert MarketParameterOutOfBounds(value, MIN_DISPUTE_WINDOW, MAX_DISPUTE_WINDOW);
+        }
+        disputeWindow = uint32(value);
+        emit DisputeWindowSet(value);
+    }
+
+    function _setNoShowPenalty(uint256 bps) internal {
+        if (bps > MAX_NO_SHOW_PENALTY_BPS) revert MarketParameterOutOfBounds(bps, 0, MAX_NO_SHOW_PENALTY_BPS);
+        noShowPenaltyBps = uint16(bps);
+        emit NoShowPenaltySet(bps);
+    }
+}

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import { Offer } from "../types/Offer.sol";
+import { Rental } from "../types/Rental.sol";
+
+/// @title IComputeMarket
+/// @notice GPU offers, rentals and the streaming escrow of gpumarket.
+///
+/// A provider lists GPUs in an offer; a renter (or a third-party payer for it) opens a rental and
+/// pays the whole cost up front into this contract, and the provider's stake-per-GPU × GPUs is locked
+/// in the {IProviderRegistry} as collateral. Once the provider activates the rental, the deposit
+/// streams to the provider second by second; what has accrued can be claimed at any time (by anyone,
+/// always paid to the provider), and whatever has not accrued goes back to the payer when the renter
+/// stops early. Protocol and broker fees come out of the provider's gross at claim time and accrue
+/// here for the treasury and brokers to withdraw. The renter pays exactly the quoted price.
+///
+/// Pause stops new offers, rentals and extensions only: claim, stop, cancel, release and fee
+/// withdrawals always work.
+interface IComputeMarket {
+    // ───────────────────────────── Events ─────────────────────────────
+
+    event OfferCreated(
+        uint256 indexed offerId,
+        address indexed provider,
+        address indexed paymentToken,
+        string gpuModel,
+        string region,
+        uint256 pricePerGpuHour,
+        uint256 gpusOffered,
+        uint256 minHours,
+        uint256 maxHours,
+        address reservedFor,
+        uint256 maxBrokerBps,
+        uint256 tiers
+    );
+    event OfferUpdated(
+        uint256 indexed offerId,
+        uint256 pricePerGpuHour,
+        uint256 gpusOffered,
+        uint256 minHours,
+        uint256 maxHours,
+        address reservedFor,
+        uint256 maxBrokerBps,
+        uint256 tiers
+    );
+    event OfferStatusChanged(uint256 indexed offerId, Offer.Status status);
+
+    event RentalOpened(
+        uint256 indexed rentalId,
+        uint256 indexed offerId,
+        address indexed renter,
+        address payer,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 deposit,
+        uint256 collateral,
+        address broker,
+        uint256 brokerBps
+    );
+    event RentalActivated(uint256 indexed rentalId, uint256 startedAt, uint256 endsAt);
+    event RentalClaimed(
+        uint256 indexed rentalId, address indexed provider, uint256 gross, uint256 providerNet, uint256 protocolFee, uint256 brokerFee
+    );
+    event RentalExtended(uint256 indexed rentalId, uint256 hoursAdded, uint256 cost, uint256 endsAt);
+    event RentalStopped(uint256 indexed rentalId, uint256 stoppedAt, uint256 refund);
+    event RentalCancelled(uint256 indexed rentalId, uint256 refund, uint256 penalty);
+    event RentalEnded(uint256 indexed rentalId);
+    event RentalSettled(uint256 indexed rentalId, uint256 collateralUnlocked);
+
+    event ProtocolFeesWithdrawn(address indexed token, address indexed treasury, uint256 amount);
+    event BrokerFeesWithdrawn(address indexed broker, address indexed token, uint256 amount);
+
+    event ProtocolFeeSet(uint256 protocolFeeBps);
+    event TreasurySet(address indexed treasury);
+    event ArbiterSet(address indexed arbiter);
+    event PaymentTokenSet(address indexed token, bool allowed);
+    event StakePerGpuSet(uint256 stakePerGpu);
+    event ActivationWindowSet(uint256 activationWindow);
+    event DisputeWindowSet(uint256 disputeWindow);
+    event NoShowPenaltySet(uint256 noShowPenaltyBps);
+
+    // ───────────────────────────── Errors ─────────────────────────────
+
+    error MarketZeroAddress();
+    error MarketParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
+    error MarketTokenNotAllowed(address token);
+    error MarketTokenDeliveredLess(address token, uint256 expected, uint256 received);
+    error MarketInvalidLabel(uint256 length);
+    error MarketInvalidPrice(uint256 price);
+    error MarketInvalidGpuCount(uint256 gpus);
+    error MarketInvalidHourBounds(uint256 minHours, uint256 maxHours);
+    error MarketBrokerBpsAboveMax(uint256 brokerBps, uint256 maxBrokerBps);
+    error MarketInvalidBroker(address broker, uint256 brokerBps);
+    error MarketProviderNotActive(address provider);
+    error MarketOfferNotFound(uint256 offerId);
+    error MarketOfferNotActive(uint256 offerId, Offer.Status status);
+    error MarketOfferClosed(uint256 offerId);
+    error MarketNotOfferProvider(uint256 offerId, address caller);
+    error MarketGpusOfferedBelowInUse(uint256 offerId, uint256 gpusInUse, uint256 gpusOffered);
+    error MarketOfferReserved(uint256 offerId, address reservedFor, address renter);
+    error MarketSelfRental(uint256 offerId, address provider);
+    error MarketInsufficientCapacity(uint256 offerId, uint256 available, uint256 requested);
+    error MarketInvalidHours(uint256 hoursRequested, uint256 minHours, uint256 maxHours);
+    error MarketPriceAboveMax(uint256 offerId, uint256 price, uint256 maxPrice);
+    error MarketRentalNotFound(uint256 rentalId);
+    error MarketRentalNotPending(uint256 rentalId, Rental.Status status);
+    error MarketRentalNotActive(uint256 rentalId, Rental.Status status);
+    error MarketRentalNotClaimable(uint256 rentalId, Rental.Status status);
+    error MarketRentalEnded(uint256 rentalId, uint256 endsAt);
+    error MarketRentalNotReleasable(uint256 rentalId, Rental.Status status, uint256 releasableAt);
+    error MarketNotRenter(uint256 rentalId, address caller);
+    error MarketNotProvider(uint256 rentalId, address caller);
+    error MarketActivationExpired(uint256 rentalId, uint256 activationDeadline);
+    error MarketNothingToClaim(uint256 rentalId);
+    error MarketExtensionNotSelfFunded(uint256 rentalId, address payer);
+    error MarketNoFees(address account, address token);
+
+    // ───────────────────────────── Offers (provider) ─────────────────────────────
+
+    /// @notice Lists GPUs for rent.
+    /// @dev Emits {OfferCreated}.
+    ///
+    /// Requirements:
+    /// - not paused; `msg.sender` is an active provider in the registry (bonded ≥ minStake).
+    /// - `gpuModel` and `region` are 1 to 32 bytes; `paymentToken` is allowlisted; price > 0;
+    ///   gpusOffered > 0; 1 ≤ minHours ≤ maxHours ≤ MAX_RENTAL_HOURS; maxBrokerBps ≤ MAX_BROKER_FEE_BPS;
+    ///   at most 4 tiers, strictly increasing in GPU-hours and discount, discount ≤ MAX_DISCOUNT_BPS.
+    function createOffer(Offer.Params calldata params) external returns (uint256 offerId);
+
+    /// @notice Changes the terms of an offer for future rentals. Running rentals keep their terms.
+    /// @dev Emits {OfferUpdated}.
+    ///
+    /// Requirements:
+    /// - `msg.sender` is the offer's provider; the offer is not Closed.
+    /// - the same bounds as {createOffer}, and `gpusOffered` ≥ the GPUs in use.
+    function updateOffer(
+        uint256 offerId,
+        uint96 pricePerGpuHour,
+        uint16 gpusOffered,
+        uint16 minHours,
+        uint16 maxHours,
+        address reservedFor,
+        uint16 maxBrokerBps,
+        Offer.Tier[] calldata tiers
+    ) external;
+
+    /// @notice Stops new rentals and extensions on an Active offer. Emits {OfferStatusChanged}.
+    function pauseOffer(uint256 offerId) external;
+
+    /// @notice Re-opens a Paused offer. Emits {OfferStatusChanged}.
+    function resumeOffer(uint256 offerId) external;
+
+    /// @notice Closes an offer for good; running rentals are unaffected. Emits {OfferStatusChanged}.
+    function closeOffer(uint256 offerId) external;
+
+    // ───────────────────────────── Rentals ─────────────────────────────
+
+    /// @notice Rents `gpus` GPUs of an offer for `hoursPaid` hours, paid in full by `msg.sender` now.
+    /// @param maxPricePerGpuHour Guard against the provider repricing in front of this call: the
+    /// offer's listed price must not exceed it.
+    /// @param broker Optional intermediary paid `brokerBps` of the provider's gross (0 for none).
+    /// @dev Emits {RentalOpened}. Locks stake-per-GPU × `gpus` of the provider's stake.
+    ///
+    /// Requirements:
+    /// - not paused; the offer is Active, not reserved for someone else, not the caller's own;
+    /// - `gpus` > 0 and within the free capacity; minHours ≤ `hoursPaid` ≤ maxHours;
+    /// - listed price ≤ `maxPricePerGpuHour`; the payment token is still allowlisted;
+    /// - `brokerBps` ≤ the offer's maxBrokerBps, and 0 without a broker;
+    /// - the provider has enough free stake; the payer has approved the cost, and the token
+    ///   delivers exactly what is asked.
+    function openRental(
+        uint256 offerId,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPricePerGpuHour,
+        address broker,
+        uint256 brokerBps
+    ) external returns (uint256 rentalId);
+
+    /// @notice {openRental} paid by `msg.sender` for `renter`: the renter uses and controls the
+    /// rental, every refund goes back to `msg.sender` (the payer).
+    function openRentalFor(
+        address renter,
+        uint256 offerId,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPricePerGpuHour,
+        address broker,
+        uint256 brokerBps
+    ) external returns (uint256 rentalId);
+
+    /// @notice The provider confirms access was handed over; streaming starts now.
+    /// @dev Emits {RentalActivated}.
+    ///
+    /// Requirements:
+    /// - the rental is Pending; `msg.sender` is its provider; `block.timestamp` ≤ activation deadline.
+    function activate(uint256 rentalId) external;
+
+    /// @notice Pays the provider what has accrued and not been claimed, less fees. Anyone may call.
+    /// @dev Emits {RentalClaimed}.
+    ///
+    /// Requirements:
+    /// - the rental is Active or Ended, and something has accrued since the last claim.
+    function claim(uint256 rentalId) external returns (uint256 gross);
+
+    /// @notice {claim} over many rentals; rentals with nothing to claim are skipped. Consecutive
+    /// rentals with the same provider and token are paid in one transfer.
+    function claimMany(uint256[] calldata rentalIds) external returns (uint256 gross);
+
+    /// @notice Adds `hoursAdded` hours to an Active rental at the rental's own hourly rate.
+    /// @dev Emits {RentalExtended}.
+    ///
+    /// Requirements:
+    /// - not paused; `msg.sender` is the renter and paid for the rental itself (no third-party payer);
+    /// - the rental is Active and has not reached its end; its offer is Active;
+    /// - hours paid in total stay ≤ the offer's maxHours; the token is still allowlisted.
+    function extend(uint256 rentalId, uint256 hoursAdded) external returns (uint256 cost);
+
+    /// @notice Stops an Active rental early; the part that has not accrued goes back to the payer
+    /// at once, and the GPUs go back to the offer.
+    /// @dev Emits {RentalStopped}. The accrued part is rounded up (against the caller, the renter).
+    ///
+    /// Requirements:
+    /// - the rental is Active and has not reached its end; `msg.sender` is its renter.
+    function stopRental(uint256 rentalId) external returns (uint256 refund);
+
+    /// @notice Cancels a Pending rental: the whole deposit goes back to the payer. After the activation
+    /// deadline (a no-show), noShowPenaltyBps of the collateral is also slashed to the renter.
+    /// @dev Emits {RentalCancelled}.
+    ///
+    /// Requirements:
+    /// - the rental is Pending; `msg.sender` is its renter.
+    function cancelPending(uint256 rentalId) external returns (uint256 refund);
+
+    /// @notice Moves a rental on as far as time allows; anyone may call, money only goes to its owners.
+    /// - Pending past the activation deadline: cancelled as a no-show (as in {cancelPending}).
+    /// - Active past its end: capacity goes back to the offer (→ Ended).
+    /// - Ended (or Active) past end + disputeWindow: the provider is paid the rest, the collateral is
+    ///   unlocked (→ Settled).
+    /// @dev Emits {RentalCancelled}, {RentalEnded} and/or {RentalSettled}.
+    function release(uint256 rentalId) external;
+
+    // ───────────────────────────── Fees ─────────────────────────────
+
+    /// @notice Sends the protocol fees accrued in `token` to the treasury. Anyone may call.
+    function withdrawProtocolFees(address token) external returns (uint256 amount);
+
+    /// @notice Sends the caller's broker fees accrued in `token` to the caller.
+    function withdrawBrokerFees(address token) external returns (uint256 amount);
+
+    // ───────────────────────────── Owner ─────────────────────────────
+
+    /// @notice Protocol fee on providers' gross for rentals opened from now on, ≤ MAX_PROTOCOL_FEE_BPS.
+    function setProtocolFee(uint256 protocolFeeBps) external;
+
+    function setTreasury(address treasury) external;
+
+    function setArbiter(address arbiter) external;
+
+    /// @notice Adds or removes a payment token. Removal stops new rentals and extensions in it only.
+    function setPaymentToken(address token, bool allowed) external;
+
+    /// @notice Collateral per GPU for rentals opened from now on, ≤ MAX_STAKE_PER_GPU.
+    function setStakePerGpu(uint256 stakePerGpu) external;
+
+    /// @notice Time a provider has to activate, for rentals opened from now on.
+    function setActivationWindow(uint256 activationWindow) external;
+
+    /// @notice Time after a rental ends during which it can be disputed and its collateral stays locked.
+    function setDisputeWindow(uint256 disputeWindow) external;
+
+    /// @notice Share of collateral (bps) slashed to the renter on a no-show.
+    function setNoShowPenalty(uint256 noShowPenaltyBps) external;
+
+    function pause() external;
+
+    function unpause() external;
+
+    // ───────────────────────────── Views ─────────────────────────────
+
+    function getOffer(uint256 offerId) external view returns (Offer.Record memory);
+
+    function offerLabels(uint256 offerId) external view returns (string memory gpuModel, string memory region);
+
+    function offerTiers(uint256 offerId) external view returns (Offer.Tier[] memory);
+
+    function getRental(uint256 rentalId) external view returns (Rental.Record memory);
+
+    /// @notice The payer of a rental (the renter unless a third party funded it).
+    function payerOf(uint256 rentalId) external view returns (address);
+
+    /// @notice What the stream has paid out by now (gross, claimed part included).
+    function accruedOf(uint256 rentalId) external view returns (uint256);
+
+    /// @notice What {claim} would pay out now (gross).
+    function claimableOf(uint256 rentalId) external view returns (uint256);
+
+    /// @notice What {stopRental} (Active) or {cancelPending} (Pending) would refund now.
+    function refundableOf(uint256 rentalId) external view returns (uint256);
+
+    /// @notice When {release} can settle the rental (0 while not started).
+    function releasableAt(uint256 rentalId) external view returns (uint256);
+
+    /// @notice The cost of renting `gpus` × `hoursPaid` on an offer now, the discount it earns and
+    /// the hourly rate the rental would stream at.
+    function quote(uint256 offerId, uint256 gpus, uint256 hoursPaid)
+        external
+        view
+        returns (uint256 cost, uint256 discountBps, uint256 hourlyRate);
+
+    function protocolFees(address token) external view returns (uint256);
+
+    function brokerFees(address broker, address token) external view returns (uint256);
+
+    function isPaymentToken(address token) external view returns (bool);
+}

@@ -1,0 +1,160 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+/// @title IProviderRegistry
+/// @notice Pseudonymous GPU providers and their stake. A provider is an address with a stake of
+/// ComputeToken and a metadata string (a URI or hash of its hardware spec), nothing else.
+///
+/// Accounting, per provider (all in ComputeToken base units):
+/// - `staked`: every token the provider has in the registry, unbonding included;
+/// - `unbonding`: the part of `staked` waiting out the unbonding period (still slashable);
+/// - `locked`: the part of `staked` backing rentals as collateral (moved only by the market);
+/// - free stake = staked − locked − unbonding, which is what can be locked or unbonded.
+/// Always: locked + unbonding ≤ staked, and the registry's token balance == Σ staked.
+/// (DESIGN.md's "staked + unbonding" is `bonded + unbonding` here, with bonded = staked − unbonding.)
+interface IProviderRegistry {
+    /// @notice A provider's stake record. Packed into two slots.
+    struct Provider {
+        // slot 0
+        uint128 staked;
+        uint128 locked;
+        // slot 1
+        uint128 unbonding;
+        uint40 unbondingReadyAt; // when `unbonding` may be withdrawn
+        bool registered;
+    }
+
+    // ───────────────────────────── Events ─────────────────────────────
+
+    event ProviderRegistered(address indexed provider, string metadata);
+    event MetadataUpdated(address indexed provider, string metadata);
+    event Staked(address indexed provider, uint256 amount, uint256 staked);
+    event UnbondRequested(address indexed provider, uint256 amount, uint256 unbonding, uint256 readyAt);
+    event UnbondCancelled(address indexed provider, uint256 amount);
+    event UnbondedWithdrawn(address indexed provider, uint256 amount);
+    event CollateralLocked(address indexed provider, uint256 amount, uint256 locked);
+    event CollateralUnlocked(address indexed provider, uint256 amount, uint256 locked);
+    event StakeSlashed(address indexed provider, uint256 amount, address[] recipients, uint256[] amounts);
+    event MarketSet(address indexed market);
+    event UnbondingPeriodSet(uint256 unbondingPeriod);
+    event MinStakeSet(uint256 minStake);
+
+    // ───────────────────────────── Errors ─────────────────────────────
+
+    error RegistryAlreadyRegistered(address provider);
+    error RegistryNotRegistered(address provider);
+    error RegistryInvalidMetadata(uint256 length);
+    error RegistryZeroAmount();
+    error RegistryInsufficientFreeStake(address provider, uint256 free, uint256 needed);
+    error RegistryNothingUnbonding(address provider);
+    error RegistryUnbondingNotReady(address provider, uint256 readyAt, uint256 nowTime);
+    error RegistryInsufficientLocked(address provider, uint256 locked, uint256 needed);
+    error RegistryProviderNotActive(address provider, uint256 bonded, uint256 minStake);
+    error RegistrySlashMismatch(uint256 amount, uint256 sumOfAmounts);
+    error RegistryInvalidRecipient(uint256 index);
+    error RegistryCallerNotMarket(address caller);
+    error RegistryMarketAlreadySet(address market);
+    error RegistryZeroAddress();
+    error RegistryParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
+
+    // ───────────────────────────── Provider actions ─────────────────────────────
+
+    /// @notice Registers `msg.sender` as a provider.
+    /// @dev Emits {ProviderRegistered}.
+    ///
+    /// Requirements:
+    /// - `msg.sender` is not registered yet.
+    /// - `metadata` is 1 to 512 bytes (a URI or a hash of the hardware spec).
+    function register(string calldata metadata) external;
+
+    /// @notice Replaces the caller's metadata. Emits {MetadataUpdated}.
+    ///
+    /// Requirements:
+    /// - `msg.sender` is registered; `metadata` is 1 to 512 bytes.
+    function updateMetadata(string calldata metadata) external;
+
+    /// @notice Adds `amount` ComputeToken from the caller to its stake.
+    /// @dev Emits {Staked}.
+    ///
+    /// Requirements:
+    /// - `msg.sender` is registered, `amount` > 0, and the registry may pull `amount` from it.
+    function stake(uint256 amount) external;
+
+    /// @notice {stake} with an EIP-2612 permit signed by the caller, in one transaction.
+    /// @dev A permit that fails (e.g. front-run) is ignored if the allowance already suffices.
+    function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
+
+    /// @notice Moves `amount` of free stake into unbonding; it can be withdrawn after the unbonding
+    /// period and stays slashable until then. A new request adds to the pending one and restarts
+    /// its clock.
+    /// @dev Emits {UnbondRequested}.
+    ///
+    /// Requirements:
+    /// - `amount` > 0 and ≤ free stake (staked − locked − unbonding).
+    function requestUnbond(uint256 amount) external;
+
+    /// @notice Returns all unbonding stake to the caller's bonded stake. Emits {UnbondCancelled}.
+    ///
+    /// Requirements:
+    /// - the caller has stake unbonding.
+    function cancelUnbond() external;
+
+    /// @notice Sends the caller's unbonding stake back to it once the unbonding period has passed.
+    /// Never paused.
+    /// @dev Emits {UnbondedWithdrawn}.
+    ///
+    /// Requirements:
+    /// - the caller has stake unbonding and `block.timestamp` ≥ its ready time.
+    function withdrawUnbonded() external returns (uint256 amount);
+
+    // ───────────────────────────── Market hooks ─────────────────────────────
+
+    /// @notice Locks `amount` of `provider`'s free stake as rental collateral.
+    ///
+    /// Requirements:
+    /// - caller is the market; `provider` is active (bonded ≥ minStake); free stake ≥ `amount`.
+    function lock(address provider, uint256 amount) external;
+
+    /// @notice Releases `amount` of `provider`'s locked stake.
+    ///
+    /// Requirements:
+    /// - caller is the market; `amount` ≤ locked.
+    function unlock(address provider, uint256 amount) external;
+
+    /// @notice Takes `amount` out of `provider`'s locked stake and pays it to `recipients`.
+    /// @dev Emits {StakeSlashed}.
+    ///
+    /// Requirements:
+    /// - caller is the market; `amount` ≤ locked; Σ `amounts` == `amount`; no zero recipient.
+    function slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
+        external;
+
+    // ───────────────────────────── Owner ─────────────────────────────
+
+    /// @notice Sets the market, once. After that no one can change who moves collateral.
+    function setMarket(address market) external;
+
+    /// @notice Sets the unbonding period for future requests, within [MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD].
+    function setUnbondingPeriod(uint256 unbondingPeriod) external;
+
+    /// @notice Sets the bonded stake a provider needs to take new rentals, ≤ MAX_MIN_STAKE.
+    function setMinStake(uint256 minStake) external;
+
+    // ───────────────────────────── Views ─────────────────────────────
+
+    function providerOf(address provider) external view returns (Provider memory);
+
+    /// @notice staked − locked − unbonding.
+    function freeStakeOf(address provider) external view returns (uint256);
+
+    /// @notice Registered with bonded stake (staked − unbonding) ≥ minStake.
+    function isActive(address provider) external view returns (bool);
+
+    function metadataOf(address provider) external view returns (string memory);
+
+    function market() external view returns (address);
+
+    function unbondingPeriod() external view returns (uint256);
+
+    function minStake() external view returns (uint256);
+}

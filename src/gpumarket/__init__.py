@@ -1,0 +1,1 @@
+"""gpumarket: client and CLI for the GPU compute market."""
