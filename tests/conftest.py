@@ -31,7 +31,10 @@ _original_handle = FoundryProvider._handle_execution_reverted
 
 def _quiet_handle(self, exception, revert_message=None, **kwargs):
     kwargs.pop("trace", None)
-    txn = kwargs.pop("txn", None)  # without it, ape does not fetch a trace to show
+    txn = kwargs.pop("txn", None)  # without it, ape does not fetch a trace to show ...
+    if txn is not None and not kwargs.get("contract_address"):
+        # ... but it still needs the reverting contract to decode the custom error.
+        kwargs["contract_address"] = getattr(txn, "receiver", None)
     error = _original_handle(self, exception, revert_message=revert_message, **kwargs)
     if txn is not None:
         try:
