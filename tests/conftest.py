@@ -31,7 +31,14 @@ _original_handle = FoundryProvider._handle_execution_reverted
 
 def _quiet_handle(self, exception, revert_message=None, **kwargs):
     kwargs.pop("trace", None)
-    return _original_handle(self, exception, revert_message=revert_message, **kwargs)
+    txn = kwargs.pop("txn", None)  # without it, ape does not fetch a trace to show
+    error = _original_handle(self, exception, revert_message=revert_message, **kwargs)
+    if txn is not None:
+        try:
+            error.txn = txn
+        except Exception:  # pragma: no cover - best effort, the decoded error is what tests use
+            pass
+    return error
 
 
 FoundryProvider._handle_execution_reverted = _quiet_handle
