@@ -179,7 +179,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @inheritdoc IComputeMarket
     function resumeOffer(uint256 offerId) external {
         Offer.Record storage o = _ownOpenOffer(offerId);
-        if (o.status != Offer.Status.Paused) revert MarketOfferNotActive(offerId, o.status);
+        if (o.status != Offer.Status.Paused) revert MarketOfferNotPaused(offerId, o.status);
         o.status = Offer.Status.Active;
         emit OfferStatusChanged(offerId, Offer.Status.Active);
     }
@@ -509,6 +509,11 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @inheritdoc IComputeMarket
     function setSlashTreasuryShare(uint256 bps) external onlyOwner {
         _setSlashTreasuryShare(bps);
+    }
+
+    /// @notice Disabled: a market without an owner could be left paused for good.
+    function renounceOwnership() public view override onlyOwner {
+        revert MarketRenounceDisabled();
     }
 
     /// @inheritdoc IComputeMarket

@@ -188,6 +188,11 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         emit MarketSet(market_);
     }
 
+    /// @notice Disabled: without an owner the unbonding period and minimum stake could never be fixed.
+    function renounceOwnership() public view override onlyOwner {
+        revert RegistryRenounceDisabled();
+    }
+
     /// @inheritdoc IProviderRegistry
     function setUnbondingPeriod(uint256 unbondingPeriod_) external onlyOwner {
         _setUnbondingPeriod(unbondingPeriod_);

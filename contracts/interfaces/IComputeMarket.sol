@@ -125,6 +125,8 @@ interface IComputeMarket {
     error MarketProviderNotActive(address provider);
     error MarketOfferNotFound(uint256 offerId);
     error MarketOfferNotActive(uint256 offerId, Offer.Status status);
+    error MarketOfferNotPaused(uint256 offerId, Offer.Status status);
+    error MarketRenounceDisabled();
     error MarketOfferClosed(uint256 offerId);
     error MarketNotOfferProvider(uint256 offerId, address caller);
     error MarketGpusOfferedBelowInUse(uint256 offerId, uint256 gpusInUse, uint256 gpusOffered);

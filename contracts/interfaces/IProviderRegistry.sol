@@ -60,6 +60,7 @@ interface IProviderRegistry {
     error RegistryCallerNotMarket(address caller);
     error RegistryMarketAlreadySet(address market);
     error RegistryZeroAddress();
+    error RegistryRenounceDisabled();
     error RegistryParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
 
     // ───────────────────────────── Provider actions ─────────────────────────────

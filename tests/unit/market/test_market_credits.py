@@ -86,3 +86,13 @@ def test_stop__in_the_first_minutes__bills_one_hour(market, active_id, renter, t
     time_travel.at(r.startedAt + 60)
     market.stopRental(active_id, sender=renter)
     assert market.getRental(active_id).total == r.total // r.hoursPaid
+
+
+def test_renounce_ownership__is_disabled_on_market_and_registry(market, registry, owner, stranger):
+    with ape.reverts(market.MarketRenounceDisabled):
+        market.renounceOwnership(sender=owner)
+    with ape.reverts(registry.RegistryRenounceDisabled):
+        registry.renounceOwnership(sender=owner)
+    with ape.reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
+        market.renounceOwnership(sender=stranger)
+    assert market.owner() == owner.address and registry.owner() == owner.address
