@@ -8,6 +8,7 @@ import { Ownable2Step } from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import { Pausable } from "@openzeppelin/contracts/utils/Pausable.sol";
 import { ReentrancyGuardTransient } from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
+import { Math } from "@openzeppelin/contracts/utils/math/Math.sol";
 
 import { IComputeMarket } from "./interfaces/IComputeMarket.sol";
 import { IProviderRegistry } from "./interfaces/IProviderRegistry.sol";
@@ -37,6 +38,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     uint256 public constant MAX_DISPUTE_WINDOW = 30 days;
     uint256 public constant MAX_RENTAL_HOURS = 8760; // one year
     uint256 public constant MAX_LABEL_LENGTH = 32;
+    uint256 public constant MIN_ARBITRATION_TIMEOUT = 1 days;
+    uint256 public constant MAX_ARBITRATION_TIMEOUT = 60 days;
+    uint256 public constant MAX_SLASH_TREASURY_BPS = 5000; // at least half of a slash goes to the renter
 
     // ───────────────────────────── Defaults ─────────────────────────────
 
@@ -45,6 +49,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     uint256 public constant DEFAULT_ACTIVATION_WINDOW = 1 hours;
     uint256 public constant DEFAULT_DISPUTE_WINDOW = 1 days;
     uint256 public constant DEFAULT_NO_SHOW_PENALTY_BPS = 1000; // 10 % of collateral
+    uint256 public constant DEFAULT_ARBITRATION_TIMEOUT = 7 days;
+    uint256 public constant DEFAULT_SLASH_TREASURY_BPS = 2000; // 20 % of a dispute slash
 
     // ───────────────────────────── State ─────────────────────────────
 
@@ -58,6 +64,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     uint32 public activationWindow;
     uint32 public disputeWindow;
     uint96 public stakePerGpu;
+    uint32 public arbitrationTimeout;
+    uint16 public slashTreasuryBps;
 
     uint256 public nextOfferId;
     uint256 public nextRentalId;
@@ -68,7 +76,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     mapping(uint256 rentalId => Rental.Record) internal _rentals;
     mapping(address token => bool) internal _paymentTokens;
     mapping(address token => uint256) internal _protocolFees;
-    mapping(address broker => mapping(address token => uint256)) internal _brokerFees;
+    /// @dev Broker fees, and payouts the token refused to push; withdrawn with {withdrawCredits}.
+    mapping(address account => mapping(address token => uint256)) internal _credits;
+    mapping(address provider => Reputation) internal _reputation;
 
     constructor(IProviderRegistry registry_, address owner_, address treasury_) Ownable(owner_) {
         if (address(registry_) == address(0)) revert MarketZeroAddress();
@@ -79,6 +89,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         _setActivationWindow(DEFAULT_ACTIVATION_WINDOW);
         _setDisputeWindow(DEFAULT_DISPUTE_WINDOW);
         _setNoShowPenalty(DEFAULT_NO_SHOW_PENALTY_BPS);
+        _setArbitrationTimeout(DEFAULT_ARBITRATION_TIMEOUT);
+        _setSlashTreasuryShare(DEFAULT_SLASH_TREASURY_BPS);
         nextOfferId = 1;
         nextRentalId = 1;
     }
@@ -167,7 +179,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @inheritdoc IComputeMarket
     function resumeOffer(uint256 offerId) external {
         Offer.Record storage o = _ownOpenOffer(offerId);
-        if (o.status != Offer.Status.Paused) revert MarketOfferNotActive(offerId, o.status);
+        if (o.status != Offer.Status.Paused) revert MarketOfferNotPaused(offerId, o.status);
         o.status = Offer.Status.Active;
         emit OfferStatusChanged(offerId, Offer.Status.Active);
     }
@@ -238,7 +250,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         (gross, net, provider, token) = _accrueClaim(rentalId, r);
         if (gross == 0) revert MarketNothingToClaim(rentalId);
         // Interaction: pay the provider its net.
-        IERC20(token).safeTransfer(provider, net);
+        _pay(token, provider, net);
     }
 
     /// @inheritdoc IComputeMarket
@@ -255,12 +267,12 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             gross += g;
             // Batch consecutive payouts to the same provider in the same token into one transfer.
             if (provider != payTo || token != payToken) {
-                if (pending != 0) IERC20(payToken).safeTransfer(payTo, pending);
+                _pay(payToken, payTo, pending);
                 (payTo, payToken, pending) = (provider, token, 0);
             }
             pending += net;
         }
-        if (pending != 0) IERC20(payToken).safeTransfer(payTo, pending);
+        _pay(payToken, payTo, pending);
     }
 
     /// @inheritdoc IComputeMarket
@@ -277,8 +289,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         Offer.Record storage o = _offers[r.offerId];
         if (o.status != Offer.Status.Active) revert MarketOfferNotActive(r.offerId, o.status);
         uint256 hoursPaid = r.hoursPaid;
-        uint256 newHours = hoursPaid + hoursAdded;
         uint256 maxHours = o.maxHours;
+        uint256 newHours = hoursPaid + (hoursAdded > maxHours ? maxHours + 1 : hoursAdded); // no overflow
         if (hoursAdded == 0 || newHours > maxHours) {
             revert MarketInvalidHours(hoursAdded, 1, maxHours > hoursPaid ? maxHours - hoursPaid : 0);
         }
@@ -308,19 +320,21 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 endsAt = r.endsAt;
         if (block.timestamp >= endsAt) revert MarketRentalEnded(rentalId, endsAt);
 
-        // Effect: close the stream now; what has accrued (rounded up, against the caller) stays for
+        // Effect: close the stream now; the stop charge (rounded up, against the caller) stays for
         // the provider, the complement is refunded; the GPUs go back to the offer.
         uint256 total = r.total;
-        uint256 accrued = RentalMath.accruedUp(total, r.startedAt, endsAt, block.timestamp);
-        refund = total - accrued;
-        r.total = uint128(accrued); // safe: accrued ≤ total
+        uint256 charge = RentalMath.stopChargeUp(
+            RentalMath.accruedUp(total, r.startedAt, endsAt, block.timestamp), total, r.hoursPaid, r.discountBps
+        );
+        refund = total - charge;
+        r.total = uint128(charge); // safe: charge ≤ total
         r.endsAt = uint40(block.timestamp);
         r.status = Rental.Status.Ended;
         Offer.Record storage o = _offers[r.offerId];
         o.gpusInUse -= r.gpus;
 
-        // Interaction: refund the unaccrued deposit to its payer.
-        IERC20(o.paymentToken).safeTransfer(_payer(r), refund);
+        // Interaction: refund the unused deposit to its payer.
+        _pay(o.paymentToken, _payer(r), refund);
         emit RentalStopped(rentalId, block.timestamp, refund);
     }
 
@@ -361,14 +375,64 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             if (status == Rental.Status.Active) return; // capacity released; settle later
             revert MarketRentalNotReleasable(rentalId, status, settleAt);
         }
-        // Effect: pay the rest of the stream and close the rental for good.
+        // Effect: pay the rest of the stream, close the rental for good, credit the provider's record.
         (, uint256 net, address provider, address token) = _accrueClaim(rentalId, r);
         r.status = Rental.Status.Settled;
         uint256 collateral = r.collateral;
+        _recordServed(provider, r.gpus, endsAt - r.startedAt);
         // Interaction: unlock the collateral (trusted registry), then pay the provider.
         registry.unlock(provider, collateral);
-        if (net != 0) IERC20(token).safeTransfer(provider, net);
+        _pay(token, provider, net);
         emit RentalSettled(rentalId, collateral);
+    }
+
+    // ───────────────────────────── Disputes ─────────────────────────────
+
+    /// @inheritdoc IComputeMarket
+    function dispute(uint256 rentalId, bytes32 evidenceHash) external {
+        // Check: the renter, on a rental that ran, within the dispute window after its end.
+        Rental.Record storage r = _rentals[rentalId];
+        Rental.Status status = r.status;
+        if (status != Rental.Status.Active && status != Rental.Status.Ended) {
+            revert MarketRentalNotDisputable(rentalId, status);
+        }
+        if (msg.sender != r.renter) revert MarketNotRenter(rentalId, msg.sender);
+        uint256 closesAt = uint256(r.endsAt) + disputeWindow;
+        if (block.timestamp >= closesAt) revert MarketDisputeWindowClosed(rentalId, closesAt);
+
+        // Effect: freeze what is unclaimed; an Active rental ends here and gives its GPUs back.
+        if (status == Rental.Status.Active) _offers[r.offerId].gpusInUse -= r.gpus;
+        r.status = Rental.Status.Disputed;
+        r.disputedAt = uint40(block.timestamp);
+        emit RentalDisputed(rentalId, msg.sender, evidenceHash, r.total - r.claimed);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function resolveDispute(uint256 rentalId, uint256 providerShareBps, uint256 slashAmount) external nonReentrant {
+        // Check: the arbiter, on time, within the bounds of this rental's escrow and collateral.
+        if (msg.sender != arbiter) revert MarketNotArbiter(msg.sender);
+        Rental.Record storage r = _disputed(rentalId);
+        uint256 timeoutAt = uint256(r.disputedAt) + arbitrationTimeout;
+        if (block.timestamp >= timeoutAt) revert MarketArbitrationTimedOut(rentalId, timeoutAt);
+        if (providerShareBps > RentalMath.BPS) revert MarketInvalidShare(providerShareBps);
+        if (slashAmount > r.collateral) revert MarketSlashAboveCollateral(rentalId, slashAmount, r.collateral);
+
+        // The provider's share of the frozen escrow, rounded down (the rest is the payer's).
+        uint256 claimed = r.claimed;
+        uint256 providerGross = (r.total - claimed) * providerShareBps / RentalMath.BPS;
+        uint256 accruedUnclaimed = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, r.disputedAt) - claimed;
+        bool lost = slashAmount != 0 || providerGross < accruedUnclaimed;
+        _resolve(rentalId, r, providerGross, slashAmount, lost, false);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function applyDefaultRuling(uint256 rentalId) external nonReentrant {
+        Rental.Record storage r = _disputed(rentalId);
+        uint256 timeoutAt = uint256(r.disputedAt) + arbitrationTimeout;
+        if (block.timestamp < timeoutAt) revert MarketArbitrationPending(rentalId, timeoutAt);
+        // Default: the provider keeps what had accrued up to the dispute, no slash.
+        uint256 providerGross = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, r.disputedAt) - r.claimed;
+        _resolve(rentalId, r, providerGross, 0, false, true);
     }
 
     // ───────────────────────────── Fees ─────────────────────────────
@@ -383,12 +447,12 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     }
 
     /// @inheritdoc IComputeMarket
-    function withdrawBrokerFees(address token) external nonReentrant returns (uint256 amount) {
-        amount = _brokerFees[msg.sender][token];
+    function withdrawCredits(address token) external nonReentrant returns (uint256 amount) {
+        amount = _credits[msg.sender][token];
         if (amount == 0) revert MarketNoFees(msg.sender, token);
-        _brokerFees[msg.sender][token] = 0;
+        _credits[msg.sender][token] = 0;
         IERC20(token).safeTransfer(msg.sender, amount);
-        emit BrokerFeesWithdrawn(msg.sender, token, amount);
+        emit CreditsWithdrawn(msg.sender, token, amount);
     }
 
     // ───────────────────────────── Owner ─────────────────────────────
@@ -435,6 +499,21 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @inheritdoc IComputeMarket
     function setNoShowPenalty(uint256 bps) external onlyOwner {
         _setNoShowPenalty(bps);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setArbitrationTimeout(uint256 value) external onlyOwner {
+        _setArbitrationTimeout(value);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function setSlashTreasuryShare(uint256 bps) external onlyOwner {
+        _setSlashTreasuryShare(bps);
+    }
+
+    /// @notice Disabled: a market without an owner could be left paused for good.
+    function renounceOwnership() public view override onlyOwner {
+        revert MarketRenounceDisabled();
     }
 
     /// @inheritdoc IComputeMarket
@@ -526,8 +605,28 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     }
 
     /// @inheritdoc IComputeMarket
-    function brokerFees(address broker, address token) external view returns (uint256) {
-        return _brokerFees[broker][token];
+    function credits(address account, address token) external view returns (uint256) {
+        return _credits[account][token];
+    }
+
+    /// @inheritdoc IComputeMarket
+    function reputationOf(address provider) external view returns (Reputation memory) {
+        return _reputation[provider];
+    }
+
+    /// @inheritdoc IComputeMarket
+    function disputeOf(uint256 rentalId)
+        external
+        view
+        returns (uint256 frozen, uint256 accruedUnclaimed, uint256 collateral, uint256 disputedAt, uint256 timeoutAt)
+    {
+        Rental.Record storage r = _rentals[rentalId];
+        disputedAt = r.disputedAt;
+        if (r.status != Rental.Status.Disputed) return (0, 0, 0, disputedAt, 0);
+        frozen = r.total - r.claimed;
+        accruedUnclaimed = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, disputedAt) - r.claimed;
+        collateral = r.collateral;
+        timeoutAt = disputedAt + arbitrationTimeout;
     }
 
     /// @inheritdoc IComputeMarket
@@ -548,7 +647,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     ) internal returns (uint256 rentalId) {
         // Check: an Active offer with room, terms within bounds, the renter's price guard.
         Offer.Record storage o = _offers[offerId];
-        (address provider, address token, uint256 deposit) =
+        (address provider, address token, uint256 deposit, uint256 discountBps) =
             _checkAndPrice(o, offerId, renter, gpus, hoursPaid, maxPrice, broker, brokerBps);
 
         // Effect: take the capacity and record the rental.
@@ -557,8 +656,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         rentalId = nextRentalId++;
         Rental.Record storage r = _rentals[rentalId];
         r.renter = renter;
-        r.offerId = uint40(offerId); // safe: offer ids are sequential, far below 2^40
+        r.offerId = uint32(offerId); // safe: offer ids are sequential, far below 2^32
         r.gpus = uint16(gpus); // safe: ≤ gpusOffered, a uint16
+        r.discountBps = uint16(discountBps); // safe: ≤ MAX_DISCOUNT_BPS
         r.protocolFeeBps = protocolFeeBps;
         r.brokerBps = uint16(brokerBps); // safe: ≤ maxBrokerBps, a uint16
         r.total = deposit.toUint128();
@@ -585,7 +685,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 maxPrice,
         address broker,
         uint256 brokerBps
-    ) internal view returns (address provider, address token, uint256 deposit) {
+    ) internal view returns (address provider, address token, uint256 deposit, uint256 discountBps) {
         Offer.Status offerStatus = o.status;
         if (offerStatus != Offer.Status.Active) {
             if (offerStatus == Offer.Status.None) revert MarketOfferNotFound(offerId);
@@ -605,12 +705,14 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         }
         address reservedFor = o.reservedFor;
         if (reservedFor != address(0) && reservedFor != renter) revert MarketOfferReserved(offerId, reservedFor, renter);
-        uint256 price = o.pricePerGpuHour;
-        if (price > maxPrice) revert MarketPriceAboveMax(offerId, price, maxPrice);
         token = o.paymentToken;
         if (!_paymentTokens[token]) revert MarketTokenNotAllowed(token);
-        uint256 discountBps = RentalMath.discountBpsFor(o.tiers, gpus * hoursPaid);
-        deposit = RentalMath.hourlyRateUp(gpus, price, discountBps) * hoursPaid;
+        discountBps = RentalMath.discountBpsFor(o.tiers, gpus * hoursPaid);
+        uint256 rate = RentalMath.hourlyRateUp(gpus, o.pricePerGpuHour, discountBps);
+        // The guard is on what the renter will pay per GPU-hour, discount included.
+        uint256 effectivePrice = Math.ceilDiv(rate, gpus);
+        if (effectivePrice > maxPrice) revert MarketPriceAboveMax(offerId, effectivePrice, maxPrice);
+        deposit = rate * hoursPaid;
     }
 
     /// @dev Advances `claimed` to what has accrued by now and books the fees. Returns the gross paid
@@ -632,7 +734,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 brokerFee;
         (net, protocolFee, brokerFee) = RentalMath.splitClaim(claimed, accrued, r.protocolFeeBps, brokerBps);
         if (protocolFee != 0) _protocolFees[token] += protocolFee;
-        if (brokerFee != 0) _brokerFees[r.broker][token] += brokerFee;
+        if (brokerFee != 0) _credits[r.broker][token] += brokerFee;
         emit RentalClaimed(rentalId, provider, gross, net, protocolFee, brokerFee);
     }
 
@@ -650,6 +752,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         if (block.timestamp > r.activationDeadline) {
             // Rounded down: the renter is (usually) the caller.
             penalty = collateral * noShowPenaltyBps / RentalMath.BPS;
+            if (penalty != 0) _reputation[provider].amountSlashed += uint128(penalty); // safe: ≤ collateral
         }
         // Interaction: collateral via the trusted registry, then the refund.
         if (penalty != 0) {
@@ -660,8 +763,80 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             registry.slash(provider, penalty, recipients, amounts);
         }
         registry.unlock(provider, collateral - penalty);
-        IERC20(o.paymentToken).safeTransfer(_payer(r), refund);
+        _pay(o.paymentToken, _payer(r), refund);
         emit RentalCancelled(rentalId, refund, penalty);
+    }
+
+    function _disputed(uint256 rentalId) internal view returns (Rental.Record storage r) {
+        r = _rentals[rentalId];
+        if (r.status != Rental.Status.Disputed) revert MarketRentalNotDisputed(rentalId, r.status);
+    }
+
+    /// @dev Applies a ruling: `providerGross` of the frozen escrow to the provider (fees apply as on a
+    /// claim), the rest refunded to the payer; `slashAmount` of the collateral slashed to the renter and
+    /// the treasury; the rest of the collateral unlocked; the provider's record updated.
+    function _resolve(
+        uint256 rentalId,
+        Rental.Record storage r,
+        uint256 providerGross,
+        uint256 slashAmount,
+        bool lost,
+        bool byDefault
+    ) internal {
+        // Effect: the stream pays exactly claimed + providerGross; the rest is refunded.
+        uint256 claimed = r.claimed;
+        uint256 refund = r.total - claimed - providerGross;
+        uint256 newTotal = claimed + providerGross;
+        r.total = uint128(newTotal); // safe: ≤ total
+        r.claimed = uint128(newTotal);
+        r.status = Rental.Status.Resolved;
+        Offer.Record storage o = _offers[r.offerId];
+        address provider = o.provider;
+        address token = o.paymentToken;
+        (uint256 net, uint256 protocolFee, uint256 brokerFee) =
+            RentalMath.splitClaim(claimed, newTotal, r.protocolFeeBps, r.brokerBps);
+        if (protocolFee != 0) _protocolFees[token] += protocolFee;
+        if (brokerFee != 0) _credits[r.broker][token] += brokerFee;
+        uint256 toTreasury = slashAmount * slashTreasuryBps / RentalMath.BPS;
+        Reputation storage rep = _reputation[provider];
+        if (lost) {
+            rep.disputesLost += 1;
+            rep.amountSlashed += uint128(slashAmount); // safe: ≤ collateral
+        } else {
+            _recordServed(provider, r.gpus, uint256(r.disputedAt < r.endsAt ? r.disputedAt : r.endsAt) - r.startedAt);
+        }
+        emit DisputeResolved(
+            rentalId, byDefault, providerGross, net, protocolFee, brokerFee, refund, slashAmount - toTreasury, toTreasury
+        );
+
+        // Interaction: collateral through the trusted registry, then the two payouts.
+        uint256 collateral = r.collateral;
+        if (slashAmount != 0) {
+            address[] memory recipients = new address[](2);
+            uint256[] memory amounts = new uint256[](2);
+            (recipients[0], amounts[0]) = (r.renter, slashAmount - toTreasury);
+            (recipients[1], amounts[1]) = (treasury, toTreasury);
+            registry.slash(provider, slashAmount, recipients, amounts);
+        }
+        registry.unlock(provider, collateral - slashAmount);
+        _pay(token, provider, net);
+        _pay(token, _payer(r), refund);
+    }
+
+    /// @dev Pushes `amount` of `token` to `to`; if the token refuses (a blocklisted recipient, a
+    /// recipient contract that reverts), credits it instead, so no recipient can block a settlement.
+    function _pay(address token, address to, uint256 amount) internal {
+        if (amount == 0) return;
+        if (!IERC20(token).trySafeTransfer(to, amount)) {
+            _credits[to][token] += amount;
+            emit PaymentDeferred(to, token, amount);
+        }
+    }
+
+    function _recordServed(address provider, uint256 gpus, uint256 seconds_) internal {
+        Reputation storage rep = _reputation[provider];
+        rep.gpuSecondsServed += uint64(gpus * seconds_); // safe: ≤ 65535 GPUs × 1 year × rentals < 2^64 for 10^6 rentals
+        rep.rentalsCompleted += 1;
     }
 
     function _payer(Rental.Record storage r) internal view returns (address payer) {
@@ -735,6 +910,20 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         }
         disputeWindow = uint32(value);
         emit DisputeWindowSet(value);
+    }
+
+    function _setArbitrationTimeout(uint256 value) internal {
+        if (value < MIN_ARBITRATION_TIMEOUT || value > MAX_ARBITRATION_TIMEOUT) {
+            revert MarketParameterOutOfBounds(value, MIN_ARBITRATION_TIMEOUT, MAX_ARBITRATION_TIMEOUT);
+        }
+        arbitrationTimeout = uint32(value);
+        emit ArbitrationTimeoutSet(value);
+    }
+
+    function _setSlashTreasuryShare(uint256 bps) internal {
+        if (bps > MAX_SLASH_TREASURY_BPS) revert MarketParameterOutOfBounds(bps, 0, MAX_SLASH_TREASURY_BPS);
+        slashTreasuryBps = uint16(bps);
+        emit SlashTreasuryShareSet(bps);
     }
 
     function _setNoShowPenalty(uint256 bps) internal {

@@ -161,7 +161,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         Provider storage p = _providers[provider];
         uint256 locked = p.locked;
         if (amount > locked) revert RegistryInsufficientLocked(provider, locked, amount);
-        if (recipients.length != amounts.length) revert RegistryInvalidRecipient(recipients.length);
+        if (recipients.length != amounts.length) revert RegistrySlashLengthMismatch(recipients.length, amounts.length);
         uint256 sum;
         for (uint256 i; i < amounts.length; ++i) {
             if (recipients[i] == address(0)) revert RegistryInvalidRecipient(i);
@@ -186,6 +186,11 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         if (market_ == address(0)) revert RegistryZeroAddress();
         market = market_;
         emit MarketSet(market_);
+    }
+
+    /// @notice Disabled: without an owner the unbonding period and minimum stake could never be fixed.
+    function renounceOwnership() public view override onlyOwner {
+        revert RegistryRenounceDisabled();
     }
 
     /// @inheritdoc IProviderRegistry

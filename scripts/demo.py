@@ -78,7 +78,9 @@ def main():
     chain.pending_timestamp = started + 10 * HOUR + 30 * 60
     tx = market.stopRental(rental_id, sender=renter)
     refund = tx.decode_logs(market.RentalStopped)[0].refund
-    print(f"+10.5 h: renter stopped early; {fmt(refund, 6, 'mUSD')} refunded to the payer at once")
+    charge = market.getRental(rental_id).total
+    print(f"+10.5 h: renter stopped early: 10.5 h used, billed {fmt(charge, 6, 'mUSD')} at the list price "
+          f"(stopping early forfeits the bulk discount); {fmt(refund, 6, 'mUSD')} refunded to the payer at once")
 
     settle_at = market.releasableAt(rental_id)
     chain.pending_timestamp = settle_at
@@ -86,7 +88,7 @@ def main():
     print(f"+dispute window: a stranger released the rental → settled, collateral unlocked "
           f"(locked now {fmt(registry.providerOf(provider).locked, 18, 'GPUC')})")
     market.withdrawProtocolFees(usd, sender=a[8])
-    market.withdrawBrokerFees(usd, sender=broker)
+    market.withdrawCredits(usd, sender=broker)
 
     after = {name: usd.balanceOf(acct) for name, acct in _parties(payer, renter, provider, broker, treasury, market)}
     return _report(before, after, cost)

@@ -72,6 +72,25 @@ def main():
     chain.pending_timestamp += HOUR
     record("claimMany (2 rentals, same provider)", market.claimMany([id2, 3], sender=provider))
 
+    # Disputes: one ruled by the arbiter (half to the provider, half the collateral slashed), one
+    # left to the default ruling after the arbitration timeout.
+    arbiter = a[7]
+    ids = []
+    for _ in range(2):
+        tx = market.openRental(1, 8, 24, 1_950_000, ZERO, 0, sender=renter)
+        rid = tx.decode_logs(market.RentalOpened)[0].rentalId
+        market.activate(rid, sender=provider)
+        ids.append(rid)
+    chain.pending_timestamp += 3 * HOUR
+    market.claim(ids[0], sender=provider)
+    chain.pending_timestamp += HOUR
+    record("dispute (active rental)", market.dispute(ids[0], b"\x01" * 32, sender=renter))
+    record("dispute (second)", market.dispute(ids[1], b"\x02" * 32, sender=renter))
+    collateral = market.getRental(ids[0]).collateral
+    record("resolveDispute (50 % split, 50 % slash)", market.resolveDispute(ids[0], 5000, collateral // 2, sender=arbiter))
+    chain.pending_timestamp = market.disputeOf(ids[1])[4]
+    record("applyDefaultRuling (timeout path)", market.applyDefaultRuling(ids[1], sender=a[8]))
+
     print("| operation | gasUsed |\n|---|---:|")
     for name, gas in rows:
         print(f"| {name} | {gas:,} |")

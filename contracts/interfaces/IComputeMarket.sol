@@ -18,6 +18,14 @@ import { Rental } from "../types/Rental.sol";
 /// Pause stops new offers, rentals and extensions only: claim, stop, cancel, release and fee
 /// withdrawals always work.
 interface IComputeMarket {
+    /// @notice A provider's track record, updated by settlement, no-shows and disputes. One slot.
+    struct Reputation {
+        uint64 gpuSecondsServed; // GPU × seconds of rentals settled or won in dispute (÷ 3600 = GPU-hours)
+        uint32 rentalsCompleted; // rentals settled, or resolved without a loss
+        uint32 disputesLost; // rulings that slashed, or paid the provider less than had accrued
+        uint128 amountSlashed; // GPUC slashed in total (no-shows and disputes)
+    }
+
     // ───────────────────────────── Events ─────────────────────────────
 
     event OfferCreated(
@@ -68,8 +76,28 @@ interface IComputeMarket {
     event RentalEnded(uint256 indexed rentalId);
     event RentalSettled(uint256 indexed rentalId, uint256 collateralUnlocked);
 
+    event RentalDisputed(uint256 indexed rentalId, address indexed renter, bytes32 evidenceHash, uint256 frozen);
+    /// @notice A dispute was ruled. `byDefault` is true when the default ruling was applied after the
+    /// arbitration timeout. Every amount that moved is in the event: the frozen escrow split into the
+    /// provider's gross (net + fees) and the refund to the payer, and the slash split into the
+    /// renter's and the treasury's parts.
+    event DisputeResolved(
+        uint256 indexed rentalId,
+        bool byDefault,
+        uint256 providerGross,
+        uint256 providerNet,
+        uint256 protocolFee,
+        uint256 brokerFee,
+        uint256 refund,
+        uint256 slashToRenter,
+        uint256 slashToTreasury
+    );
+
     event ProtocolFeesWithdrawn(address indexed token, address indexed treasury, uint256 amount);
-    event BrokerFeesWithdrawn(address indexed broker, address indexed token, uint256 amount);
+    /// @notice A payout could not be pushed (the token refused the transfer, e.g. a blocklisted
+    /// recipient) and was credited to `account` instead, to withdraw with {withdrawCredits}.
+    event PaymentDeferred(address indexed account, address indexed token, uint256 amount);
+    event CreditsWithdrawn(address indexed account, address indexed token, uint256 amount);
 
     event ProtocolFeeSet(uint256 protocolFeeBps);
     event TreasurySet(address indexed treasury);
@@ -79,6 +107,8 @@ interface IComputeMarket {
     event ActivationWindowSet(uint256 activationWindow);
     event DisputeWindowSet(uint256 disputeWindow);
     event NoShowPenaltySet(uint256 noShowPenaltyBps);
+    event ArbitrationTimeoutSet(uint256 arbitrationTimeout);
+    event SlashTreasuryShareSet(uint256 slashTreasuryBps);
 
     // ───────────────────────────── Errors ─────────────────────────────
 
@@ -95,6 +125,8 @@ interface IComputeMarket {
     error MarketProviderNotActive(address provider);
     error MarketOfferNotFound(uint256 offerId);
     error MarketOfferNotActive(uint256 offerId, Offer.Status status);
+    error MarketOfferNotPaused(uint256 offerId, Offer.Status status);
+    error MarketRenounceDisabled();
     error MarketOfferClosed(uint256 offerId);
     error MarketNotOfferProvider(uint256 offerId, address caller);
     error MarketGpusOfferedBelowInUse(uint256 offerId, uint256 gpusInUse, uint256 gpusOffered);
@@ -103,7 +135,6 @@ interface IComputeMarket {
     error MarketInsufficientCapacity(uint256 offerId, uint256 available, uint256 requested);
     error MarketInvalidHours(uint256 hoursRequested, uint256 minHours, uint256 maxHours);
     error MarketPriceAboveMax(uint256 offerId, uint256 price, uint256 maxPrice);
-    error MarketRentalNotFound(uint256 rentalId);
     error MarketRentalNotPending(uint256 rentalId, Rental.Status status);
     error MarketRentalNotActive(uint256 rentalId, Rental.Status status);
     error MarketRentalNotClaimable(uint256 rentalId, Rental.Status status);
@@ -115,6 +146,14 @@ interface IComputeMarket {
     error MarketNothingToClaim(uint256 rentalId);
     error MarketExtensionNotSelfFunded(uint256 rentalId, address payer);
     error MarketNoFees(address account, address token);
+    error MarketNotArbiter(address caller);
+    error MarketRentalNotDisputable(uint256 rentalId, Rental.Status status);
+    error MarketDisputeWindowClosed(uint256 rentalId, uint256 closedAt);
+    error MarketRentalNotDisputed(uint256 rentalId, Rental.Status status);
+    error MarketInvalidShare(uint256 providerShareBps);
+    error MarketSlashAboveCollateral(uint256 rentalId, uint256 slashAmount, uint256 collateral);
+    error MarketArbitrationTimedOut(uint256 rentalId, uint256 timeoutAt);
+    error MarketArbitrationPending(uint256 rentalId, uint256 timeoutAt);
 
     // ───────────────────────────── Offers (provider) ─────────────────────────────
 
@@ -158,14 +197,15 @@ interface IComputeMarket {
 
     /// @notice Rents `gpus` GPUs of an offer for `hoursPaid` hours, paid in full by `msg.sender` now.
     /// @param maxPricePerGpuHour Guard against the provider repricing in front of this call: the
-    /// offer's listed price must not exceed it.
+    /// effective price per GPU-hour (the hourly rate after any volume discount, ÷ gpus, rounded up)
+    /// must not exceed it, so neither a price rise nor a removed discount tier can surprise the renter.
     /// @param broker Optional intermediary paid `brokerBps` of the provider's gross (0 for none).
     /// @dev Emits {RentalOpened}. Locks stake-per-GPU × `gpus` of the provider's stake.
     ///
     /// Requirements:
     /// - not paused; the offer is Active, not reserved for someone else, not the caller's own;
     /// - `gpus` > 0 and within the free capacity; minHours ≤ `hoursPaid` ≤ maxHours;
-    /// - listed price ≤ `maxPricePerGpuHour`; the payment token is still allowlisted;
+    /// - effective price per GPU-hour ≤ `maxPricePerGpuHour`; the payment token is still allowlisted;
     /// - `brokerBps` ≤ the offer's maxBrokerBps, and 0 without a broker;
     /// - the provider has enough free stake; the payer has approved the cost, and the token
     ///   delivers exactly what is asked.
@@ -204,7 +244,7 @@ interface IComputeMarket {
     /// - the rental is Active or Ended, and something has accrued since the last claim.
     function claim(uint256 rentalId) external returns (uint256 gross);
 
-    /// @notice {claim} over many rentals; rentals with nothing to claim are skipped. Consecutive
+    /// @notice {claim} over many rentals; rentals with nothing to claim (or not claimable) are skipped. Consecutive
     /// rentals with the same provider and token are paid in one transfer.
     function claimMany(uint256[] calldata rentalIds) external returns (uint256 gross);
 
@@ -217,9 +257,11 @@ interface IComputeMarket {
     /// - hours paid in total stay ≤ the offer's maxHours; the token is still allowlisted.
     function extend(uint256 rentalId, uint256 hoursAdded) external returns (uint256 cost);
 
-    /// @notice Stops an Active rental early; the part that has not accrued goes back to the payer
-    /// at once, and the GPUs go back to the offer.
-    /// @dev Emits {RentalStopped}. The accrued part is rounded up (against the caller, the renter).
+    /// @notice Stops an Active rental early; the part that has not been used goes back to the payer
+    /// at once, and the GPUs go back to the offer. The time used is billed at the list rate (a volume
+    /// discount rewards the committed GPU-hours, so stopping early forfeits it), at least one hour,
+    /// never more than was paid: see {RentalMath-stopChargeUp}.
+    /// @dev Emits {RentalStopped}. The charge is rounded up (against the caller, the renter).
     ///
     /// Requirements:
     /// - the rental is Active and has not reached its end; `msg.sender` is its renter.
@@ -234,6 +276,8 @@ interface IComputeMarket {
     function cancelPending(uint256 rentalId) external returns (uint256 refund);
 
     /// @notice Moves a rental on as far as time allows; anyone may call, money only goes to its owners.
+    /// Payouts to an address that the token refuses are credited instead (see {withdrawCredits}), so
+    /// no recipient can block a release or a ruling.
     /// - Pending past the activation deadline: cancelled as a no-show (as in {cancelPending}).
     /// - Active past its end: capacity goes back to the offer (→ Ended).
     /// - Ended (or Active) past end + disputeWindow: the provider is paid the rest, the collateral is
@@ -241,13 +285,48 @@ interface IComputeMarket {
     /// @dev Emits {RentalCancelled}, {RentalEnded} and/or {RentalSettled}.
     function release(uint256 rentalId) external;
 
+    // ───────────────────────────── Disputes ─────────────────────────────
+
+    /// @notice The renter disputes a rental it was not served on. The rental ends at once (the stream
+    /// stops counting for the provider, the GPUs go back to the offer); everything the provider has
+    /// not claimed is frozen, and the collateral stays locked, until a ruling.
+    /// @param evidenceHash Hash of the off-chain evidence (logs, benchmarks) for the arbiter.
+    /// @dev Emits {RentalDisputed}.
+    ///
+    /// Requirements:
+    /// - `msg.sender` is the renter;
+    /// - the rental is Active, or Ended, and `block.timestamp` < endsAt + disputeWindow.
+    function dispute(uint256 rentalId, bytes32 evidenceHash) external;
+
+    /// @notice The arbiter rules on a dispute: `providerShareBps` of the frozen escrow goes to the
+    /// provider (as gross, so fees apply as on a claim), the rest back to the payer; `slashAmount` of
+    /// the rental's collateral is slashed, slashTreasuryBps of it to the treasury and the rest to the
+    /// renter; the remaining collateral unlocks. The arbiter can never move more than the frozen
+    /// escrow plus this rental's collateral, and can only rule before the arbitration timeout.
+    /// @dev Emits {DisputeResolved}.
+    ///
+    /// Requirements:
+    /// - `msg.sender` is the arbiter; the rental is Disputed;
+    /// - `block.timestamp` < disputedAt + arbitrationTimeout;
+    /// - `providerShareBps` ≤ 10000 and `slashAmount` ≤ the rental's collateral.
+    function resolveDispute(uint256 rentalId, uint256 providerShareBps, uint256 slashAmount) external;
+
+    /// @notice Applies the default ruling to a dispute the arbiter left unruled: the provider keeps
+    /// what had accrued up to the dispute, the rest goes back to the payer, no slash. Anyone may call.
+    /// @dev Emits {DisputeResolved} with `byDefault` = true.
+    ///
+    /// Requirements:
+    /// - the rental is Disputed and `block.timestamp` ≥ disputedAt + arbitrationTimeout.
+    function applyDefaultRuling(uint256 rentalId) external;
+
     // ───────────────────────────── Fees ─────────────────────────────
 
     /// @notice Sends the protocol fees accrued in `token` to the treasury. Anyone may call.
     function withdrawProtocolFees(address token) external returns (uint256 amount);
 
-    /// @notice Sends the caller's broker fees accrued in `token` to the caller.
-    function withdrawBrokerFees(address token) external returns (uint256 amount);
+    /// @notice Sends the caller's credits in `token` to the caller: broker fees, and any payout that
+    /// could not be pushed to it (see {PaymentDeferred}).
+    function withdrawCredits(address token) external returns (uint256 amount);
 
     // ───────────────────────────── Owner ─────────────────────────────
 
@@ -272,6 +351,12 @@ interface IComputeMarket {
 
     /// @notice Share of collateral (bps) slashed to the renter on a no-show.
     function setNoShowPenalty(uint256 noShowPenaltyBps) external;
+
+    /// @notice Time the arbiter has to rule on a dispute before anyone may apply the default ruling.
+    function setArbitrationTimeout(uint256 arbitrationTimeout) external;
+
+    /// @notice Share (bps) of a dispute slash paid to the treasury; the rest goes to the renter.
+    function setSlashTreasuryShare(uint256 slashTreasuryBps) external;
 
     function pause() external;
 
@@ -309,9 +394,21 @@ interface IComputeMarket {
         view
         returns (uint256 cost, uint256 discountBps, uint256 hourlyRate);
 
+    /// @notice A dispute as the arbiter sees it: the frozen escrow, what had accrued to the provider
+    /// by the dispute (unclaimed part; the default ruling pays exactly this), the collateral at stake,
+    /// when it was raised and when the default ruling becomes available.
+    function disputeOf(uint256 rentalId)
+        external
+        view
+        returns (uint256 frozen, uint256 accruedUnclaimed, uint256 collateral, uint256 disputedAt, uint256 timeoutAt);
+
+    /// @notice A provider's on-chain track record, in one call.
+    function reputationOf(address provider) external view returns (Reputation memory);
+
     function protocolFees(address token) external view returns (uint256);
 
-    function brokerFees(address broker, address token) external view returns (uint256);
+    /// @notice What `account` can withdraw in `token` with {withdrawCredits}.
+    function credits(address account, address token) external view returns (uint256);
 
     function isPaymentToken(address token) external view returns (bool);
 }

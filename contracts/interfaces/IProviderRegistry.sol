@@ -7,10 +7,14 @@ pragma solidity 0.8.30;
 ///
 /// Accounting, per provider (all in ComputeToken base units):
 /// - `staked`: every token the provider has in the registry, unbonding included;
-/// - `unbonding`: the part of `staked` waiting out the unbonding period (still slashable);
+/// - `unbonding`: the part of `staked` waiting out the unbonding period; it stays in the registry (and in
+///   `staked`) until withdrawn;
 /// - `locked`: the part of `staked` backing rentals as collateral (moved only by the market);
 /// - free stake = staked − locked − unbonding, which is what can be locked or unbonded.
 /// Always: locked + unbonding ≤ staked, and the registry's token balance == Σ staked.
+/// Slashes come out of `locked` only: collateral backing a rental can never start unbonding, so a
+/// provider cannot put stake that a rental (or a dispute about it) may need out of reach by unbonding;
+/// the rental's collateral stays slashable until the rental is settled, cancelled or resolved.
 /// (DESIGN.md's "staked + unbonding" is `bonded + unbonding` here, with bonded = staked − unbonding.)
 interface IProviderRegistry {
     /// @notice A provider's stake record. Packed into two slots.
@@ -52,9 +56,11 @@ interface IProviderRegistry {
     error RegistryProviderNotActive(address provider, uint256 bonded, uint256 minStake);
     error RegistrySlashMismatch(uint256 amount, uint256 sumOfAmounts);
     error RegistryInvalidRecipient(uint256 index);
+    error RegistrySlashLengthMismatch(uint256 recipients, uint256 amounts);
     error RegistryCallerNotMarket(address caller);
     error RegistryMarketAlreadySet(address market);
     error RegistryZeroAddress();
+    error RegistryRenounceDisabled();
     error RegistryParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
 
     // ───────────────────────────── Provider actions ─────────────────────────────
@@ -85,7 +91,8 @@ interface IProviderRegistry {
     function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external;
 
     /// @notice Moves `amount` of free stake into unbonding; it can be withdrawn after the unbonding
-    /// period and stays slashable until then. A new request adds to the pending one and restarts
+    /// period. Only free stake can unbond: collateral locked for rentals (and for their dispute
+    /// windows and disputes) stays slashable. A new request adds to the pending one and restarts
     /// its clock.
     /// @dev Emits {UnbondRequested}.
     ///
@@ -125,7 +132,8 @@ interface IProviderRegistry {
     /// @dev Emits {StakeSlashed}.
     ///
     /// Requirements:
-    /// - caller is the market; `amount` ≤ locked; Σ `amounts` == `amount`; no zero recipient.
+    /// - caller is the market; `amount` ≤ locked; as many `amounts` as `recipients`; Σ `amounts` ==
+    ///   `amount`; no zero recipient.
     function slash(address provider, uint256 amount, address[] calldata recipients, uint256[] calldata amounts)
         external;
 

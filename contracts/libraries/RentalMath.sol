@@ -39,7 +39,11 @@ library RentalMath {
 
     /// @notice Splits a claim of the stream from `claimedBefore` to `claimedAfter` (both cumulative gross).
     /// Fees are computed on the cumulative amount, so splitting a stream into many claims never changes
-    /// the fee total: fee(after) − fee(before).
+    /// the fee total: the combined fee is feeTotal(after) − feeTotal(before) with
+    /// feeTotal(a) = ⌊a × (protocolBps + brokerBps) / 10000⌋, and that combined fee is then divided
+    /// into its protocol part ⌊feeTotal × protocolBps / (protocolBps + brokerBps)⌋ and the broker part
+    /// (the rest). Both parts grow monotonically and their sum never exceeds the amount claimed, so
+    /// even a one-unit claim cannot take two units of fees.
     /// @dev Fees round down: favours the provider by less than one base unit per rental in total; the
     /// provider's net is the exact complement, so net + protocolFee + brokerFee == claimedAfter − claimedBefore.
     function splitClaim(uint256 claimedBefore, uint256 claimedAfter, uint256 protocolFeeBps, uint256 brokerBps)
@@ -47,9 +51,30 @@ library RentalMath {
         pure
         returns (uint256 providerNet, uint256 protocolFee, uint256 brokerFee)
     {
-        protocolFee = claimedAfter * protocolFeeBps / BPS - claimedBefore * protocolFeeBps / BPS;
-        brokerFee = claimedAfter * brokerBps / BPS - claimedBefore * brokerBps / BPS;
+        uint256 feeBps = protocolFeeBps + brokerBps;
+        if (feeBps != 0) {
+            uint256 feeBefore = claimedBefore * feeBps / BPS;
+            uint256 feeAfter = claimedAfter * feeBps / BPS;
+            protocolFee = feeAfter * protocolFeeBps / feeBps - feeBefore * protocolFeeBps / feeBps;
+            brokerFee = (feeAfter - feeBefore) - protocolFee;
+        }
         providerNet = claimedAfter - claimedBefore - protocolFee - brokerFee;
+    }
+
+    /// @notice What a renter who stops early owes for the time used: the stream's accrual at the
+    /// discounted rate, rounded up, grossed up to the undiscounted list rate (a volume discount is a
+    /// discount for the committed GPU-hours, so stopping early forfeits it), and at least one hour
+    /// at the rental's rate; never more than `total`.
+    /// @dev Rounds up: favours the provider, since the renter is the caller of `stopRental`.
+    function stopChargeUp(uint256 accruedUp_, uint256 total, uint256 hoursPaid, uint256 discountBps)
+        internal
+        pure
+        returns (uint256 charge)
+    {
+        charge = discountBps == 0 ? accruedUp_ : Math.mulDiv(accruedUp_, BPS, BPS - discountBps, Math.Rounding.Ceil);
+        uint256 oneHour = total / hoursPaid; // exact: total == hourly rate × hoursPaid while Active
+        if (charge < oneHour) charge = oneHour;
+        if (charge > total) charge = total;
     }
 
     /// @notice The discount (bps) that `gpuHours` earns under the packed `tiers`: the highest tier reached.

@@ -22,6 +22,8 @@ DEFAULT_PARAMS: dict[str, int] = {
     "activation_window": 3600,  # market: [5 min, 7 days]
     "dispute_window": DAY,  # market: [1 h, 30 days]
     "no_show_penalty_bps": 1000,  # market: share of collateral slashed on a no-show, <= 10000
+    "arbitration_timeout": 7 * DAY,  # market: [1 day, 60 days]; then anyone applies the default ruling
+    "slash_treasury_bps": 2000,  # market: treasury's share of a dispute slash, <= 5000
 }
 
 
@@ -68,6 +70,8 @@ def deploy_system(
     _set_if_changed(market.activationWindow, market.setActivationWindow, p["activation_window"], deployer)
     _set_if_changed(market.disputeWindow, market.setDisputeWindow, p["dispute_window"], deployer)
     _set_if_changed(market.noShowPenaltyBps, market.setNoShowPenalty, p["no_show_penalty_bps"], deployer)
+    _set_if_changed(market.arbitrationTimeout, market.setArbitrationTimeout, p["arbitration_timeout"], deployer)
+    _set_if_changed(market.slashTreasuryBps, market.setSlashTreasuryShare, p["slash_treasury_bps"], deployer)
     if owner and owner != deployer.address:
         registry.transferOwnership(owner, sender=deployer)
         market.transferOwnership(owner, sender=deployer)
