@@ -32,7 +32,7 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 .build/.compiled: .venv/.synced node_modules/.installed ape-config.yaml $(shell find contracts -name '*.sol' -not -path '*/.cache/*') tools/solc/solc.js
-	$(APE) compile
+	$(APE) compile --force
 	touch $@
 
 compile: .build/.compiled

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import { Offer } from "../types/Offer.sol";
 import { Rental } from "../types/Rental.sol";
+import { IProviderRegistryErrors } from "./IProviderRegistryErrors.sol";
 
 /// @title IComputeMarket
 /// @notice GPU offers, rentals and the streaming escrow of gpumarket.
@@ -17,7 +18,7 @@ import { Rental } from "../types/Rental.sol";
 ///
 /// Pause stops new offers, rentals and extensions only: claim, stop, cancel, release and fee
 /// withdrawals always work.
-interface IComputeMarket {
+interface IComputeMarket is IProviderRegistryErrors {
     /// @notice A provider's track record, updated by settlement, no-shows and disputes. One slot.
     struct Reputation {
         uint64 gpuSecondsServed; // GPU × seconds of rentals settled or won in dispute (÷ 3600 = GPU-hours)

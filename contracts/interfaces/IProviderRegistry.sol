@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import { IProviderRegistryErrors } from "./IProviderRegistryErrors.sol";
+
 /// @title IProviderRegistry
 /// @notice Pseudonymous GPU providers and their stake. A provider is an address with a stake of
 /// ComputeToken and a metadata string (a URI or hash of its hardware spec), nothing else.
@@ -16,7 +18,7 @@ pragma solidity 0.8.30;
 /// provider cannot put stake that a rental (or a dispute about it) may need out of reach by unbonding;
 /// the rental's collateral stays slashable until the rental is settled, cancelled or resolved.
 /// (DESIGN.md's "staked + unbonding" is `bonded + unbonding` here, with bonded = staked − unbonding.)
-interface IProviderRegistry {
+interface IProviderRegistry is IProviderRegistryErrors {
     /// @notice A provider's stake record. Packed into two slots.
     struct Provider {
         // slot 0
@@ -42,26 +44,6 @@ interface IProviderRegistry {
     event MarketSet(address indexed market);
     event UnbondingPeriodSet(uint256 unbondingPeriod);
     event MinStakeSet(uint256 minStake);
-
-    // ───────────────────────────── Errors ─────────────────────────────
-
-    error RegistryAlreadyRegistered(address provider);
-    error RegistryNotRegistered(address provider);
-    error RegistryInvalidMetadata(uint256 length);
-    error RegistryZeroAmount();
-    error RegistryInsufficientFreeStake(address provider, uint256 free, uint256 needed);
-    error RegistryNothingUnbonding(address provider);
-    error RegistryUnbondingNotReady(address provider, uint256 readyAt, uint256 nowTime);
-    error RegistryInsufficientLocked(address provider, uint256 locked, uint256 needed);
-    error RegistryProviderNotActive(address provider, uint256 bonded, uint256 minStake);
-    error RegistrySlashMismatch(uint256 amount, uint256 sumOfAmounts);
-    error RegistryInvalidRecipient(uint256 index);
-    error RegistrySlashLengthMismatch(uint256 recipients, uint256 amounts);
-    error RegistryCallerNotMarket(address caller);
-    error RegistryMarketAlreadySet(address market);
-    error RegistryZeroAddress();
-    error RegistryRenounceDisabled();
-    error RegistryParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
 
     // ───────────────────────────── Provider actions ─────────────────────────────
 
