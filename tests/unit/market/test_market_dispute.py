@@ -4,25 +4,14 @@ import ape
 import pytest
 
 from conftest import DAY, HOUR
+from rental_model import BPS, accrued_down, split_claim
 
 DISPUTED, RESOLVED, ENDED, SETTLED = 6, 7, 3, 5
 EVIDENCE = b"\x11" * 32
-BPS = 10_000
 
 
 def _accrued(r, t):
-    if t <= r.startedAt:
-        return 0
-    if t >= r.endsAt:
-        return r.total
-    return r.total * (t - r.startedAt) // (r.endsAt - r.startedAt)
-
-
-def _split(before, after, pbps, bbps):
-    fb, fa = before * (pbps + bbps) // BPS, after * (pbps + bbps) // BPS
-    proto = (fa * pbps // (pbps + bbps) - fb * pbps // (pbps + bbps)) if pbps + bbps else 0
-    brok = (fa - fb) - proto
-    return after - before - proto - brok, proto, brok
+    return accrued_down(r.total, r.startedAt, r.endsAt, t)
 
 
 @pytest.fixture
@@ -121,7 +110,7 @@ def test_resolve__splits_frozen_escrow_and_slashes_to_renter_and_treasury(
     frozen = r.total - r.claimed
     share, slash = 2500, r.collateral // 2
     gross = frozen * share // BPS
-    net, proto, brok = _split(r.claimed, r.claimed + gross, r.protocolFeeBps, r.brokerBps)
+    net, proto, brok = split_claim(r.claimed, r.claimed + gross, r.protocolFeeBps, r.brokerBps)
     to_treasury = slash * market.slashTreasuryBps() // BPS
     stake_before = registry.providerOf(provider)
     bal = {a.address: pay_token.balanceOf(a) for a in (renter, provider)}
@@ -247,7 +236,7 @@ def test_default_ruling__at_the_timeout__pays_accrued_to_provider_and_rest_to_pa
     r = market.getRental(running)
     owed = _accrued(r, tx.timestamp) - r.claimed
     frozen = r.total - r.claimed
-    net, _, _ = _split(r.claimed, r.claimed + owed, r.protocolFeeBps, r.brokerBps)
+    net, _, _ = split_claim(r.claimed, r.claimed + owed, r.protocolFeeBps, r.brokerBps)
     time_travel.at(tx.timestamp + market.arbitrationTimeout())
     prov, rent = pay_token.balanceOf(provider), pay_token.balanceOf(renter)
     staked = registry.providerOf(provider).staked

@@ -42,8 +42,9 @@ def test_pause_offer__when_already_paused__reverts(market, usd_offer, staked):
 
 
 def test_resume_offer__when_active__reverts(market, usd_offer, staked):
-    with ape.reverts(market.MarketOfferNotActive, offerId=usd_offer, status=ACTIVE):
+    with ape.reverts(market.MarketOfferNotPaused, offerId=usd_offer, status=ACTIVE):
         market.resumeOffer(usd_offer, sender=staked)
+    assert market.getOffer(usd_offer).status == ACTIVE
 
 
 def test_offer_status__after_close__every_transition_reverts_offer_closed(market, usd_offer, staked):

@@ -3,23 +3,10 @@
 import pytest
 
 from conftest import DAY, HOUR
+from rental_model import BPS, accrued_down, split_claim
 from rental_strict_reverts import reverts
 
-BPS = 10_000
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
-
-
-def accrued_down(total, started, ends, t):
-    if t <= started:
-        return 0
-    if t >= ends:
-        return total
-    return total * (t - started) // (ends - started)
-
-
-def fee(before, after, bps):
-    """Fees are computed on the cumulative gross: floor(after) − floor(before)."""
-    return after * bps // BPS - before * bps // BPS
 
 
 def test_claim__pays_the_provider_its_net_and_books_the_fees(
@@ -40,15 +27,16 @@ def test_claim__pays_the_provider_its_net_and_books_the_fees(
     tx = market.claim(rid, sender=stranger)
 
     gross = accrued_down(total, start, start + 24 * HOUR, t)
-    protocol_fee = fee(0, gross, params["protocol_fee_bps"])
-    broker_fee = fee(0, gross, broker_bps)
-    net = gross - protocol_fee - broker_fee
+    net, protocol_fee, broker_fee = split_claim(0, gross, params["protocol_fee_bps"], broker_bps)
     assert gross * 24 * HOUR < total * (t - start)  # the stream's rounding is exercised
+    assert protocol_fee + broker_fee == gross * (params["protocol_fee_bps"] + broker_bps) // BPS
+    # the one-pass split is exercised: fees rounded separately would differ here
+    assert (protocol_fee, broker_fee) != (gross * params["protocol_fee_bps"] // BPS, gross * broker_bps // BPS)
     assert pay_token.balanceOf(provider) == provider_before + net
     assert pay_token.balanceOf(market) == market_before - net
     assert pay_token.balanceOf(stranger) == stranger_before
     assert market.protocolFees(pay_token) == protocol_fee
-    assert market.brokerFees(broker, pay_token) == broker_fee
+    assert market.credits(broker, pay_token) == broker_fee
     assert market.getRental(rid).claimed == gross
     assert tx.return_value == gross
     [event] = tx.decode_logs(market.RentalClaimed)
@@ -77,17 +65,18 @@ def test_claim__in_several_steps__fees_total_the_fee_on_the_whole_stream(
         tx = market.claim(rid, sender=provider)
         after = accrued_down(total, start, ends, t)
         [event] = tx.decode_logs(market.RentalClaimed)
+        net, protocol_fee, broker_fee = split_claim(claimed, after, protocol_bps, broker_bps)
         assert event.gross == after - claimed
-        assert event.protocolFee == fee(claimed, after, protocol_bps)
-        assert event.brokerFee == fee(claimed, after, broker_bps)
+        assert (event.providerNet, event.protocolFee, event.brokerFee) == (net, protocol_fee, broker_fee)
         claimed = after
 
+    # The claims in steps book exactly the fees of one claim of the whole stream.
     assert claimed == total
-    assert market.protocolFees(usd) == total * protocol_bps // BPS
-    assert market.brokerFees(broker, usd) == total * broker_bps // BPS
-    assert usd.balanceOf(provider) - provider_before == (
-        total - total * protocol_bps // BPS - total * broker_bps // BPS
-    )
+    whole_net, whole_protocol_fee, whole_broker_fee = split_claim(0, total, protocol_bps, broker_bps)
+    assert whole_protocol_fee + whole_broker_fee == total * (protocol_bps + broker_bps) // BPS
+    assert market.protocolFees(usd) == whole_protocol_fee
+    assert market.credits(broker, usd) == whole_broker_fee
+    assert usd.balanceOf(provider) - provider_before == whole_net
 
 
 @usd_only

@@ -3,21 +3,14 @@
 import pytest
 
 from conftest import HOUR
+from rental_model import accrued_down, split_claim
 
-BPS = 10_000
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
 
 
-def accrued_down(total, started, ends, t):
-    if t <= started:
-        return 0
-    if t >= ends:
-        return total
-    return total * (t - started) // (ends - started)
-
-
 def net_of(gross, fee_bps):
-    return gross - gross * fee_bps // BPS
+    """The provider's net of a first claim of `gross` on an unbrokered rental."""
+    return split_claim(0, gross, fee_bps, 0)[0]
 
 
 def transfers(tx, token, sender):

@@ -1,37 +1,22 @@
 """Conservation of a rental's money over whole lifecycles, and the market's solvency at every step:
-token balance == Σ (total − claimed) over non-terminal rentals + protocol fees + broker fees."""
+token balance == Σ (total − claimed) over non-terminal rentals + protocol fees + credits (the brokers' fees)."""
 
 import pytest
 
 from conftest import HOUR
+from rental_model import split_claim, stop_charge
 
-BPS = 10_000
 NON_TERMINAL = (1, 2, 3)  # Pending, Active, Ended
 
 
-def accrued_down(total, started, ends, t):
-    if t <= started:
-        return 0
-    if t >= ends:
-        return total
-    return total * (t - started) // (ends - started)
-
-
-def accrued_up(total, started, ends, t):
-    if t <= started:
-        return 0
-    if t >= ends:
-        return total
-    return -(-total * (t - started) // (ends - started))
-
-
-def assert_solvent(market, token, brokers, step):
+def assert_solvent(market, token, accounts, step):
+    """`accounts`: every account that may hold credits (here the brokers: no payout is deferred)."""
     escrow = 0
     for rid in range(1, market.nextRentalId()):
         r = market.getRental(rid)
         if r.status in NON_TERMINAL and market.getOffer(r.offerId).paymentToken == token.address:
             escrow += r.total - r.claimed
-    fees = market.protocolFees(token) + sum(market.brokerFees(b, token) for b in brokers)
+    fees = market.protocolFees(token) + sum(market.credits(a, token) for a in accounts)
     assert token.balanceOf(market) == escrow + fees, f"solvency after {step}"
 
 
@@ -65,16 +50,19 @@ def test_lifecycle__open_claim_stop_settle__every_unit_of_the_deposit_is_account
     market.release(rid, sender=stranger)
     assert_solvent(market, pay_token, brokers, "release")
     market.withdrawProtocolFees(pay_token, sender=stranger)
-    market.withdrawBrokerFees(pay_token, sender=broker)
+    market.withdrawCredits(pay_token, sender=broker)
     assert_solvent(market, pay_token, brokers, "withdrawals")
 
-    streamed = accrued_up(deposit, start, start + 24 * HOUR, stopped_at)
-    protocol_fee, broker_fee = streamed * protocol_bps // BPS, streamed * broker_bps // BPS
+    # Stopped after the first hour, no volume discount: the stop charge is the accrual rounded up.
+    streamed = stop_charge(deposit, start, start + 24 * HOUR, stopped_at, 24)
+    assert deposit // 24 < streamed < deposit
+    # The fees of the claims at +1001 s, +7777 s and at settlement total those of one claim of the whole.
+    net, protocol_fee, broker_fee = split_claim(0, streamed, protocol_bps, broker_bps)
     delta = {a: pay_token.balanceOf(a) - before[a] for a in parties}
     refund = delta[payer] + deposit  # the payer paid the deposit and got the refund back
     assert refund == deposit - streamed
     assert delta[renter] == 0
-    assert delta[provider] == streamed - protocol_fee - broker_fee
+    assert delta[provider] == net
     assert delta[treasury] == protocol_fee
     assert delta[broker] == broker_fee
     assert delta[provider] + delta[treasury] + delta[broker] + refund == deposit
@@ -120,6 +108,6 @@ def test_lifecycle__concurrent_rentals_in_every_state__the_market_stays_exactly_
     market.release(c, sender=stranger)
     assert_solvent(market, usd, brokers, "settle a, c")
     market.withdrawProtocolFees(usd, sender=stranger)
-    market.withdrawBrokerFees(usd, sender=broker)
+    market.withdrawCredits(usd, sender=broker)
     assert [market.getRental(x).status for x in (a, b, c, d)] == [5, 4, 5, 4]
     assert usd.balanceOf(market) == 0

@@ -6,8 +6,8 @@
 import pytest
 
 from conftest import HOUR
+from rental_model import BPS, split_claim
 
-BPS = 10_000
 pytestmark = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
 
 
@@ -24,13 +24,13 @@ def test_pause__claim_and_fee_withdrawals__still_work(
     time_travel.at(start + 3 * HOUR)
     market.claim(rid, sender=stranger)
     market.withdrawProtocolFees(usd, sender=stranger)
-    market.withdrawBrokerFees(usd, sender=broker)
+    market.withdrawCredits(usd, sender=broker)
 
     gross = 8 * price * 3
-    protocol_fee = gross * params["protocol_fee_bps"] // BPS
-    broker_fee = gross * 200 // BPS
+    net, protocol_fee, broker_fee = split_claim(0, gross, params["protocol_fee_bps"], 200)
     assert market.paused()
-    assert usd.balanceOf(provider) == before[provider] + gross - protocol_fee - broker_fee
+    assert protocol_fee > 0 and broker_fee > 0
+    assert usd.balanceOf(provider) == before[provider] + net
     assert usd.balanceOf(treasury) == before[treasury] + protocol_fee
     assert usd.balanceOf(broker) == before[broker] + broker_fee
 

@@ -1,25 +1,18 @@
-"""ComputeMarket.stopRental: the renter ends a running rental early; the unaccrued part goes to the payer."""
+"""ComputeMarket.stopRental: the renter ends a running rental early and is billed the time used (at the
+list rate, at least one hour); the rest of the deposit goes back to the payer."""
 
 import pytest
 
 from conftest import HOUR
+from rental_model import accrued_up, split_claim, stop_charge
 from rental_strict_reverts import reverts
 
-BPS = 10_000
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
 
 
-def accrued_up(total, started, ends, t):
-    """Rounded up: against the renter, who calls stop."""
-    if t <= started:
-        return 0
-    if t >= ends:
-        return total
-    return -(-total * (t - started) // (ends - started))
-
-
-def test_stop_rental__refunds_the_unaccrued_part_and_frees_the_gpus(
-    market, registry, params, pay_token, price, offer_id, active_id, renter, provider, stranger, time_travel
+@pytest.mark.parametrize("elapsed", [1001, HOUR + 1001], ids=["in_the_first_hour", "after_the_first_hour"])
+def test_stop_rental__bills_the_time_used_refunds_the_rest_and_frees_the_gpus(
+    market, registry, params, pay_token, price, offer_id, active_id, renter, provider, stranger, time_travel, elapsed
 ):
     total = 8 * price * 24
     start = market.getRental(active_id).startedAt
@@ -27,31 +20,35 @@ def test_stop_rental__refunds_the_unaccrued_part_and_frees_the_gpus(
     locked_before = registry.providerOf(provider).locked
     renter_before = pay_token.balanceOf(renter)
     market_before = pay_token.balanceOf(market)
+    assert market.getRental(active_id).discountBps == 0  # no tiers: nothing to forfeit
 
-    t = start + 1001
+    t = start + elapsed
     time_travel.at(t)
     tx = market.stopRental(active_id, sender=renter)
 
     accrued = accrued_up(total, start, ends, t)
     assert accrued * (ends - start) > total * (t - start)  # rounding up matters here
-    refund = total - accrued
+    charge = stop_charge(total, start, ends, t, 24)
+    # Within the first hour the renter pays the one-hour minimum; after it, the accrual rounded up.
+    assert charge == (8 * price if elapsed < HOUR else accrued)
+    refund = total - charge
     assert tx.return_value == refund
     assert pay_token.balanceOf(renter) == renter_before + refund
     assert pay_token.balanceOf(market) == market_before - refund
     r = market.getRental(active_id)
-    assert (r.status, r.total, r.endsAt, r.claimed) == (3, accrued, t, 0)
+    assert (r.status, r.total, r.endsAt, r.claimed) == (3, charge, t, 0)
     assert market.getOffer(offer_id).gpusInUse == 0
     assert registry.providerOf(provider).locked == locked_before  # collateral stays until settlement
     [event] = tx.decode_logs(market.RentalStopped)
     assert (event.rentalId, event.stoppedAt, event.refund) == (active_id, t, refund)
 
-    # The provider can still claim exactly what had accrued, however late.
+    # The provider can still claim exactly the charge, however late.
     provider_before = pay_token.balanceOf(provider)
     time_travel.at(t + 5000)
     market.claim(active_id, sender=stranger)
-    fee = accrued * params["protocol_fee_bps"] // BPS
-    assert pay_token.balanceOf(provider) == provider_before + accrued - fee
-    assert pay_token.balanceOf(market) == market_before - refund - (accrued - fee)
+    net, _, _ = split_claim(0, charge, params["protocol_fee_bps"], 0)
+    assert pay_token.balanceOf(provider) == provider_before + net
+    assert pay_token.balanceOf(market) == market_before - refund - net
 
 
 @usd_only
@@ -69,7 +66,7 @@ def test_stop_rental__paid_by_a_third_party__refunds_the_payer(
     market.stopRental(rid, sender=renter)
 
     total = 8 * price * 24
-    assert usd.balanceOf(payer) == payer_before + total - accrued_up(total, start, start + 24 * HOUR, t)
+    assert usd.balanceOf(payer) == payer_before + total - stop_charge(total, start, start + 24 * HOUR, t, 24)
     assert usd.balanceOf(renter) == renter_before
 
 
@@ -83,7 +80,7 @@ def test_stop_rental__one_second_before_the_end__refunds_the_last_second(
     before = usd.balanceOf(renter)
     time_travel.at(ends - 1)
     market.stopRental(active_id, sender=renter)
-    assert usd.balanceOf(renter) == before + total - accrued_up(total, start, ends, ends - 1)
+    assert usd.balanceOf(renter) == before + total - stop_charge(total, start, ends, ends - 1, 24)
     assert market.getRental(active_id).status == 3
 
 

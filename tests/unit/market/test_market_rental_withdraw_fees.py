@@ -1,10 +1,11 @@
-"""ComputeMarket.withdrawProtocolFees / withdrawBrokerFees: fees booked at claim time leave the escrow."""
+"""ComputeMarket.withdrawProtocolFees / withdrawCredits: fees booked at claim time leave the escrow
+(a broker's fees are credits to it)."""
 
 import pytest
 
+from rental_model import accrued_down, split_claim
 from rental_strict_reverts import reverts
 
-BPS = 10_000
 BROKER_BPS = 300
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
 
@@ -23,9 +24,9 @@ def claimed(market, offer_id, open_rental, renter, provider, broker, stranger, t
 def test_withdraw_protocol_fees__anyone_sends_them_to_the_treasury(
     market, params, pay_token, price, claimed, treasury, stranger
 ):
-    gross = 8 * price * 24 * 5_000 // 86_400
+    gross = accrued_down(8 * price * 24, 0, 86_400, 5_000)
     assert claimed == gross
-    fees = gross * params["protocol_fee_bps"] // BPS
+    _, fees, _ = split_claim(0, gross, params["protocol_fee_bps"], BROKER_BPS)
     treasury_before, market_before = pay_token.balanceOf(treasury), pay_token.balanceOf(market)
 
     tx = market.withdrawProtocolFees(pay_token, sender=stranger)
@@ -38,29 +39,30 @@ def test_withdraw_protocol_fees__anyone_sends_them_to_the_treasury(
     assert (event.token, event.treasury, event.amount) == (pay_token.address, treasury.address, fees)
 
 
-def test_withdraw_broker_fees__pays_the_broker_its_own_fees(market, pay_token, price, claimed, broker):
-    gross = 8 * price * 24 * 5_000 // 86_400
+def test_withdraw_broker_fees__pays_the_broker_its_own_fees(market, params, pay_token, price, claimed, broker):
+    gross = accrued_down(8 * price * 24, 0, 86_400, 5_000)
     assert claimed == gross
-    fees = gross * BROKER_BPS // BPS
+    _, _, fees = split_claim(0, gross, params["protocol_fee_bps"], BROKER_BPS)
+    assert market.credits(broker, pay_token) == fees
     broker_before, market_before = pay_token.balanceOf(broker), pay_token.balanceOf(market)
 
-    tx = market.withdrawBrokerFees(pay_token, sender=broker)
+    tx = market.withdrawCredits(pay_token, sender=broker)
 
     assert tx.return_value == fees
     assert pay_token.balanceOf(broker) == broker_before + fees
     assert pay_token.balanceOf(market) == market_before - fees
-    assert market.brokerFees(broker, pay_token) == 0
-    [event] = tx.decode_logs(market.BrokerFeesWithdrawn)
-    assert (event.broker, event.token, event.amount) == (broker.address, pay_token.address, fees)
+    assert market.credits(broker, pay_token) == 0
+    [event] = tx.decode_logs(market.CreditsWithdrawn)
+    assert (event.account, event.token, event.amount) == (broker.address, pay_token.address, fees)
 
 
 @usd_only
 def test_withdraw_broker_fees__someone_elses_fees__reverts(market, usd, claimed, broker, stranger):
-    owed = market.brokerFees(broker, usd)
+    owed = market.credits(broker, usd)
     with reverts(market.MarketNoFees, account=stranger.address, token=usd.address):
-        market.withdrawBrokerFees(usd, sender=stranger)
+        market.withdrawCredits(usd, sender=stranger)
     assert owed > 0
-    assert market.brokerFees(broker, usd) == owed
+    assert market.credits(broker, usd) == owed
 
 
 @usd_only

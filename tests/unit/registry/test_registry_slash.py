@@ -90,8 +90,8 @@ def test_slash__to_the_zero_address__reverts_with_its_index(registry, locked, re
 
 
 def test_slash__recipients_and_amounts_of_different_lengths__reverts(registry, locked, renter, treasury, as_market):
-    # The length mismatch reports the recipients' length as the index.
-    with ape.reverts(registry.RegistryInvalidRecipient, index=2):
+    # The length mismatch reports both lengths: 2 recipients, 1 amount.
+    with ape.reverts(registry.RegistrySlashLengthMismatch, recipients=2, amounts=1):
         registry.slash(locked, 200 * GPUC, [renter, treasury], [200 * GPUC], sender=as_market)
     assert registry.providerOf(locked).locked == LOCKED
 
