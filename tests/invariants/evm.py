@@ -1,0 +1,192 @@
+"""An in-process EVM (pyrevm: revm, the EVM inside anvil) running the project's own compiled bytecode.
+
+The invariant suite drives the contracts through this instead of a node: same bytecode (read from
+ape's `.build/__local__.json`), same EVM rules (Prague), ~40x faster than JSON-RPC. Calls are
+encoded and decoded with the contracts' ABIs; a revert raises `Reverted` carrying the decoded
+custom error (name and arguments), so a rule can assert exactly which error it expected.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from eth_abi import decode, encode
+from eth_utils import keccak, to_checksum_address
+from pyrevm import EVM, BlockEnv
+
+ROOT = Path(__file__).resolve().parents[2]
+# The build under test: the project's own, or another one (the mutation run points this elsewhere).
+BUILD = Path(os.environ.get("GPUMARKET_BUILD", ROOT / ".build" / "__local__.json"))
+VIEWER = "0x000000000000000000000000000000000000dEaD"  # an EOA that sends the read-only calls
+_REVERT_DATA = re.compile(r"output: (0x[0-9a-fA-F]*)")
+
+
+def _type(item: dict) -> str:
+    t = item["type"]
+    if t.startswith("tuple"):
+        return "(" + ",".join(_type(c) for c in item["components"]) + ")" + t[5:]
+    return t
+
+
+class Reverted(Exception):
+    """A call reverted. `name` is the custom error's name ('' if not decodable), `args` its values."""
+
+    def __init__(self, name: str, args: tuple, data: bytes):
+        super().__init__(f"{name}{args}" if name else f"revert 0x{data.hex()}")
+        self.name, self.args_, self.data = name, args, data
+
+
+_WORD = re.compile(r"u?int\d*|bool|bytes32")
+
+
+@dataclass
+class _Fn:
+    selector: bytes
+    inputs: list[str]
+    outputs: list[str]
+
+    @cached_property
+    def static_words(self) -> bool:
+        """Outputs that are all numbers or booleans, or one static struct of them: returned as ints."""
+        outs = self.outputs
+        if len(outs) == 1 and outs[0].startswith("(") and outs[0].endswith(")"):
+            outs = outs[0][1:-1].split(",")
+        return all(_WORD.fullmatch(t) or t == "address" for t in outs)
+
+
+class Contract:
+    """A deployed contract: `c.call(sender, "fn", *args)` sends a transaction (state persists),
+    `c.view("fn", *args)` reads."""
+
+    def __init__(self, chain: "Chain", name: str, address: str):
+        self.chain, self.name, self.address = chain, name, address
+        self._fns: dict[str, _Fn] = chain.functions(name)
+        self._calldata: dict[tuple, bytes] = {}
+
+    def call(self, sender: str, fn: str, *args: Any):
+        f = self._fns[fn]
+        return self.chain.send(sender, self.address, f, args)
+
+    def view(self, fn: str, *args: Any):
+        f = self._fns[fn]
+        return self.chain.send(VIEWER, self.address, f, args, static=True)
+
+    def one(self, fn: str, *args: Any):
+        """A view that returns one value."""
+        return self.view(fn, *args)[0]
+
+    def uint(self, fn: str, *args: Any) -> int:
+        """A view that returns one uint, with its calldata cached: the invariants' hot path."""
+        key = (fn, args)
+        data = self._calldata.get(key)
+        if data is None:
+            f = self._fns[fn]
+            data = self._calldata[key] = f.selector + encode(f.inputs, list(args))
+        self.chain.calls += 1
+        return int.from_bytes(bytes(self.chain.evm.message_call(VIEWER, self.address, data, is_static=True)), "big")
+
+
+class Chain:
+    """One pyrevm instance with the contract types of the project's build."""
+
+    def __init__(self, build: Path = BUILD, start_time: int = 1_800_000_000):
+        types = json.loads(build.read_text())["contractTypes"]
+        self._types = types
+        self._fn_cache: dict[str, dict[str, _Fn]] = {}
+        self.errors: dict[bytes, tuple[str, list[str]]] = {}
+        for ctype in types.values():
+            for item in ctype.get("abi", []):
+                if item["type"] == "error":
+                    ins = [_type(i) for i in item["inputs"]]
+                    sel = keccak(text=f"{item['name']}({','.join(ins)})")[:4]
+                    self.errors[sel] = (item["name"], ins)
+        # Solidity's built-ins
+        self.errors[bytes.fromhex("08c379a0")] = ("Error", ["string"])
+        self.errors[bytes.fromhex("4e487b71")] = ("Panic", ["uint256"])
+        self.evm = EVM(spec_id="PRAGUE")
+        self.number = 1
+        self.time = start_time
+        self._apply_block()
+        self.calls = 0
+
+    # ── time ──
+    def _apply_block(self) -> None:
+        self.evm.set_block_env(BlockEnv(number=self.number, timestamp=self.time))
+
+    def warp(self, seconds: int) -> None:
+        """Moves time forward (a new block)."""
+        self.time += seconds
+        self.number += 1
+        self._apply_block()
+
+    def set_time(self, ts: int) -> None:
+        self.time = ts
+        self.number += 1
+        self._apply_block()
+
+    # ── snapshots ──
+    def snapshot(self) -> tuple:
+        return self.evm.snapshot(), self.time, self.number
+
+    def restore(self, snap: tuple) -> None:
+        cp, self.time, self.number = snap
+        self.evm.revert(cp)
+        self._apply_block()
+
+    # ── accounts and contracts ──
+    @staticmethod
+    def address(i: int) -> str:
+        return to_checksum_address((0x10000 + i).to_bytes(20, "big"))
+
+    def fund_eth(self, account: str, wei: int = 10**24) -> None:
+        self.evm.set_balance(account, wei)
+
+    def functions(self, name: str) -> dict[str, _Fn]:
+        if name not in self._fn_cache:
+            fns = {}
+            for item in self._types[name]["abi"]:
+                if item["type"] == "function":
+                    ins = [_type(i) for i in item["inputs"]]
+                    outs = [_type(o) for o in item.get("outputs", [])]
+                    fns[item["name"]] = _Fn(keccak(text=f"{item['name']}({','.join(ins)})")[:4], ins, outs)
+            self._fn_cache[name] = fns
+        return self._fn_cache[name]
+
+    def deploy(self, deployer: str, name: str, types: list[str] = (), args: list = ()) -> Contract:
+        code = bytes.fromhex(self._types[name]["deploymentBytecode"]["bytecode"][2:]) + encode(list(types), list(args))
+        try:
+            address = self.evm.deploy(deployer, code)
+        except RuntimeError as exc:
+            raise self._reverted(exc) from None
+        return Contract(self, name, address)
+
+    def send(self, sender: str, to: str, f: _Fn, args, static: bool = False):
+        data = f.selector + encode(f.inputs, list(args))
+        self.calls += 1
+        try:
+            out = self.evm.message_call(sender, to, data, is_static=static)
+        except RuntimeError as exc:
+            raise self._reverted(exc) from None
+        if not f.outputs:
+            return ()
+        out = bytes(out)
+        if f.static_words:  # every output is one 32-byte word: slice, no ABI decoder (the hot path)
+            return tuple(int.from_bytes(out[i : i + 32], "big") for i in range(0, len(out), 32))
+        return decode(f.outputs, out)
+
+    def _reverted(self, exc: RuntimeError) -> Exception:
+        m = _REVERT_DATA.search(str(exc))
+        if not m:
+            return exc  # a halt (out of gas, invalid opcode): not a revert, report as is
+        data = bytes.fromhex(m.group(1)[2:])
+        spec = self.errors.get(data[:4])
+        if spec is None:
+            return Reverted("", (), data)
+        name, ins = spec
+        return Reverted(name, tuple(decode(ins, data[4:])), data)

@@ -1,0 +1,705 @@
+"""The settlement state machine: rules are the handlers, `Ghost` is the store, `@invariant`s check
+DESIGN.md's settlement invariants after every step (see tests/invariants/README.md).
+
+Rules generate only valid calls (preconditions + strategies), so any revert in a rule is a finding.
+`bad_*` rules make deliberately invalid calls and must revert with the expected custom error and
+leave no trace. Every amount a valid rule moves is predicted by the independent model in
+tests/rental_model.py and compared with what the contracts return; the ghost ledger then tracks
+what every account and the market should hold, and the invariants compare it with the chain.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for rental_model
+
+from evm import Reverted  # noqa: E402
+from rental_model import BPS, accrued_down, ceil_div, split_claim, stop_charge  # noqa: E402
+from system import GPUC, ZERO, System  # noqa: E402
+
+HOUR = 3600
+N = st.integers(0, 2**40).map(lambda n: (n * 0x9E3779B97F4A7C15 + 0x632BE59BD9B4E019) % 2**64)
+# ^ the one draw of a rule, scrambled so that hypothesis's preference for small numbers does not
+#   always pick the first option; every parameter of the rule is derived from it.
+PENDING, ACTIVE, ENDED, CANCELLED, SETTLED, DISPUTED, RESOLVED = 1, 2, 3, 4, 5, 6, 7
+TERMINAL = {CANCELLED, SETTLED, RESOLVED}
+HOLDS_CAPACITY = {PENDING, ACTIVE}
+HOLDS_COLLATERAL = {PENDING, ACTIVE, ENDED, DISPUTED}
+ALLOWED = {  # status transitions; anything else is a finding
+    PENDING: {PENDING, ACTIVE, CANCELLED},
+    ACTIVE: {ACTIVE, ENDED, SETTLED, DISPUTED},
+    ENDED: {ENDED, SETTLED, DISPUTED},
+    DISPUTED: {DISPUTED, RESOLVED},
+    CANCELLED: {CANCELLED},
+    SETTLED: {SETTLED},
+    RESOLVED: {RESOLVED},
+}
+
+_SYSTEM: System | None = None
+STEP_COUNTER: Counter = Counter()  # rule name -> times run, across examples (for the report)
+
+
+def system() -> System:
+    global _SYSTEM
+    if _SYSTEM is None:
+        _SYSTEM = System.fresh()
+    return _SYSTEM
+
+
+@dataclass
+class OfferG:
+    id: int
+    provider: str
+    token: str
+    price: int
+    offered: int
+    in_use: int = 0
+    status: int = 1  # 1 Active, 2 Paused, 3 Closed
+    min_hours: int = 1
+    max_hours: int = 200
+    max_broker_bps: int = 500
+    tiers: tuple = ()
+
+
+@dataclass
+class RentalG:
+    id: int
+    offer: OfferG
+    renter: str
+    payer: str
+    broker: str
+    broker_bps: int
+    gpus: int
+    hours: int
+    total: int  # what the stream pays in total (model)
+    deposit: int  # everything paid in (open + extensions)
+    collateral: int
+    protocol_bps: int
+    discount_bps: int
+    deadline: int
+    status: int = PENDING
+    claimed: int = 0
+    started: int = 0
+    ends: int = 0
+    disputed_at: int = 0
+    refunded: int = 0
+    provider_net: int = 0
+    protocol_fee: int = 0
+    broker_fee: int = 0
+    last_accrued: int = 0
+
+
+@dataclass
+class Ghost:
+    """What the chain should hold, from the model."""
+
+    offers: list[OfferG] = field(default_factory=list)
+    rentals: list[RentalG] = field(default_factory=list)
+    protocol_fees: Counter = field(default_factory=Counter)  # token -> amount
+    credits: Counter = field(default_factory=Counter)  # (account, token) -> amount
+    staked: dict = field(default_factory=dict)
+    locked: Counter = field(default_factory=Counter)
+    unbonding: Counter = field(default_factory=Counter)
+    ready_at: Counter = field(default_factory=Counter)
+    balances: Counter = field(default_factory=Counter)  # (account, token) -> change since the example began
+    slashed: Counter = field(default_factory=Counter)
+
+
+class MarketMachine(RuleBasedStateMachine):
+    """Several providers, renters, payers and brokers; both payment tokens; time from 1 s to weeks."""
+
+    def __init__(self):
+        super().__init__()
+        self.s = system()
+        self.s.reset()
+        self.g = Ghost()
+        self.paused = False
+        self.protocol_bps = 100
+        self.stake_per_gpu = 100 * GPUC
+        self.activation_window = HOUR
+        self.dispute_window = 86_400
+        self.no_show_bps = 1000
+        self.arbitration_timeout = 7 * 86_400
+        self.slash_treasury_bps = 2000
+        self.min_stake = 1_000 * GPUC
+        for p in self.s.providers:
+            self.g.staked[p] = 30_000 * GPUC
+        self.touched_rental: RentalG | None = None
+        self.touched_offer: OfferG | None = None
+        self.touched_provider: str | None = None
+
+    def check_invariants(self, settings, output, runtimes):
+        STEP_COUNTER["steps"] += 1  # hypothesis checks the invariants once per step (and once at the start)
+        return super().check_invariants(settings, output, runtimes)
+
+    # ───────────────────────────── helpers ─────────────────────────────
+
+    @property
+    def now(self) -> int:
+        return self.s.chain.time
+
+    def _count(self, name: str) -> None:
+        STEP_COUNTER[name] += 1
+
+    def _move(self, account: str, token: str, amount: int) -> None:
+        self.g.balances[(account, token)] += amount
+
+    def _free(self, p: str) -> int:
+        return self.g.staked[p] - self.g.locked[p] - self.g.unbonding[p]
+
+    def _active_provider(self, p: str) -> bool:
+        return self.g.staked[p] - self.g.unbonding[p] >= self.min_stake
+
+    def _token(self, address: str):
+        return self.s.usd if address == self.s.usd.address else self.s.gpuc
+
+    def _pay(self, token: str, to: str, amount: int) -> None:
+        """A payout pushed by the market (no hostile tokens here: pushes succeed)."""
+        self._move(to, token, amount)
+
+    def _rentals(self, *statuses):
+        return [r for r in self.g.rentals if r.status in statuses]
+
+    def _claim_model(self, r: RentalG, accrued: int) -> tuple[int, int, int, int]:
+        gross = accrued - r.claimed
+        net, pf, bf = split_claim(r.claimed, accrued, r.protocol_bps, r.broker_bps)
+        r.claimed = accrued
+        r.provider_net += net
+        r.protocol_fee += pf
+        r.broker_fee += bf
+        token = r.offer.token
+        self.g.protocol_fees[token] += pf
+        if bf:
+            self.g.credits[(r.broker, token)] += bf
+        return gross, net, pf, bf
+
+    def _touch(self, r: RentalG | None = None, o: OfferG | None = None, p: str | None = None) -> None:
+        self.touched_rental, self.touched_offer, self.touched_provider = r, o, p
+
+    def _release_capacity(self, r: RentalG) -> None:
+        r.offer.in_use -= r.gpus
+
+    def _unlock(self, r: RentalG, slash: int = 0) -> None:
+        p = r.offer.provider
+        self.g.locked[p] -= r.collateral
+        self.g.staked[p] -= slash
+
+    # Every rule draws one integer `n` and derives its parameters from it (n % a, n // a % b, ...):
+    # one draw per step keeps hypothesis's engine cost per step low, and shrinking still moves
+    # every parameter towards 0.
+
+    @initialize()
+    def two_offers(self):
+        """Every example starts with an mUSD offer and a GPUC offer, so rentals can open at step one."""
+        for i, usd in ((0, True), (1, False)):
+            self._create(self.s.providers[i], usd, 1_950_000, 8, 200, True, 500)
+
+    # ───────────────────────────── stake ─────────────────────────────
+
+    @rule(n=N)
+    def stake_ops(self, n):
+        """A provider stakes, requests an unbond of a share of its free stake, cancels it, or withdraws."""
+        p = self.s.providers[n % 3]
+        op, amount = n // 3 % 4, n // 12 % 5000 + 1
+        reg = self.s.registry
+        if op == 0:
+            reg.call(p, "stake", amount * GPUC)
+            self.g.staked[p] += amount * GPUC
+            self._move(p, self.s.gpuc.address, -amount * GPUC)
+            self._count("stake")
+        elif op == 1:
+            amount = self._free(p) * (amount % 100 + 1) // 100
+            if amount == 0:
+                return
+            reg.call(p, "requestUnbond", amount)
+            self.g.unbonding[p] += amount
+            self.g.ready_at[p] = self.now + 7 * 86_400
+            self._count("requestUnbond")
+        elif op == 2:
+            if self.g.unbonding[p] == 0:
+                return
+            reg.call(p, "cancelUnbond")
+            self.g.unbonding[p] = 0
+            self._count("cancelUnbond")
+        else:
+            amount = self.g.unbonding[p]
+            if amount == 0 or self.now < self.g.ready_at[p]:
+                return
+            (got,) = reg.call(p, "withdrawUnbonded")
+            assert got == amount
+            self.g.unbonding[p] = 0
+            self.g.staked[p] -= amount
+            self._move(p, self.s.gpuc.address, amount)
+            self._count("withdrawUnbonded")
+        self._touch(p=p)
+
+    # ───────────────────────────── offers ─────────────────────────────
+
+    @rule(n=N)
+    def create_offer(self, n):
+        p = self.s.providers[n % 3]
+        if self.paused or not self._active_provider(p) or len(self.g.offers) >= 6:
+            return
+        usd, price, gpus = n // 3 % 2 == 0, n // 6 % 5_000_000 + 1, n // 30_000_000 % 16 + 1
+        self._create(p, usd, price, gpus, n % 200 + 1, n % 7 < 4, (0, 300, 1000)[n % 3])
+        self._count("createOffer")
+
+    def _create(self, p, usd, price, gpus, max_hours, tiered, max_broker):
+        token = self.s.usd if usd else self.s.gpuc
+        if not usd:
+            price *= 10**12  # an 18-decimal price of the same order
+        tiers = [(24, 250), (96, 500)] if tiered else []
+        (oid,) = self.s.market.call(
+            p, "createOffer", ("H100-SXM-80GB", "AU-QLD", token.address, price, gpus, 1, max_hours, ZERO, max_broker, tiers)
+        )
+        o = OfferG(oid, p, token.address, price, gpus, max_hours=max_hours, max_broker_bps=max_broker, tiers=tuple(tiers))
+        self.g.offers.append(o)
+        self._touch(o=o)
+
+    @rule(n=N)
+    def offer_ops(self, n):
+        """A provider updates (most often), pauses, resumes or closes an offer."""
+        o = self.g.offers[n % len(self.g.offers)]
+        op = n // 8 % 6
+        if o.status == 3:
+            return
+        if op < 3:
+            price = max(1, o.price * (n // 48 % 150 + 50) // 100)
+            offered = max(o.in_use, 1, o.offered + n // 7200 % 9 - 4)
+            self.s.market.call(o.provider, "updateOffer", o.id, price, offered, 1, o.max_hours, ZERO, o.max_broker_bps,
+                               list(o.tiers))
+            o.price, o.offered = price, offered
+            self._count("updateOffer")
+        else:
+            action = ("pauseOffer", "resumeOffer", "closeOffer")[op - 3]
+            if (action == "pauseOffer" and o.status != 1) or (action == "resumeOffer" and o.status != 2):
+                return
+            self.s.market.call(o.provider, action, o.id)
+            o.status = {"pauseOffer": 2, "resumeOffer": 1, "closeOffer": 3}[action]
+            self._count(action)
+        self._touch(o=o)
+
+    # ───────────────────────────── rentals ─────────────────────────────
+
+    @rule(n=N)
+    def open_rental(self, n):
+        o = self.g.offers[n % len(self.g.offers)]
+        n //= 8
+        renter = self.s.renters[n % 3]
+        payer = renter if n // 3 % 3 == 0 else self.s.payers[n // 3 % 2]
+        broker = ZERO if n // 9 % 3 == 0 else self.s.brokers[n // 9 % 2]
+        broker_bps = 0 if broker == ZERO else min(n // 27 % 1001, o.max_broker_bps)
+        gpus = min(n // 27_027 % 8 + 1, o.offered - o.in_use)
+        hours = n // 216_216 % o.max_hours + 1
+        collateral = self.stake_per_gpu * gpus
+        if (self.paused or o.status != 1 or gpus <= 0 or len(self.g.rentals) >= 24
+                or not self._active_provider(o.provider) or self._free(o.provider) < collateral):
+            return
+        gpu_hours = gpus * hours
+        discount = max([bps for mh, bps in o.tiers if gpu_hours >= mh], default=0)
+        cost = ceil_div(gpus * o.price * (BPS - discount), BPS) * hours
+        if payer == renter:
+            (rid,) = self.s.market.call(renter, "openRental", o.id, gpus, hours, o.price, broker, broker_bps)
+        else:
+            (rid,) = self.s.market.call(payer, "openRentalFor", renter, o.id, gpus, hours, o.price, broker, broker_bps)
+        r = RentalG(rid, o, renter, payer, broker, broker_bps, gpus, hours, cost, cost, collateral, self.protocol_bps,
+                    discount, self.now + self.activation_window)
+        self.g.rentals.append(r)
+        o.in_use += gpus
+        self.g.locked[o.provider] += collateral
+        self._move(payer, o.token, -cost)
+        self._touch(r, o, o.provider)
+        self._count("openRental")
+
+    def _pick(self, n: int, *statuses) -> RentalG | None:
+        pool = [r for r in self.g.rentals if r.status in statuses]
+        return pool[n % len(pool)] if pool else None
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def activate(self, n):
+        r = self._pick(n, PENDING)
+        if r is None or self.now > r.deadline:
+            return
+        self.s.market.call(r.offer.provider, "activate", r.id)
+        r.status, r.started, r.ends = ACTIVE, self.now, self.now + r.hours * HOUR
+        self._touch(r)
+        self._count("activate")
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def claim(self, n):
+        r = self._pick(n, ACTIVE, ENDED)
+        if r is None:
+            return
+        accrued = accrued_down(r.total, r.started, r.ends, self.now)
+        if accrued == r.claimed:
+            return
+        caller = [r.offer.provider, self.s.stranger, r.renter, self.s.owner][n // 64 % 4]  # anyone may trigger it
+        (gross,) = self.s.market.call(caller, "claim", r.id)
+        g, net, _, _ = self._claim_model(r, accrued)
+        assert gross == g, f"claim paid {gross}, model {g}"
+        self._pay(r.offer.token, r.offer.provider, net)
+        self._touch(r)
+        self._count("claim")
+
+    @precondition(lambda self: len(self.g.rentals) >= 2)
+    @rule(n=N)
+    def claim_many(self, n):
+        k = len(self.g.rentals)
+        picked = [self.g.rentals[(n >> (5 * j)) % k] for j in range(n % 4 + 1)]
+        expect = 0
+        for r in picked:  # duplicates and rentals that are not claimable are skipped by the contract too
+            if r.status in (ACTIVE, ENDED):
+                accrued = accrued_down(r.total, r.started, r.ends, self.now)
+                if accrued > r.claimed:
+                    g, net, _, _ = self._claim_model(r, accrued)
+                    expect += g
+                    self._pay(r.offer.token, r.offer.provider, net)
+        (gross,) = self.s.market.call(self.s.stranger, "claimMany", [r.id for r in picked])
+        assert gross == expect, f"claimMany paid {gross}, model {expect}"
+        self._touch(picked[0])
+        self._count("claimMany")
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def extend(self, n):
+        r = self._pick(n, ACTIVE)
+        if r is None:
+            return
+        o, hours = r.offer, n // 64 % 48 + 1
+        if self.paused or self.now >= r.ends or r.payer != r.renter or o.status != 1 or r.hours + hours > o.max_hours:
+            return
+        (cost,) = self.s.market.call(r.renter, "extend", r.id, hours)
+        assert cost == r.total // r.hours * hours
+        r.total += cost
+        r.deposit += cost
+        r.hours += hours
+        r.ends += hours * HOUR
+        self._move(r.payer, o.token, -cost)
+        self._touch(r)
+        self._count("extend")
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def stop(self, n):
+        r = self._pick(n, ACTIVE)
+        if r is None or self.now >= r.ends:
+            return
+        (refund,) = self.s.market.call(r.renter, "stopRental", r.id)
+        charge = stop_charge(r.total, r.started, r.ends, self.now, r.hours, r.discount_bps)
+        assert refund == r.total - charge, f"stop refunded {refund}, model {r.total - charge}"
+        r.refunded += refund
+        r.total, r.ends, r.status = charge, self.now, ENDED
+        self._release_capacity(r)
+        self._pay(r.offer.token, r.payer, refund)
+        self._touch(r, r.offer)
+        self._count("stopRental")
+
+    def _cancel_model(self, r: RentalG) -> None:
+        penalty = r.collateral * self.no_show_bps // BPS if self.now > r.deadline else 0
+        r.refunded += r.total
+        self._pay(r.offer.token, r.payer, r.total)
+        r.status = CANCELLED
+        self._release_capacity(r)
+        self._unlock(r, penalty)
+        self.g.slashed[r.offer.provider] += penalty
+        self._move(r.renter, self.s.gpuc.address, penalty)
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def cancel(self, n):
+        r = self._pick(n, PENDING)
+        if r is None:
+            return
+        (refund,) = self.s.market.call(r.renter, "cancelPending", r.id)
+        assert refund == r.total
+        self._cancel_model(r)
+        self._touch(r, r.offer, r.offer.provider)
+        self._count("cancelPending")
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def release(self, n):
+        r = self._pick(n, PENDING, ACTIVE, ENDED)
+        if r is None:
+            return
+        if r.status == PENDING:
+            if self.now <= r.deadline:
+                return
+            self.s.market.call(self.s.stranger, "release", r.id)
+            self._cancel_model(r)
+        else:
+            settle_at = r.ends + self.dispute_window
+            if self.now < r.ends or (r.status == ENDED and self.now < settle_at):
+                return
+            self.s.market.call(self.s.stranger, "release", r.id)
+            if r.status == ACTIVE:
+                self._release_capacity(r)
+                r.status = ENDED
+            if self.now >= settle_at:
+                _, net, _, _ = self._claim_model(r, r.total)
+                self._pay(r.offer.token, r.offer.provider, net)
+                self._unlock(r)
+                r.status = SETTLED
+        self._touch(r, r.offer, r.offer.provider)
+        self._count("release")
+
+    # ───────────────────────────── disputes ─────────────────────────────
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def dispute(self, n):
+        r = self._pick(n, ACTIVE, ENDED)
+        if r is None or self.now >= r.ends + self.dispute_window:
+            return
+        self.s.market.call(r.renter, "dispute", r.id, b"\x07" * 32)
+        if r.status == ACTIVE:
+            self._release_capacity(r)
+        r.status, r.disputed_at = DISPUTED, self.now
+        self._touch(r, r.offer)
+        self._count("dispute")
+
+    def _resolve_model(self, r: RentalG, provider_gross: int, slash: int) -> None:
+        refund = r.total - r.claimed - provider_gross
+        _, net, _, _ = self._claim_model(r, r.claimed + provider_gross)
+        r.total = r.claimed
+        r.refunded += refund
+        self._pay(r.offer.token, r.offer.provider, net)
+        self._pay(r.offer.token, r.payer, refund)
+        to_treasury = slash * self.slash_treasury_bps // BPS
+        self._move(r.renter, self.s.gpuc.address, slash - to_treasury)
+        self._move(self.s.treasury, self.s.gpuc.address, to_treasury)
+        self.g.slashed[r.offer.provider] += slash
+        self._unlock(r, slash)
+        r.status = RESOLVED
+
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def resolve(self, n):
+        """The arbiter rules before the timeout, or anyone applies the default ruling after it."""
+        r = self._pick(n, DISPUTED)
+        if r is None:
+            return
+        if self.now < r.disputed_at + self.arbitration_timeout:
+            share, slash = n // 64 % (BPS + 1), r.collateral * (n // 640_064 % 101) // 100
+            self.s.market.call(self.s.arbiter, "resolveDispute", r.id, share, slash)
+            self._resolve_model(r, (r.total - r.claimed) * share // BPS, slash)
+            self._count("resolveDispute")
+        else:
+            self.s.market.call(self.s.stranger, "applyDefaultRuling", r.id)
+            self._resolve_model(r, accrued_down(r.total, r.started, r.ends, r.disputed_at) - r.claimed, 0)
+            self._count("applyDefaultRuling")
+        self._touch(r, r.offer, r.offer.provider)
+
+    # ───────────────────────────── fees ─────────────────────────────
+
+    @rule(n=N)
+    def withdraw(self, n):
+        """The treasury's fees (anyone triggers) or a broker's credits."""
+        token = (self.s.usd if n % 2 else self.s.gpuc).address
+        if n // 2 % 3 == 0:
+            amount = self.g.protocol_fees[token]
+            if amount == 0:
+                return
+            (got,) = self.s.market.call(self.s.stranger, "withdrawProtocolFees", token)
+            assert got == amount
+            self.g.protocol_fees[token] = 0
+            self._move(self.s.treasury, token, amount)
+            self._count("withdrawProtocolFees")
+        else:
+            b = self.s.brokers[n // 6 % 2]
+            amount = self.g.credits[(b, token)]
+            if amount == 0:
+                return
+            (got,) = self.s.market.call(b, "withdrawCredits", token)
+            assert got == amount
+            self.g.credits[(b, token)] = 0
+            self._move(b, token, amount)
+            self._count("withdrawCredits")
+
+    # ───────────────────────────── owner ─────────────────────────────
+
+    @rule(n=N)
+    def admin(self, n):
+        """The owner: pause (a paused market is unpaused by the next admin step), fee, stake per GPU,
+        dispute window, no-show penalty."""
+        m, o, which, value = self.s.market, self.s.owner, n % 9, n // 9
+        if self.paused or which == 0:  # pause in 1 of 9 admin steps; the next admin step unpauses
+            m.call(o, "unpause" if self.paused else "pause")
+            self.paused = not self.paused
+            self._count("pause/unpause")
+        elif which in (1, 5):
+            self.protocol_bps = value % 1001
+            m.call(o, "setProtocolFee", self.protocol_bps)
+            self._count("setProtocolFee")
+        elif which in (2, 6):
+            self.stake_per_gpu = (value % 301) * GPUC
+            m.call(o, "setStakePerGpu", self.stake_per_gpu)
+            self._count("setStakePerGpu")
+        elif which in (3, 7):
+            self.dispute_window = HOUR + value % (3 * 86_400)
+            m.call(o, "setDisputeWindow", self.dispute_window)
+            self._count("setDisputeWindow")
+        else:
+            self.no_show_bps = value % (BPS + 1)
+            m.call(o, "setNoShowPenalty", self.no_show_bps)
+            self._count("setNoShowPenalty")
+
+    # ───────────────────────────── time ─────────────────────────────
+
+    @rule(n=N)
+    def warp(self, n):
+        """From one second to three weeks."""
+        scale = (120, 6 * HOUR, 21 * 86_400)[n % 3]
+        self.s.chain.warp(n // 3 % scale + 1)
+        self._touch()
+        self._count("warp")
+
+    # ───────────────────────────── invalid calls (must revert, and leave no trace) ─────────────────────────────
+
+    def _expect_revert(self, name: str, contract, caller: str, fn: str, *args) -> None:
+        try:
+            contract.call(caller, fn, *args)
+        except Reverted as e:
+            assert e.name == name, f"inv8/4: {fn} by {caller} expected {name}, got {e}"
+            self._count(f"bad:{name}")
+            return
+        raise AssertionError(f"inv8/4: {fn} by {caller} should revert with {name}, it succeeded")
+
+    @rule(n=N)
+    def bad_call(self, n):
+        """A deliberately invalid call (wrong role or a terminal rental): it must revert with the
+        expected custom error, and the invariants after the step show it left no trace."""
+        m, kind, k = self.s.market, n % 6, n // 6
+        if kind == 0:  # 8: only the renter stops, extends, cancels, disputes
+            r = self._pick(k, ACTIVE, PENDING)
+            if r is None:
+                return
+            caller = [r.offer.provider, self.s.stranger, self.s.arbiter, self.s.owner][k // 64 % 4]
+            if r.status == PENDING:
+                self._expect_revert("MarketNotRenter", m, caller, "cancelPending", r.id)
+            elif k // 256 % 3 == 0:
+                self._expect_revert("MarketNotRenter", m, caller, "stopRental", r.id)
+            elif k // 256 % 3 == 1:
+                self._expect_revert("MarketNotRenter", m, caller, "dispute", r.id, b"\0" * 32)
+            elif not self.paused:
+                self._expect_revert("MarketNotRenter", m, caller, "extend", r.id, 1)
+        elif kind == 1:  # 8: only the provider activates
+            r = self._pick(k, PENDING)
+            if r is not None:
+                self._expect_revert("MarketNotProvider", m, r.renter, "activate", r.id)
+        elif kind == 2:  # 8: only the arbiter resolves
+            r = self._pick(k, DISPUTED)
+            if r is not None:
+                self._expect_revert("MarketNotArbiter", m, [r.renter, r.offer.provider, self.s.owner][k // 64 % 3],
+                                    "resolveDispute", r.id, BPS, 0)
+        elif kind == 3:  # 8: only the owner configures
+            fn, args = [("pause", ()), ("setProtocolFee", (0,)), ("setTreasury", (self.s.stranger,))][k % 3]
+            caller = [self.s.stranger, self.s.arbiter, self.s.providers[0]][k // 3 % 3]
+            self._expect_revert("OwnableUnauthorizedAccount", m, caller, fn, *args)
+        elif kind == 4:  # 8: only the market moves collateral
+            p = self.s.providers[k % 3]
+            self._expect_revert("RegistryCallerNotMarket", self.s.registry, p, ("lock", "unlock")[k // 3 % 2], p, 1)
+        else:  # 4: terminal states are absorbing
+            r = self._pick(k, *TERMINAL)
+            if r is None:
+                return
+            fn, name = [("claim", "MarketRentalNotClaimable"), ("release", "MarketRentalNotReleasable"),
+                        ("stopRental", "MarketRentalNotActive"), ("activate", "MarketRentalNotPending")][k // 64 % 4]
+            caller = {"stopRental": r.renter, "activate": r.offer.provider}.get(fn, self.s.stranger)
+            self._expect_revert(name, m, caller, fn, r.id)
+
+    # ───────────────────────────── invariants ─────────────────────────────
+
+    @invariant()
+    def inv1_solvency(self):
+        """1. For every payment token the market holds exactly the escrow of open rentals + fees + credits."""
+        for token in self.s.tokens:
+            t = token.address
+            escrow = sum(r.total - r.claimed for r in self.g.rentals if r.offer.token == t and r.status not in TERMINAL)
+            owed = escrow + self.g.protocol_fees[t] + sum(v for (a, tk), v in self.g.credits.items() if tk == t)
+            held = token.uint("balanceOf", self.s.market.address)
+            assert held == owed, f"inv1 solvency: market holds {held} of {t}, owes {owed}"
+
+    @invariant()
+    def inv2_3_4_touched_rental(self):
+        """2. conservation, 3. accrual bounds and monotonicity, 4. statuses, on the rental this step touched."""
+        r = self.touched_rental
+        if r is None:
+            return
+        self._check_rental(r)
+
+    def _check_rental(self, r: RentalG) -> None:
+        rec = self.s.market.view("getRental", r.id)
+        total, claimed, status = rec[6], rec[7], rec[13]
+        assert status == r.status, f"inv4 status: rental {r.id} is {status}, model {r.status}"
+        assert (total, claimed) == (r.total, r.claimed), f"inv3 rental {r.id}: chain {(total, claimed)}, model {(r.total, r.claimed)}"
+        paid_out = r.provider_net + r.protocol_fee + r.broker_fee + r.refunded
+        assert paid_out <= r.deposit, f"inv2 conservation: rental {r.id} paid out {paid_out} > deposit {r.deposit}"
+        if r.status in TERMINAL:
+            assert paid_out == r.deposit, f"inv2 conservation: closed rental {r.id} paid out {paid_out} != {r.deposit}"
+        assert claimed <= total, f"inv3 accrual bounds: rental {r.id} claimed {claimed} > total {total}"
+        if r.status in (ACTIVE, ENDED, SETTLED):
+            accrued = self.s.market.uint("accruedOf", r.id)
+            assert claimed <= accrued <= total <= r.deposit, \
+                f"inv3 accrual bounds: rental {r.id} claimed {claimed}, accrued {accrued}, total {total}"
+            assert accrued >= r.last_accrued, f"inv3 accrual decreased on rental {r.id}: {r.last_accrued} -> {accrued}"
+            assert accrued == accrued_down(r.total, r.started, r.ends, self.now), f"inv3 accrual off the model on {r.id}"
+            r.last_accrued = accrued
+
+    @invariant()
+    def inv5_stake(self):
+        """5. Registry balance == Σ staked; locked + unbonding ≤ staked; locked == Σ collateral held."""
+        held = self.s.gpuc.uint("balanceOf", self.s.registry.address)
+        assert held == sum(self.g.staked.values()), f"inv5 stake: registry holds {held}, staked {sum(self.g.staked.values())}"
+        p = self.touched_provider
+        if p is not None:
+            staked, locked, unbonding, _, _ = self.s.registry.view("providerOf", p)
+            assert (staked, locked, unbonding) == (self.g.staked[p], self.g.locked[p], self.g.unbonding[p]), \
+                f"inv5 stake of {p}: chain {(staked, locked, unbonding)}, model"
+            assert locked + unbonding <= staked, "inv5 locked + unbonding > staked"
+            held_collateral = sum(r.collateral for r in self.g.rentals if r.offer.provider == p and r.status in HOLDS_COLLATERAL)
+            assert locked == held_collateral, f"inv5 locked {locked} != collateral of open rentals {held_collateral}"
+
+    @invariant()
+    def inv6_capacity(self):
+        """6. GPUs in use == Σ GPUs of Pending/Active rentals on the offer ≤ GPUs offered."""
+        o = self.touched_offer
+        if o is None:
+            return
+        rec = self.s.market.view("getOffer", o.id)
+        offered, in_use = rec[1], rec[2]
+        holding = sum(r.gpus for r in self.g.rentals if r.offer is o and r.status in HOLDS_CAPACITY)
+        assert in_use == holding == o.in_use, f"inv6 capacity: offer {o.id} in use {in_use}, rentals hold {holding}"
+        assert in_use <= offered, f"inv6 capacity: offer {o.id} {in_use} in use > {offered} offered"
+
+    def teardown(self):
+        """The full sweep at the end of each example: every rental, offer, provider and balance."""
+        try:
+            for r in self.g.rentals:
+                self._check_rental(r)
+            for o in self.g.offers:
+                self.touched_offer = o
+                self.inv6_capacity()
+            for p in self.s.providers:
+                self.touched_provider = p
+                self.inv5_stake()
+            for (account, token), delta in self.g.balances.items():
+                if delta == 0:
+                    continue
+                now = self._token(token).one("balanceOf", account)
+                base = self._base_balance(account, token)
+                assert now - base == delta, f"inv5/2 payouts: {account} got {now - base} of {token}, model {delta}"
+        finally:
+            self._count("examples")
+
+    def _base_balance(self, account: str, token: str) -> int:
+        return self.s.base_balances[(account, token)]

@@ -1,0 +1,90 @@
+"""The deployed system on the in-process EVM, with named actors, shared by every example.
+
+`System.fresh()` deploys once per process and snapshots; `reset()` goes back to that snapshot in
+microseconds, so every hypothesis example starts from the same state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from evm import Chain, Contract
+
+GPUC = 10**18
+USD = 10**6
+DAY = 86_400
+MAX = 2**256 - 1
+ZERO = "0x0000000000000000000000000000000000000000"
+
+N_PROVIDERS, N_RENTERS, N_PAYERS, N_BROKERS = 3, 3, 2, 2
+PROVIDER_STAKE = 30_000 * GPUC
+RICH = 10**12 * GPUC  # enough of both tokens for any example
+
+
+@dataclass
+class System:
+    chain: Chain
+    gpuc: Contract
+    usd: Contract
+    registry: Contract
+    market: Contract
+    owner: str
+    treasury: str
+    arbiter: str
+    stranger: str
+    providers: list[str]
+    renters: list[str]
+    payers: list[str]
+    brokers: list[str]
+    base: tuple = ()
+    base_balances: dict = None  # (account, token) -> balance at the snapshot
+
+    @property
+    def tokens(self) -> list[Contract]:
+        return [self.usd, self.gpuc]
+
+    @property
+    def everyone(self) -> list[str]:
+        return [self.owner, self.treasury, self.arbiter, self.stranger, *self.providers, *self.renters,
+                *self.payers, *self.brokers]
+
+    def reset(self) -> None:
+        self.chain.restore(self.base)
+        self.base = self.chain.snapshot()
+
+    @classmethod
+    def fresh(cls) -> "System":
+        c = Chain()
+        a = iter(range(100))
+        owner, treasury, arbiter, stranger = (c.address(next(a)) for _ in range(4))
+        providers = [c.address(next(a)) for _ in range(N_PROVIDERS)]
+        renters = [c.address(next(a)) for _ in range(N_RENTERS)]
+        payers = [c.address(next(a)) for _ in range(N_PAYERS)]
+        brokers = [c.address(next(a)) for _ in range(N_BROKERS)]
+        for acct in (owner, treasury, arbiter, stranger, *providers, *renters, *payers, *brokers):
+            c.fund_eth(acct)
+        gpuc = c.deploy(owner, "ComputeToken", ["address", "uint256"], [treasury, 10**15 * GPUC])
+        usd = c.deploy(owner, "MockStablecoin")
+        registry = c.deploy(owner, "ProviderRegistry", ["address", "address", "uint256", "uint256"],
+                            [gpuc.address, owner, 7 * DAY, 1_000 * GPUC])
+        market = c.deploy(owner, "ComputeMarket", ["address", "address", "address"],
+                          [registry.address, owner, treasury])
+        registry.call(owner, "setMarket", market.address)
+        market.call(owner, "setPaymentToken", usd.address, True)
+        market.call(owner, "setPaymentToken", gpuc.address, True)
+        market.call(owner, "setArbiter", arbiter)
+        for p in providers:
+            gpuc.call(treasury, "transfer", p, RICH)
+            gpuc.call(p, "approve", registry.address, MAX)
+            registry.call(p, "register", "ipfs://spec")
+            registry.call(p, "stake", PROVIDER_STAKE)
+        for who in (*renters, *payers):
+            gpuc.call(treasury, "transfer", who, RICH)
+            usd.call(who, "mint", who, RICH)
+            gpuc.call(who, "approve", market.address, MAX)
+            usd.call(who, "approve", market.address, MAX)
+        s = cls(c, gpuc, usd, registry, market, owner, treasury, arbiter, stranger, providers, renters, payers,
+                brokers)
+        s.base_balances = {(a, t.address): t.one("balanceOf", a) for a in s.everyone for t in (usd, gpuc)}
+        s.base = c.snapshot()
+        return s
