@@ -115,9 +115,13 @@ class Ghost:
 class MarketMachine(RuleBasedStateMachine):
     """Several providers, renters, payers and brokers; both payment tokens; time from 1 s to weeks."""
 
+    #: Where the system comes from: the in-process EVM by default; a subclass can point this at
+    #: another driver with the same interface (tests/invariants/evm.py's Chain and Contract).
+    make_system = staticmethod(lambda: system())
+
     def __init__(self):
         super().__init__()
-        self.s = system()
+        self.s = self.make_system()
         self.s.reset()
         self.g = Ghost()
         self.paused = False
