@@ -15,7 +15,7 @@ UV := $(ROOT)/.tools/bin/uv
 APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test compile clean
+.PHONY: setup demo test compile clean invariants mutants
 
 setup: .venv/.synced node_modules/.installed .build/.compiled
 
@@ -42,6 +42,16 @@ demo: setup
 
 test: setup
 	$(ROOT)/.venv/bin/pytest $(PYTEST_ARGS)
+
+# The auditors' deep run of the settlement-invariant machine (not part of `make test`): ≥ 1,000,000
+# stateful steps on both cores, then a report (steps per rule, elapsed, seeds, a failure's replay).
+INVARIANT_STEPS ?= 1000000
+invariants: setup
+	$(ROOT)/.venv/bin/python tools/invariants_report.py --steps $(INVARIANT_STEPS)
+
+# Seeded bugs in a copy of the contracts, each run against the machine; all must be caught.
+mutants: setup
+	$(ROOT)/.venv/bin/python tools/mutants.py
 
 clean:
 	rm -rf .venv .tools .build .ape node_modules contracts/.cache

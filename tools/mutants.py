@@ -1,0 +1,138 @@
+"""Proof that the settlement-invariant suite can fail: seeded bugs, each caught.
+
+    make mutants
+
+Each mutant is one textual change to a copy of contracts/ (the real tree is never touched). The copy
+is compiled with the project's compiler and the invariant machine (tests/invariants) runs against
+its bytecode (GPUMARKET_BUILD) until it fails or a step budget runs out. A mutant is caught when the
+machine reports a falsified invariant or an unexpected revert in a rule. The table is printed and
+written to tests/invariants/MUTANTS.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+WORK = Path(os.environ.get("MUTANTS_DIR", "/tmp/gpumarket-mutants"))
+M, L = "contracts/ComputeMarket.sol", "contracts/libraries/RentalMath.sol"
+
+# (id, the bug in words, file, original text, mutated text)
+MUTANTS = [
+    ("refund-rounded-up", "stop rounds the accrued part down, so the refund is rounded up (in the renter's favour)",
+     L, "return Math.mulDiv(total, t - startedAt, endsAt - startedAt, Math.Rounding.Ceil);",
+     "return Math.mulDiv(total, t - startedAt, endsAt - startedAt, Math.Rounding.Floor);"),
+    ("claimed-not-updated", "claim pays out but does not advance `claimed`",
+     M, "        r.claimed = uint128(accrued); // safe: accrued ≤ total, a uint128\n", ""),
+    ("fee-on-deposit", "the protocol fee is booked on the deposit at open instead of on accrual at claim",
+     M, "        r.status = Rental.Status.Pending;\n",
+     "        r.status = Rental.Status.Pending;\n        _protocolFees[token] += deposit * protocolFeeBps / RentalMath.BPS;\n"),
+    ("accrual-not-capped-at-stop", "stop refunds the unused part but leaves `total` as it was",
+     M, "        r.total = uint128(charge); // safe: charge ≤ total\n", ""),
+    ("collateral-unlocked-twice", "settlement unlocks the rental's collateral twice",
+     M, "        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n",
+     "        registry.unlock(provider, collateral);\n        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n"),
+    ("capacity-not-released", "stop does not give the GPUs back to the offer",
+     M, "        Offer.Record storage o = _offers[r.offerId];\n        o.gpusInUse -= r.gpus;\n\n        // Interaction: refund the unused",
+     "        Offer.Record storage o = _offers[r.offerId];\n\n        // Interaction: refund the unused"),
+    ("pause-blocks-refund", "pause also blocks stopRental (a refund)",
+     M, "function stopRental(uint256 rentalId) external nonReentrant returns",
+     "function stopRental(uint256 rentalId) external whenNotPaused nonReentrant returns"),
+    ("slash-above-collateral", "the arbiter's slash is not bounded by the rental's collateral",
+     M, "        if (slashAmount > r.collateral) revert MarketSlashAboveCollateral(rentalId, slashAmount, r.collateral);\n", ""),
+    ("extension-overcharged", "an extension costs one base unit more than the rental's rate",
+     M, "cost = total / hoursPaid * hoursAdded;", "cost = total / hoursPaid * hoursAdded + 1;"),
+    ("default-ruling-pays-all", "the default ruling gives the provider the whole frozen escrow",
+     M, "uint256 providerGross = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, r.disputedAt) - r.claimed;",
+     "uint256 providerGross = r.total - r.claimed;"),
+]
+
+
+def env_for(build: Path | None = None) -> dict:
+    e = dict(os.environ)
+    e["SOLCX_BINARY_PATH"] = str(ROOT / "tools" / "solc" / "bin")
+    e["APE_DATA_FOLDER"] = str(ROOT / ".ape")
+    if build:
+        e["GPUMARKET_BUILD"] = str(build)
+    return e
+
+
+def prepare(mid: str, path: str, old: str, new: str) -> Path:
+    d = WORK / mid
+    if d.exists():
+        shutil.rmtree(d)
+    d.mkdir(parents=True)
+    shutil.copytree(ROOT / "contracts", d / "contracts", ignore=shutil.ignore_patterns(".cache"))
+    shutil.copy(ROOT / "ape-config.yaml", d / "ape-config.yaml")
+    (d / "node_modules").symlink_to(ROOT / "node_modules")
+    f = d / path
+    text = f.read_text()
+    if text.count(old) != 1:
+        raise SystemExit(f"mutant {mid}: the original text occurs {text.count(old)} times in {path}; update tools/mutants.py")
+    f.write_text(text.replace(old, new))
+    return d
+
+
+def run(mutant, steps: int, seed: int) -> dict:
+    mid, what, path, old, new = mutant
+    t0 = time.perf_counter()
+    d = prepare(mid, path, old, new)
+    c = subprocess.run([str(ROOT / ".venv" / "bin" / "ape"), "compile", "--force"], cwd=d, env=env_for(),
+                       capture_output=True, text=True)
+    build = d / ".build" / "__local__.json"
+    if c.returncode != 0 or not build.exists():
+        return {"id": mid, "what": what, "caught": False, "how": "did not compile", "steps": 0,
+                "secs": time.perf_counter() - t0}
+    r = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "tools" / "invariants_report.py"),
+                        "--steps", str(steps), "--seed", str(seed), "--workers", "1", "--chunk", "50"],
+                       env=env_for(build), capture_output=True, text=True)
+    out = r.stdout + r.stderr
+    how = ""
+    for pat in (r"AssertionError: (inv[^\n]*)", r"AssertionError: ([^\n]*)", r"(Reverted[^\n]*|[A-Z]\w+\([^\n]*\))"):
+        m = re.search(pat, out)
+        if m:
+            how = m.group(1)[:110]
+            break
+    steps_run = re.findall(r"run \d+ \(seed \d+\): ([\d,]+) steps", out)
+    return {"id": mid, "what": what, "caught": r.returncode == 1 and "FAILURE" in out, "how": how or "(no failure)",
+            "steps": steps_run[-1] if steps_run else "first run", "secs": time.perf_counter() - t0}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--steps", type=int, default=100_000, help="step budget per mutant")
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--only", nargs="*", help="mutant ids")
+    a = ap.parse_args()
+    chosen = [m for m in MUTANTS if not a.only or m[0] in a.only]
+    print(f"{len(chosen)} mutants, step budget {a.steps:,} each, {a.jobs} at a time")
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(a.jobs) as ex:
+        results = list(ex.map(lambda m: run(m, a.steps, a.seed), chosen))
+    lines = ["| mutant | the bug | caught | by | steps before the failing run | time (compile + run) |",
+             "|---|---|---|---|---:|---:|"]
+    for r in results:
+        lines.append(f"| `{r['id']}` | {r['what']} | {'yes' if r['caught'] else '**NO**'} | {r['how']} | "
+                     f"{r['steps']} | {r['secs']:.0f} s |")
+    caught = sum(r["caught"] for r in results)
+    summary = f"{caught}/{len(results)} mutants caught in {time.perf_counter() - t0:.0f} s"
+    table = "\n".join(lines)
+    print(table + "\n\n" + summary)
+    if not a.only:
+        (ROOT / "tests" / "invariants" / "MUTANTS.md").write_text(
+            "# Mutants (`make mutants`)\n\nSeeded bugs in a copy of the contracts, each run against the settlement-"
+            "invariant machine (tools/mutants.py).\n\n" + table + "\n\n" + summary + "\n")
+    return 0 if caught == len(results) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
