@@ -26,6 +26,8 @@ WORK = Path(os.environ.get("MUTANTS_DIR", "/tmp/gpumarket-mutants"))
 M, L = "contracts/ComputeMarket.sol", "contracts/libraries/RentalMath.sol"
 
 # (id, the bug in words, file, original text, mutated text)
+REUSE = False
+
 MUTANTS = [
     ("refund-rounded-up", "stop rounds the accrued part down, so the refund is rounded up (in the renter's favour)",
      L, "return Math.mulDiv(total, t - startedAt, endsAt - startedAt, Math.Rounding.Ceil);",
@@ -84,10 +86,13 @@ def prepare(mid: str, path: str, old: str, new: str) -> Path:
 def run(mutant, steps: int, seed: int) -> dict:
     mid, what, path, old, new = mutant
     t0 = time.perf_counter()
-    d = prepare(mid, path, old, new)
-    c = subprocess.run([str(ROOT / ".venv" / "bin" / "ape"), "compile", "--force"], cwd=d, env=env_for(),
-                       capture_output=True, text=True)
-    build = d / ".build" / "__local__.json"
+    build = WORK / mid / ".build" / "__local__.json"
+    if REUSE and build.exists() and (WORK / mid / path).read_text().count(new or "\0") >= (1 if new else 0):
+        c = subprocess.CompletedProcess([], 0)  # --reuse: the mutant's build from an earlier run
+    else:
+        d = prepare(mid, path, old, new)
+        c = subprocess.run([str(ROOT / ".venv" / "bin" / "ape"), "compile", "--force"], cwd=d, env=env_for(),
+                           capture_output=True, text=True)
     if c.returncode != 0 or not build.exists():
         return {"id": mid, "what": what, "caught": False, "how": "did not compile", "steps": 0,
                 "secs": time.perf_counter() - t0}
@@ -112,7 +117,10 @@ def main() -> int:
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="mutant ids")
+    ap.add_argument("--reuse", action="store_true", help="reuse mutant builds left by an earlier run")
     a = ap.parse_args()
+    global REUSE
+    REUSE = a.reuse
     chosen = [m for m in MUTANTS if not a.only or m[0] in a.only]
     print(f"{len(chosen)} mutants, step budget {a.steps:,} each, {a.jobs} at a time")
     t0 = time.perf_counter()

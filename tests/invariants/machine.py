@@ -414,10 +414,16 @@ class MarketMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.g.rentals)
     @rule(n=N)
     def stop(self, n):
+        """The renter stops; half the time first moves time to a random second of the rental (not only
+        the first minutes), where the rounding of the bill matters."""
         n = self._n(n)
         r = self._pick(n, ACTIVE)
         if r is None or self.now >= r.ends:
             return
+        if n // 64 % 2:
+            self.s.chain.set_time(max(self.now, r.started + n // 128 % (r.ends - r.started)))
+            if self.now >= r.ends:
+                return
         (refund,) = self.s.market.call(r.renter, "stopRental", r.id)
         charge = stop_charge(r.total, r.started, r.ends, self.now, r.hours, r.discount_bps)
         assert refund == r.total - charge, f"stop refunded {refund}, model {r.total - charge}"
@@ -517,6 +523,8 @@ class MarketMachine(RuleBasedStateMachine):
         r = self._pick(n, DISPUTED)
         if r is None:
             return
+        if n // 32 % 3 == 0 and self.now < r.disputed_at + self.arbitration_timeout:
+            self.s.chain.set_time(r.disputed_at + self.arbitration_timeout)  # the arbiter never rules
         if self.now < r.disputed_at + self.arbitration_timeout:
             share, slash = n // 64 % (BPS + 1), r.collateral * (n // 640_064 % 101) // 100
             self.s.market.call(self.s.arbiter, "resolveDispute", r.id, share, slash)
