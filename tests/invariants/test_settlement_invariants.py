@@ -1,6 +1,6 @@
 """Runs the settlement state machine (tests/invariants/machine.py) on the in-process EVM.
 
-Profiles (hypothesis settings, registered in tests/invariants/conftest.py): `quick` (default, CI:
+Profiles (hypothesis settings, registered in tests/invariants/profiles.py): `quick` (default, CI:
 4 shards) and `deep` (HYPOTHESIS_PROFILE=deep). `make invariants` is the auditors' run with a report.
 """
 
@@ -8,6 +8,7 @@ import pytest
 from hypothesis import settings
 
 import machine
+import profiles  # noqa: F401  (registers and loads the quick/deep profiles)
 from machine import MarketMachine
 
 SHARDS = 4

@@ -1,4 +1,7 @@
-"""Hypothesis profiles for the invariant suite. Select with HYPOTHESIS_PROFILE=quick|deep."""
+"""Hypothesis profiles for the invariant suite. Select with HYPOTHESIS_PROFILE=quick|deep.
+
+Imported by the invariant test modules (not a conftest.py: a second module named `conftest` would
+shadow tests/conftest.py, from which the unit tests import their constants)."""
 
 import os
 import sys
