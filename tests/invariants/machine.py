@@ -674,6 +674,8 @@ class MarketMachine(RuleBasedStateMachine):
             owed = escrow + self.g.protocol_fees[t] + sum(v for (a, tk), v in self.g.credits.items() if tk == t)
             held = token.uint("balanceOf", self.s.market.address)
             assert held == owed, f"inv1 solvency: market holds {held} of {t}, owes {owed}"
+            booked = self.s.market.uint("protocolFees", t)
+            assert booked == self.g.protocol_fees[t], f"inv1 solvency: fees booked {booked} of {t}, model {self.g.protocol_fees[t]}"
 
     @invariant()
     def inv2_3_4_touched_rental(self):
