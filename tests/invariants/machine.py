@@ -592,6 +592,22 @@ class MarketMachine(RuleBasedStateMachine):
             m.call(o, "setNoShowPenalty", self.no_show_bps)
             self._count("setNoShowPenalty")
 
+    @precondition(lambda self: self.g.rentals)
+    @rule(n=N)
+    def exit_under_pause(self, n):
+        """7. Pause never traps funds: with the market paused, an exit path (stop, cancel, claim,
+        release, dispute, ruling) on a random rental must still go through (a revert fails the run)."""
+        n = self._n(n)
+        was_paused = self.paused
+        if not was_paused:
+            self.s.market.call(self.s.owner, "pause")
+            self.paused = True
+        [self.stop, self.cancel, self.claim, self.release, self.dispute, self.resolve][n % 6](n // 6)
+        if not was_paused:
+            self.s.market.call(self.s.owner, "unpause")
+            self.paused = False
+        self._count("exitUnderPause")
+
     # ───────────────────────────── time ─────────────────────────────
 
     @rule(n=N)
