@@ -102,6 +102,7 @@ class HostileMachine(MarketMachine):
     # Run by `act_on_rental` instead (see there): the base machine's rental rules and their aliases.
     activate = claim = claim_many = stop = cancel = release = dispute = resolve = warp = None
     activate_again = claim_again = stop_again = release_again = dispute_again = resolve_again = None
+    exit_under_pause = None  # calls the base rental rules above; this machine pauses through `admin`
 
     def __init__(self):
         super().__init__()
