@@ -1,16 +1,27 @@
-"""Deploys and wires the whole gpumarket system with ape.
+"""Deploys and wires the whole gpumarket system with ape, idempotently.
 
-Used by the tests' fixtures, the demo, and (later) the `gpumarket deploy` command, so that every
-path deploys the same way.
+One code path for every deployment: the tests' fixtures and the demo call `deploy_system`, the
+`gpumarket deploy` command drives the same `Deployer` step by step (printing each step, asking before a
+live network, re-using whatever the deployment record already has on chain) and writes
+`deployments/<ecosystem>-<network>.json`.
+
+Per-network parameters live in `deployments/parameters.toml` ([default] plus one table per
+`<ecosystem>-<network>`); every value is bounded on chain (see README "Parameters").
 """
 
 from __future__ import annotations
 
+import json
+import os
+import time
+import tomllib
 from dataclasses import dataclass, field
-from typing import Any
+from pathlib import Path
+from typing import Any, Callable
 
 GPUC = 10**18
 DAY = 86_400
+ZERO = "0x0000000000000000000000000000000000000000"
 
 #: Parameters of a fresh deployment; every one is bounded on chain (see README "Parameters").
 DEFAULT_PARAMS: dict[str, int] = {
@@ -26,14 +37,203 @@ DEFAULT_PARAMS: dict[str, int] = {
     "slash_treasury_bps": 2000,  # market: treasury's share of a dispute slash, <= 5000
 }
 
+#: (parameter, contract attribute, getter, setter), in the order the deployer applies them.
+SETTINGS: tuple[tuple[str, str, str, str], ...] = (
+    ("unbonding_period", "registry", "unbondingPeriod", "setUnbondingPeriod"),
+    ("min_stake", "registry", "minStake", "setMinStake"),
+    ("protocol_fee_bps", "market", "protocolFeeBps", "setProtocolFee"),
+    ("stake_per_gpu", "market", "stakePerGpu", "setStakePerGpu"),
+    ("activation_window", "market", "activationWindow", "setActivationWindow"),
+    ("dispute_window", "market", "disputeWindow", "setDisputeWindow"),
+    ("no_show_penalty_bps", "market", "noShowPenaltyBps", "setNoShowPenalty"),
+    ("arbitration_timeout", "market", "arbitrationTimeout", "setArbitrationTimeout"),
+    ("slash_treasury_bps", "market", "slashTreasuryBps", "setSlashTreasuryShare"),
+)
+
+PARAMETERS_FILE = Path("deployments") / "parameters.toml"
+
 
 @dataclass
 class System:
     token: Any  # ComputeToken
     registry: Any  # ProviderRegistry
     market: Any  # ComputeMarket
-    stablecoin: Any | None = None  # MockStablecoin on local chains
+    stablecoin: Any | None = None  # MockStablecoin on local chains and testnets
     params: dict[str, int] = field(default_factory=dict)
+
+
+def load_parameters(network_key: str, path: Path | None = None) -> dict[str, Any]:
+    """The deployment parameters for `<ecosystem>-<network>`: DEFAULT_PARAMS, then the file's
+    [default] table, then the network's own table. Addresses may be given as "env:NAME"."""
+    path = path or PARAMETERS_FILE
+    data = tomllib.loads(path.read_text()) if path.exists() else {}
+    merged: dict[str, Any] = {"mock_stablecoin": True, "payment_tokens": {}, **DEFAULT_PARAMS}
+    for table in (data.get("default", {}), data.get(network_key, {})):
+        for key, value in table.items():
+            if key == "payment_tokens":
+                merged["payment_tokens"] = {**merged["payment_tokens"], **value}
+            else:
+                merged[key] = value
+    for key in ("treasury", "arbiter", "owner"):
+        value = merged.get(key)
+        if isinstance(value, str) and value.startswith("env:"):
+            merged[key] = os.environ.get(value[4:]) or None
+    return merged
+
+
+def deployment_path(directory: Path, ecosystem: str, network: str) -> Path:
+    return Path(directory) / f"{ecosystem}-{network}.json"
+
+
+def read_record(path: Path) -> dict[str, Any]:
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def write_record(path: Path, record: dict[str, Any]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    tmp.replace(path)
+
+
+@dataclass
+class Step:
+    """One action of a deployment: `needed()` reads the chain, `run()` sends the transaction(s)."""
+
+    label: str
+    needed: Callable[[], bool]
+    run: Callable[[], None]
+    #: Contracts whose absence makes the step necessary without reading (they are deployed first).
+    after: tuple[str, ...] = ()
+
+
+class Deployer:
+    """Builds the list of steps that bring a chain to the wanted deployment, re-using every contract
+    the record names that still has code, and applies them in order.
+
+    `record` is the deployment record (the JSON file's content, or {} for a fresh chain); it is
+    updated in place after every deployment so an interrupted run resumes where it stopped."""
+
+    CONTRACTS = ("ComputeToken", "ProviderRegistry", "ComputeMarket", "MockStablecoin")
+
+    def __init__(self, deployer, params: dict[str, Any], record: dict[str, Any] | None = None, *,
+                 project=None, on_record: Callable[[dict], None] | None = None):
+        if project is None:
+            from ape import project
+        self.project = project
+        self.deployer = deployer
+        self.p = params
+        self.record = record if record is not None else {}
+        self.record.setdefault("contracts", {})
+        self.on_record = on_record or (lambda record: None)
+        self.treasury = params.get("treasury") or deployer.address
+        self.arbiter = params.get("arbiter") or None
+        self.owner = params.get("owner") or deployer.address
+        self.contracts: dict[str, Any] = {}
+        for name in self.CONTRACTS:
+            entry = self.record["contracts"].get(name)
+            if entry and self._has_code(entry["address"]):
+                self.contracts[name] = getattr(project, name).at(entry["address"])
+
+    @staticmethod
+    def _has_code(address: str) -> bool:
+        from ape import chain
+
+        return len(chain.provider.get_code(address)) > 0
+
+    def wanted(self) -> tuple[str, ...]:
+        return self.CONTRACTS if self.p.get("mock_stablecoin", True) else self.CONTRACTS[:3]
+
+    def missing(self) -> list[str]:
+        return [name for name in self.wanted() if name not in self.contracts]
+
+    def steps(self) -> list[Step]:
+        p, c = self.p, self.contracts
+        steps = [
+            Step("deploy ComputeToken", lambda: "ComputeToken" not in c,
+                 lambda: self._deploy("ComputeToken", self.treasury, p["gpuc_supply"])),
+            Step("deploy ProviderRegistry", lambda: "ProviderRegistry" not in c,
+                 lambda: self._deploy("ProviderRegistry", c["ComputeToken"], self.deployer,
+                                      p["unbonding_period"], p["min_stake"])),
+            Step("deploy ComputeMarket", lambda: "ComputeMarket" not in c,
+                 lambda: self._deploy("ComputeMarket", c["ProviderRegistry"], self.deployer, self.treasury)),
+        ]
+        if "MockStablecoin" in self.wanted():
+            steps.append(Step("deploy MockStablecoin (mUSD, 6 decimals, public mint: test networks only)",
+                              lambda: "MockStablecoin" not in c, lambda: self._deploy("MockStablecoin")))
+        steps.append(Step("wire the registry to the market",
+                          lambda: c["ProviderRegistry"].market() != c["ComputeMarket"].address,
+                          lambda: c["ProviderRegistry"].setMarket(c["ComputeMarket"], sender=self.deployer),
+                          after=("ProviderRegistry", "ComputeMarket")))
+        for symbol, getter, source in self._payment_tokens():
+            steps.append(Step(f"allow {symbol} as a payment token",
+                              lambda g=getter: not c["ComputeMarket"].isPaymentToken(g()),
+                              lambda g=getter: c["ComputeMarket"].setPaymentToken(g(), True, sender=self.deployer),
+                              after=("ComputeMarket",) + source))
+        if self.arbiter:
+            steps.append(Step(f"set the arbiter to {self.arbiter}",
+                              lambda: c["ComputeMarket"].arbiter() != self.arbiter,
+                              lambda: c["ComputeMarket"].setArbiter(self.arbiter, sender=self.deployer),
+                              after=("ComputeMarket",)))
+        for key, which, getter, setter in SETTINGS:
+            name = "ProviderRegistry" if which == "registry" else "ComputeMarket"
+            steps.append(Step(f"set {key} = {p[key]}",
+                              lambda n=name, g=getter, k=key: getattr(c[n], g)() != p[k],
+                              lambda n=name, s=setter, k=key: getattr(c[n], s)(p[k], sender=self.deployer),
+                              after=(name,)))
+        if self.owner != self.deployer.address:
+            for name in ("ProviderRegistry", "ComputeMarket"):
+                steps.append(Step(f"offer ownership of {name} to {self.owner} (it must call acceptOwnership)",
+                                  lambda n=name: c[n].owner() != self.owner and c[n].pendingOwner() != self.owner,
+                                  lambda n=name: c[n].transferOwnership(self.owner, sender=self.deployer),
+                                  after=(name,)))
+        return steps
+
+    def _payment_tokens(self):
+        c = self.contracts
+        tokens = [("GPUC", lambda: c["ComputeToken"].address, ("ComputeToken",))]
+        if "MockStablecoin" in self.wanted():
+            tokens.append(("mUSD", lambda: c["MockStablecoin"].address, ("MockStablecoin",)))
+        for symbol, address in sorted(self.p.get("payment_tokens", {}).items()):
+            tokens.append((symbol, lambda a=address: a, ()))
+        return tokens
+
+    def plan(self) -> list[str]:
+        """Labels of the steps that would send a transaction now (reads only)."""
+        missing = set(self.missing())
+        return [s.label + (" (if it differs from the default)" if set(s.after) & missing and "set " in s.label else "")
+                for s in self.steps() if (set(s.after) & missing) or s.needed()]
+
+    def run(self, say: Callable[[str], None] = lambda line: None) -> list[str]:
+        """Applies every needed step in order; returns the labels of the steps that sent transactions."""
+        done = []
+        for step in self.steps():
+            if step.needed():
+                say(f"  → {step.label}")
+                step.run()
+                done.append(step.label)
+            else:
+                say(f"  ✓ {step.label} (already done)")
+        self.record["payment_tokens"] = {symbol: getter() for symbol, getter, _ in self._payment_tokens()}
+        self.record["parameters"] = {k: self.p[k] for k in DEFAULT_PARAMS}
+        self.record["treasury"], self.record["arbiter"] = self.treasury, self.arbiter
+        self.on_record(self.record)
+        return done
+
+    def _deploy(self, name: str, *args) -> None:
+        contract = self.deployer.deploy(getattr(self.project, name), *args)
+        self.contracts[name] = contract
+        self.record["contracts"][name] = {
+            "address": contract.address,
+            "tx": contract.txn_hash,
+            "deployed_at": int(time.time()),
+        }
+        self.on_record(self.record)
+
+    def system(self) -> System:
+        c = self.contracts
+        return System(token=c["ComputeToken"], registry=c["ProviderRegistry"], market=c["ComputeMarket"],
+                      stablecoin=c.get("MockStablecoin"), params={k: self.p[k] for k in DEFAULT_PARAMS})
 
 
 def deploy_system(
@@ -46,38 +246,13 @@ def deploy_system(
     params: dict[str, int] | None = None,
     project=None,
 ) -> System:
-    """Deploys ComputeToken, ProviderRegistry and ComputeMarket, wires the registry to the market,
-    allowlists the payment tokens and applies `params` (defaults: DEFAULT_PARAMS).
+    """Deploys ComputeToken, ProviderRegistry and ComputeMarket on a fresh chain, wires the registry to
+    the market, allowlists the payment tokens and applies `params` (defaults: DEFAULT_PARAMS).
 
     The deployer stays owner until the end so it can configure; if `owner` differs, ownership is then
     offered to it (Ownable2Step: the new owner must call acceptOwnership)."""
-    if project is None:
-        from ape import project
-    p = {**DEFAULT_PARAMS, **(params or {})}
-    token = deployer.deploy(project.ComputeToken, treasury, p["gpuc_supply"])
-    registry = deployer.deploy(project.ProviderRegistry, token, deployer, p["unbonding_period"], p["min_stake"])
-    market = deployer.deploy(project.ComputeMarket, registry, deployer, treasury)
-    registry.setMarket(market, sender=deployer)
-    market.setPaymentToken(token, True, sender=deployer)
-    stablecoin = None
-    if with_mock_stablecoin:
-        stablecoin = deployer.deploy(project.MockStablecoin)
-        market.setPaymentToken(stablecoin, True, sender=deployer)
-    if arbiter:
-        market.setArbiter(arbiter, sender=deployer)
-    _set_if_changed(market.protocolFeeBps, market.setProtocolFee, p["protocol_fee_bps"], deployer)
-    _set_if_changed(market.stakePerGpu, market.setStakePerGpu, p["stake_per_gpu"], deployer)
-    _set_if_changed(market.activationWindow, market.setActivationWindow, p["activation_window"], deployer)
-    _set_if_changed(market.disputeWindow, market.setDisputeWindow, p["dispute_window"], deployer)
-    _set_if_changed(market.noShowPenaltyBps, market.setNoShowPenalty, p["no_show_penalty_bps"], deployer)
-    _set_if_changed(market.arbitrationTimeout, market.setArbitrationTimeout, p["arbitration_timeout"], deployer)
-    _set_if_changed(market.slashTreasuryBps, market.setSlashTreasuryShare, p["slash_treasury_bps"], deployer)
-    if owner and owner != deployer.address:
-        registry.transferOwnership(owner, sender=deployer)
-        market.transferOwnership(owner, sender=deployer)
-    return System(token=token, registry=registry, market=market, stablecoin=stablecoin, params=p)
-
-
-def _set_if_changed(getter, setter, value: int, sender) -> None:
-    if getter() != value:
-        setter(value, sender=sender)
+    p = {**DEFAULT_PARAMS, **(params or {}), "mock_stablecoin": with_mock_stablecoin,
+         "treasury": treasury, "arbiter": arbiter, "owner": owner}
+    d = Deployer(deployer, p, {}, project=project)
+    d.run()
+    return d.system()

@@ -28,3 +28,16 @@ def sign_permit_with_key(private_key, token, owner: str, spender: str, value: in
     domain, message = permit_typed_data(token, owner, spender, value, deadline)
     signed = Account.sign_typed_data(private_key, domain, PERMIT_TYPES, message)
     return signed.v, signed.r.to_bytes(32, "big"), signed.s.to_bytes(32, "big")
+
+
+def sign_permit(account, token, spender: str, value: int, deadline: int):
+    """Signs a permit with an ape account (keyfile or test account); returns (v, r, s)."""
+    from eth_account.messages import encode_typed_data
+
+    domain, message = permit_typed_data(token, account.address, spender, value, deadline)
+    full = {"types": {"EIP712Domain": [{"name": "name", "type": "string"}, {"name": "version", "type": "string"},
+                                       {"name": "chainId", "type": "uint256"},
+                                       {"name": "verifyingContract", "type": "address"}], **PERMIT_TYPES},
+            "primaryType": "Permit", "domain": domain, "message": message}
+    sig = account.sign_message(encode_typed_data(full_message=full))
+    return sig.v, bytes(sig.r), bytes(sig.s)

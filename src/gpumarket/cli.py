@@ -1,0 +1,751 @@
+"""`gpumarket`: every role of the market from a terminal.
+
+    gpumarket deploy --network ethereum:local:node --account TEST::0
+    gpumarket offer list --gpu-model H100-SXM-80GB --max-price 2.10
+    gpumarket rental rent 1 --gpus 8 --hours 24 --max-price 1.95 --account renter
+
+Every command that talks to a chain takes --network (an ape network choice, default
+$GPUMARKET_NETWORK or ethereum:local:node = the anvil of `make node`), --account (an ape account alias,
+or TEST::N on a local chain; default $GPUMARKET_ACCOUNT), --json and --deployments. ape is imported
+only inside commands, so `gpumarket --help` answers at once.
+
+Errors are one sentence on stderr and a non-zero exit (1: the request cannot be done; 2: bad usage),
+and the client checks everything it can before sending, so a refused request sends nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import click
+
+DEFAULT_NETWORK = "ethereum:local:node"
+#: RPC URL environment variable of each testnet (ape-config.yaml reads the same variables).
+RPC_ENV = {
+    "ethereum:sepolia": "SEPOLIA_RPC_URL",
+    "base:sepolia": "BASE_SEPOLIA_RPC_URL",
+    "arbitrum:sepolia": "ARBITRUM_SEPOLIA_RPC_URL",
+}
+
+
+# ───────────────────────────── Plumbing ─────────────────────────────
+
+
+class OneLineGroup(click.Group):
+    """Prints every error as one line on stderr (click's usage errors included) and exits non-zero."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        from gpumarket.errors import GpuMarketError
+
+        try:
+            rv = super().main(args=args, prog_name=prog_name or "gpumarket", complete_var=complete_var,
+                              standalone_mode=False, **extra)
+        except GpuMarketError as err:
+            _fail(err.sentence, err.exit_code)
+        except click.exceptions.Abort:
+            _fail("Cancelled; nothing was sent.", 1)
+        except click.UsageError as err:
+            _fail(err.format_message().replace("\n", " "), 2)
+        except click.ClickException as err:
+            _fail(err.format_message().replace("\n", " "), err.exit_code or 1)
+        except Exception as err:  # an unexpected failure: still one line, unless debugging
+            if os.environ.get("GPUMARKET_DEBUG"):
+                raise
+            first = (str(err).strip().splitlines() or [""])[0]
+            _fail(f"Unexpected {type(err).__name__}: {first} (set GPUMARKET_DEBUG=1 for the traceback)", 1)
+        sys.exit(rv if isinstance(rv, int) else 0)
+
+
+def _fail(sentence: str, code: int):
+    click.echo(f"error: {sentence}", err=True)
+    sys.exit(code)
+
+
+@dataclass
+class Options:
+    network: str
+    account: str | None
+    deployments: Path
+    as_json: bool
+    yes: bool
+
+
+def common(fn):
+    """The options every chain command takes."""
+    fn = click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")(fn)
+    fn = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable keys).")(fn)
+    fn = click.option("--deployments", type=click.Path(file_okay=False, path_type=Path),
+                      envvar="GPUMARKET_DEPLOYMENTS", default=Path("deployments"), show_default=True,
+                      help="Directory of <ecosystem>-<network>.json deployment records.")(fn)
+    fn = click.option("--account", envvar="GPUMARKET_ACCOUNT",
+                      help="ape account alias, or TEST::N on a local chain [env GPUMARKET_ACCOUNT].")(fn)
+    fn = click.option("--network", envvar="GPUMARKET_NETWORK", default=DEFAULT_NETWORK, show_default=True,
+                      help="ape network choice, e.g. ethereum:sepolia:node [env GPUMARKET_NETWORK].")(fn)
+
+    def wrapper(network, account, deployments, as_json, yes, **kwargs):
+        return fn(Options(network, account, deployments, as_json, yes), **kwargs)
+
+    wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
+    wrapper.__click_params__ = fn.__click_params__  # type: ignore[attr-defined]
+    return wrapper
+
+
+def _say(line: str) -> None:
+    click.echo(line, err=True)
+
+
+@contextmanager
+def connect(choice: str):
+    """Connects to an ape network choice (re-using the connection if it is already active)."""
+    from gpumarket.errors import NetworkError
+
+    parts = choice.split(":")
+    env = RPC_ENV.get(":".join(parts[:2]))
+    explicit_uri = len(parts) > 2 and parts[2].startswith(("http", "ws"))
+    if env and not explicit_uri and not os.environ.get(env):
+        raise NetworkError(f"Network {choice} needs its RPC URL in the environment variable {env}.")
+    from ape import networks
+    from ape.logging import logger
+
+    if not os.environ.get("GPUMARKET_DEBUG"):
+        logger.set_level("WARNING")  # ape's INFO lines would drown the command's own output
+    active = networks.active_provider
+    if active is not None and active.is_connected and active.network_choice == choice:
+        yield active
+        return
+    try:
+        ctx = networks.parse_network_choice(choice)
+        provider = ctx.__enter__()
+    except Exception as err:
+        first = (str(err).strip().splitlines() or [type(err).__name__])[0].rstrip(".")
+        raise NetworkError(f"Cannot use network '{choice}': {first}.") from None
+    try:
+        yield provider
+    finally:
+        ctx.__exit__(None, None, None)
+
+
+def _names(provider) -> tuple[str, str]:
+    return provider.network.ecosystem.name, provider.network.name
+
+
+def _chain_id(provider) -> int:
+    return int(provider.web3.eth.chain_id)
+
+
+def _is_local(provider) -> bool:
+    return provider.network.name == "local"
+
+
+def load_deployment(provider, directory: Path) -> dict[str, Any]:
+    from gpumarket.deployment import deployment_path, read_record
+    from gpumarket.errors import NetworkError, NotFoundError
+
+    eco, net = _names(provider)
+    path = deployment_path(directory, eco, net)
+    if not path.exists():
+        raise NotFoundError(f"No deployment for {eco}:{net}: {path} does not exist; run `gpumarket deploy` first.")
+    record = read_record(path)
+    chain_id = _chain_id(provider)
+    if record.get("chain_id") != chain_id:
+        raise NetworkError(f"{path} was written for chain {record.get('chain_id')}, but the node is chain "
+                           f"{chain_id}; check --network.")
+    market = record.get("contracts", {}).get("ComputeMarket", {}).get("address")
+    if not market or not provider.get_code(market):
+        raise NetworkError(f"{path} names a market at {market} that has no code on this chain (was the node "
+                           "restarted?); run `gpumarket deploy` again.")
+    return record
+
+
+def resolve_account(ref: str | None, provider, *, required: bool = True):
+    from gpumarket.errors import InputError, NotFoundError
+
+    if not ref:
+        if required:
+            raise InputError("This command sends a transaction: choose an account with --account "
+                             "(an ape account alias, or TEST::N on a local chain).")
+        return None
+    from ape import accounts
+
+    if ref.upper().startswith("TEST::"):
+        if not _is_local(provider):
+            raise InputError("Test accounts (TEST::N) exist only on local chains; use an ape account alias.")
+        try:
+            return accounts.test_accounts[int(ref.split("::", 1)[1])]
+        except (ValueError, IndexError):
+            raise InputError(f"'{ref}' is not a test account (TEST::0 to TEST::9).") from None
+    try:
+        return accounts.load(ref)
+    except Exception:
+        raise NotFoundError(f"There is no ape account named '{ref}'; see `ape accounts list`, or add one "
+                            f"with `ape accounts import {ref}`.") from None
+
+
+def run(opts: Options, action: Callable[[Any], Any], *, sends: bool = True,
+        render: Callable[[Any], None] | None = None) -> None:
+    """Connects, loads the deployment and the account, runs `action(client)` and prints the result."""
+    from gpumarket.client import Client
+
+    with connect(opts.network) as provider:
+        record = load_deployment(provider, opts.deployments)
+        account = resolve_account(opts.account, provider, required=sends)
+        client = Client(record, account, say=_say)
+        result = action(client)
+    emit(result, opts.as_json, render)
+
+
+def emit(result: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
+    elif render is not None:
+        render(result)
+    else:
+        render_kv(result)
+
+
+def _plain(value: Any) -> str:
+    if isinstance(value, dict) and {"raw", "units", "symbol"} <= set(value):
+        return f"{value['units']} {value['symbol']}"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if value is None:
+        return "-"
+    if isinstance(value, list):
+        return ", ".join(_plain(v) for v in value) or "-"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_plain(v)}" for k, v in value.items()) or "-"
+    return str(value)
+
+
+def render_kv(data: dict, prefix: str = "") -> None:
+    """A two-column table; nested records are flattened as parent.child."""
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and not ({"raw", "units", "symbol"} <= set(value)) and prefix.count(".") < 1 \
+                and key not in ("tiers",):
+            render_kv(value, f"{name}.")
+        else:
+            click.echo(f"{name:<28} {_plain(value)}")
+
+
+def render_rows(rows: list[dict], columns: list[tuple[str, Callable[[dict], Any]]]) -> None:
+    if not rows:
+        click.echo("(none)")
+        return
+    cells = [[h for h, _ in columns]] + [[_plain(fn(r)) for _, fn in columns] for r in rows]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
+    for row in cells:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+
+
+# ───────────────────────────── Commands ─────────────────────────────
+
+
+@click.group(cls=OneLineGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option("0.1.0", prog_name="gpumarket")
+def cli():
+    """gpumarket: rent GPU servers by the hour, on chain, with no middleman.
+
+    Providers stake GPUC and list GPUs; renters prepay into an escrow that streams to the provider
+    second by second and refunds unused time. Run `gpumarket COMMAND --help` for each command."""
+
+
+@cli.command()
+@common
+@click.option("--params", "params_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Parameters file [default: deployments/parameters.toml].")
+def deploy(opts: Options, params_file: Path | None):
+    """Deploy and configure the whole system (idempotent: re-running re-uses what exists)."""
+    from gpumarket.deployment import Deployer, deployment_path, load_parameters, read_record, write_record
+    from gpumarket.errors import NetworkError
+
+    with connect(opts.network) as provider:
+        eco, net = _names(provider)
+        key, chain_id = f"{eco}-{net}", _chain_id(provider)
+        path = deployment_path(opts.deployments, eco, net)
+        record = read_record(path)
+        if record and record.get("chain_id") != chain_id:
+            raise NetworkError(f"{path} was written for chain {record.get('chain_id')}, but the node is chain "
+                               f"{chain_id}; check --network, or move the old record away.")
+        account = resolve_account(opts.account, provider)
+        params = load_parameters(key, params_file)
+        record.update(network=key, chain_id=chain_id)
+        deployer = Deployer(account, params, record, on_record=lambda r: write_record(path, r))
+        plan = deployer.plan()
+        _say(f"deploying gpumarket on {eco}:{net} (chain {chain_id}) from {account.address}")
+        if plan:
+            _say(f"{len(plan)} step(s) to send:")
+            for label in plan:
+                _say(f"  - {label}")
+            if not _is_local(provider) and not opts.yes:
+                click.confirm(f"Send these transactions on {eco}:{net}?", abort=True, err=True)
+            sent = deployer.run(_say)
+        else:
+            _say(f"nothing to do: {path} matches the chain")
+            sent = deployer.run(lambda line: None)
+        record["deployer"] = account.address
+        write_record(path, record)
+    result = {"network": key, "chain_id": chain_id, "file": str(path), "steps_sent": sent,
+              "contracts": {k: v["address"] for k, v in record["contracts"].items()},
+              "payment_tokens": record.get("payment_tokens", {})}
+    emit(result, opts.as_json)
+
+
+@cli.command()
+@common
+def info(opts: Options):
+    """Show the deployment: contracts, owner, treasury, arbiter, parameters, counts."""
+    run(opts, lambda c: c.info(), sends=False)
+
+
+# ── provider ──
+
+
+@cli.group()
+def provider():
+    """Provider: register, stake, unbond, withdraw, status."""
+
+
+@provider.command("register")
+@common
+@click.argument("metadata")
+def provider_register(opts: Options, metadata: str):
+    """Register as a provider; METADATA is a hash or URL of the hardware spec (1 to 512 bytes)."""
+    run(opts, lambda c: c.register(metadata))
+
+
+@provider.command("stake")
+@common
+@click.argument("amount")
+@click.option("--permit", is_flag=True, help="Sign an EIP-2612 permit instead of sending an approval.")
+def provider_stake(opts: Options, amount: str, permit: bool):
+    """Stake AMOUNT GPUC (e.g. 5000 or 1234.5); approves the registry first if needed."""
+    run(opts, lambda c: c.stake(amount, permit=permit))
+
+
+@provider.command("unbond")
+@common
+@click.argument("amount")
+def provider_unbond(opts: Options, amount: str):
+    """Start unbonding AMOUNT GPUC of free stake (withdrawable after the unbonding period)."""
+    run(opts, lambda c: c.unbond(amount))
+
+
+@provider.command("cancel-unbond")
+@common
+def provider_cancel_unbond(opts: Options):
+    """Put the unbonding stake back to work."""
+    run(opts, lambda c: c.cancel_unbond())
+
+
+@provider.command("withdraw")
+@common
+def provider_withdraw(opts: Options):
+    """Withdraw stake whose unbonding period has passed."""
+    run(opts, lambda c: c.withdraw_unbonded())
+
+
+@provider.command("status")
+@common
+@click.argument("address", required=False)
+def provider_status(opts: Options, address: str | None):
+    """Stake, locked collateral, unbonding (and when), reputation, claimable earnings and credits."""
+    from gpumarket.client import parse_address
+
+    def action(c):
+        return c.provider_status(parse_address(address, "provider address") if address else c.me)
+
+    run(opts, action, sends=False)
+
+
+# ── offers ──
+
+
+@cli.group()
+def offer():
+    """Offers: create, update, pause, resume, close, list, show."""
+
+
+def _offer_columns():
+    return [("id", lambda r: r["id"]), ("status", lambda r: r["status"]), ("gpu", lambda r: r["gpu_model"]),
+            ("region", lambda r: r["region"]), ("free", lambda r: f"{r['gpus_free']}/{r['gpus_offered']}"),
+            ("price/GPU-h", lambda r: r["price_per_gpu_hour"]), ("hours", lambda r: f"{r['min_hours']}-{r['max_hours']}"),
+            ("tiers", lambda r: " ".join(f"{t['min_gpu_hours']}h:-{t['discount_bps'] / 100:g}%" for t in r["tiers"])),
+            ("provider", lambda r: r["provider"])]
+
+
+@offer.command("create")
+@common
+@click.option("--gpu-model", required=True, help="e.g. H100-SXM-80GB (1 to 32 bytes).")
+@click.option("--region", required=True, help="e.g. AU-QLD (1 to 32 bytes).")
+@click.option("--gpus", required=True, help="GPUs offered.")
+@click.option("--price", required=True, help="Price per GPU-hour in token units, e.g. 1.95.")
+@click.option("--token", default="mUSD", show_default=True, help="Payment token symbol or address.")
+@click.option("--min-hours", default="1", show_default=True)
+@click.option("--max-hours", default="720", show_default=True)
+@click.option("--reserved-for", default=None, help="Only this renter may rent it.")
+@click.option("--max-broker-pct", default="5", show_default=True, help="Most a broker may take, in percent.")
+@click.option("--tier", "tiers", multiple=True, help="Volume discount GPU_HOURS:PERCENT, e.g. 96:2.5 (up to 4).")
+def offer_create(opts: Options, gpu_model, region, gpus, price, token, min_hours, max_hours, reserved_for,
+                 max_broker_pct, tiers):
+    """List GPUs for rent."""
+    from gpumarket.client import positive_int
+
+    def action(c):
+        return c.create_offer(gpu_model=gpu_model, region=region, token=token, price=price,
+                              gpus=positive_int(gpus, "GPU count", 65535),
+                              min_hours=positive_int(min_hours, "minimum hours", 8760),
+                              max_hours=positive_int(max_hours, "maximum hours", 8760),
+                              reserved_for=reserved_for, max_broker_pct=max_broker_pct, tiers=list(tiers))
+
+    run(opts, action, render=lambda r: render_kv(r["offer"] | {"tx": r["tx"]}))
+
+
+@offer.command("update")
+@common
+@click.argument("offer_id")
+@click.option("--price", default=None)
+@click.option("--gpus", default=None)
+@click.option("--min-hours", default=None)
+@click.option("--max-hours", default=None)
+@click.option("--reserved-for", default=None, help="An address, or 'public'.")
+@click.option("--max-broker-pct", default=None)
+@click.option("--tier", "tiers", multiple=True, help="Replaces all tiers; GPU_HOURS:PERCENT.")
+@click.option("--no-tiers", is_flag=True, help="Remove all discount tiers.")
+def offer_update(opts: Options, offer_id, price, gpus, min_hours, max_hours, reserved_for, max_broker_pct, tiers,
+                 no_tiers):
+    """Change an offer's terms for future rentals (running rentals keep theirs)."""
+    from gpumarket.client import positive_int
+
+    def maybe(value, what):
+        return positive_int(value, what, 65535 if what == "GPU count" else 8760) if value is not None else None
+
+    def action(c):
+        return c.update_offer(offer_id, price=price, gpus=maybe(gpus, "GPU count"),
+                              min_hours=maybe(min_hours, "minimum hours"), max_hours=maybe(max_hours, "maximum hours"),
+                              reserved_for=reserved_for, max_broker_pct=max_broker_pct,
+                              tiers=[] if no_tiers else (list(tiers) if tiers else None))
+
+    run(opts, action, render=lambda r: render_kv(r["offer"] | {"tx": r["tx"]}))
+
+
+def _offer_status_command(action_name: str, doc: str):
+    @offer.command(action_name)
+    @common
+    @click.argument("offer_id")
+    def command(opts: Options, offer_id):
+        run(opts, lambda c: c.set_offer_status(offer_id, action_name),
+            render=lambda r: render_kv({"offer": r["offer"]["id"], "status": r["offer"]["status"], "tx": r["tx"]}))
+
+    command.__doc__ = doc
+    return command
+
+
+_offer_status_command("pause", "Stop new rentals and extensions on an offer (running rentals go on).")
+_offer_status_command("resume", "Re-open a paused offer.")
+_offer_status_command("close", "Close an offer for good (running rentals go on).")
+
+
+@offer.command("list")
+@common
+@click.option("--gpu-model", default=None)
+@click.option("--region", default=None)
+@click.option("--max-price", default=None, help="Highest price per GPU-hour, in each offer's token units.")
+@click.option("--min-gpus", default=None, help="At least this many GPUs free.")
+@click.option("--all", "include_all", is_flag=True, help="Include paused and closed offers.")
+@click.option("--sort", type=click.Choice(["price", "id", "gpus"]), default="price", show_default=True)
+def offer_list(opts: Options, gpu_model, region, max_price, min_gpus, include_all, sort):
+    """Offers open for rent, cheapest first."""
+    from gpumarket.client import positive_int
+
+    def action(c):
+        return c.offers(gpu_model=gpu_model, region=region, max_price=max_price,
+                        min_gpus=positive_int(min_gpus, "minimum GPU count") if min_gpus else None,
+                        include_all=include_all, sort=sort)
+
+    run(opts, action, sends=False, render=lambda rows: render_rows(rows, _offer_columns()))
+
+
+@offer.command("show")
+@common
+@click.argument("offer_id")
+def offer_show(opts: Options, offer_id):
+    """One offer in full."""
+    run(opts, lambda c: c.offer(offer_id), sends=False)
+
+
+# ── rentals ──
+
+
+@cli.group()
+def rental():
+    """Rentals: quote, rent, activate, claim, extend, stop, cancel, show, list, dispute, resolve, timeout, release."""
+
+
+def _rental_columns():
+    return [("id", lambda r: r["id"]), ("offer", lambda r: r["offer_id"]), ("status", lambda r: r["status"]),
+            ("gpus", lambda r: r["gpus"]), ("hours", lambda r: r["hours_paid"]), ("total", lambda r: r["total"]),
+            ("claimable", lambda r: r["claimable"]), ("refundable", lambda r: r["refundable"]),
+            ("ends", lambda r: r["ends_at_utc"]), ("renter", lambda r: r["renter"])]
+
+
+def _show_rental(result: dict) -> None:
+    row = result.get("rental", result)
+    extra = {k: v for k, v in result.items() if k != "rental"} if "rental" in result else {}
+    render_kv({**row, **extra})
+
+
+@rental.command("quote")
+@common
+@click.argument("offer_id")
+@click.option("--gpus", required=True)
+@click.option("--hours", required=True)
+def rental_quote(opts: Options, offer_id, gpus, hours):
+    """What renting would cost now: total, discount, effective price per GPU-hour."""
+    run(opts, lambda c: c.quote(offer_id, gpus, hours), sends=False)
+
+
+@rental.command("rent")
+@common
+@click.argument("offer_id")
+@click.option("--gpus", required=True, help="GPUs to rent.")
+@click.option("--hours", required=True, help="Whole hours to prepay.")
+@click.option("--max-price", required=True, help="Highest effective price per GPU-hour you accept (token units).")
+@click.option("--broker", default=None, help="Broker address (optional).")
+@click.option("--broker-pct", default="0", show_default=True, help="Broker's cut of the provider's gross, percent.")
+@click.option("--for", "renter", default=None, help="Pay for another renter (refunds come back to you).")
+def rental_rent(opts: Options, offer_id, gpus, hours, max_price, broker, broker_pct, renter):
+    """Rent GPUs of an offer: prepays GPUs × hours into escrow (approves the market first if needed)."""
+    run(opts, lambda c: c.rent(offer_id, gpus=gpus, hours=hours, max_price=max_price, broker=broker,
+                               broker_pct=broker_pct, renter=renter), render=_show_rental)
+
+
+@rental.command("activate")
+@common
+@click.argument("rental_id")
+def rental_activate(opts: Options, rental_id):
+    """Provider: confirm access was handed over; streaming starts now."""
+    run(opts, lambda c: c.activate(rental_id), render=_show_rental)
+
+
+@rental.command("claim")
+@common
+@click.argument("rental_ids", nargs=-1)
+@click.option("--all", "all_mine", is_flag=True, help="Every rental of the account (as provider) with something to claim.")
+def rental_claim(opts: Options, rental_ids, all_mine):
+    """Pay the provider what has accrued (one rental, several, or --all of the account's)."""
+    run(opts, lambda c: c.claim(list(rental_ids), all_mine=all_mine),
+        render=lambda r: render_rows(r["claims"], [(k, lambda x, k=k: x[k]) for k in
+                                                   ("rental_id", "gross", "provider_net", "protocol_fee", "broker_fee")]))
+
+
+@rental.command("extend")
+@common
+@click.argument("rental_id")
+@click.option("--hours", required=True)
+def rental_extend(opts: Options, rental_id, hours):
+    """Renter: add hours at the rental's own rate (self-funded rentals only)."""
+    run(opts, lambda c: c.extend(rental_id, hours), render=_show_rental)
+
+
+@rental.command("stop")
+@common
+@click.argument("rental_id")
+def rental_stop(opts: Options, rental_id):
+    """Renter: stop early; unused time goes back to the payer at once."""
+    run(opts, lambda c: c.stop(rental_id), render=_show_rental)
+
+
+@rental.command("cancel")
+@common
+@click.argument("rental_id")
+def rental_cancel(opts: Options, rental_id):
+    """Renter: cancel a rental the provider has not activated (full refund; a no-show penalty after the deadline)."""
+    run(opts, lambda c: c.cancel(rental_id), render=_show_rental)
+
+
+@rental.command("show")
+@common
+@click.argument("rental_id")
+def rental_show(opts: Options, rental_id):
+    """State, time left, accrued, claimable, refundable, when it can be released."""
+    run(opts, lambda c: c.rental(rental_id), sends=False)
+
+
+@rental.command("list")
+@common
+@click.option("--as", "role", type=click.Choice(["any", "renter", "payer", "provider", "broker"]), default="any",
+              show_default=True)
+@click.option("--address", default=None, help="Whose rentals (default: --account).")
+def rental_list(opts: Options, role, address):
+    """Rentals of an address, as renter, payer, provider or broker."""
+    from gpumarket.client import parse_address
+
+    def action(c):
+        return c.rentals(parse_address(address) if address else c.me, role)
+
+    run(opts, action, sends=False, render=lambda rows: render_rows(rows, _rental_columns()))
+
+
+@rental.command("dispute")
+@common
+@click.argument("rental_id")
+@click.option("--evidence", required=True, help="Text (hashed) or a 0x 32-byte hash of off-chain evidence.")
+def rental_dispute(opts: Options, rental_id, evidence):
+    """Renter: dispute a rental that was not served; freezes the unclaimed escrow until a ruling."""
+    run(opts, lambda c: c.dispute(rental_id, evidence), render=_show_rental)
+
+
+@rental.command("resolve")
+@common
+@click.argument("rental_id")
+@click.option("--provider-share", required=True, help="Percent of the frozen escrow paid to the provider.")
+@click.option("--slash", default="0", show_default=True, help="GPUC of the rental's collateral to slash.")
+def rental_resolve(opts: Options, rental_id, provider_share, slash):
+    """Arbiter: rule on a dispute."""
+    run(opts, lambda c: c.resolve(rental_id, provider_share, slash), render=_show_rental)
+
+
+@rental.command("timeout")
+@common
+@click.argument("rental_id")
+def rental_timeout(opts: Options, rental_id):
+    """Anyone: apply the default ruling to a dispute the arbiter left past its timeout."""
+    run(opts, lambda c: c.timeout(rental_id), render=_show_rental)
+
+
+@rental.command("release")
+@common
+@click.argument("rental_id")
+def rental_release(opts: Options, rental_id):
+    """Anyone: move a rental on (no-show cancel, end, settle after the dispute window)."""
+    run(opts, lambda c: c.release(rental_id), render=_show_rental)
+
+
+# ── fees ──
+
+
+@cli.group()
+def fees():
+    """Fees: show, withdraw (broker and deferred credits; protocol fees to the treasury)."""
+
+
+@fees.command("show")
+@common
+@click.argument("address", required=False)
+def fees_show(opts: Options, address):
+    """Credits of an address and the protocol fees waiting for the treasury, per payment token."""
+    from gpumarket.client import parse_address
+
+    run(opts, lambda c: c.balances(parse_address(address) if address else c.me), sends=False)
+
+
+@fees.command("withdraw")
+@common
+@click.argument("token")
+@click.option("--protocol", is_flag=True, help="Send the protocol fees to the treasury (anyone may).")
+def fees_withdraw(opts: Options, token, protocol):
+    """Withdraw the account's credits in TOKEN (broker fees, deferred payouts), or --protocol fees."""
+    run(opts, lambda c: c.withdraw_fees(token, protocol=protocol))
+
+
+# ── tokens ──
+
+
+@cli.group()
+def token():
+    """Tokens: balances, transfer, mint (the test stablecoin only)."""
+
+
+@token.command("balance")
+@common
+@click.argument("address", required=False)
+def token_balance(opts: Options, address):
+    """GPUC and payment-token balances of an address (default: --account)."""
+    from gpumarket.client import parse_address
+
+    run(opts, lambda c: c.token_balances(parse_address(address) if address else c.me), sends=False)
+
+
+@token.command("transfer")
+@common
+@click.argument("token_ref", metavar="TOKEN")
+@click.argument("to")
+@click.argument("amount")
+def token_transfer(opts: Options, token_ref, to, amount):
+    """Send AMOUNT of TOKEN (symbol or address) to TO."""
+    run(opts, lambda c: c.transfer(token_ref, to, amount))
+
+
+@token.command("mint")
+@common
+@click.argument("to")
+@click.argument("amount")
+def token_mint(opts: Options, to, amount):
+    """Mint test mUSD to TO (local chains and testnets; mUSD has a public mint)."""
+    run(opts, lambda c: c.mint("mUSD", to, amount))
+
+
+# ── admin ──
+
+
+@cli.group()
+def admin():
+    """Owner: bounded parameters, treasury, arbiter, payment tokens, pause."""
+
+
+@admin.command("set")
+@common
+@click.argument("parameter", type=click.Choice([
+    "protocol-fee", "stake-per-gpu", "activation-window", "dispute-window", "no-show-penalty",
+    "arbitration-timeout", "slash-treasury-share", "min-stake", "unbonding-period"]))
+@click.argument("value")
+def admin_set(opts: Options, parameter, value):
+    """Set PARAMETER to VALUE (percent for fees and shares, GPUC for stakes, seconds for times)."""
+    run(opts, lambda c: c.admin_set(parameter, value))
+
+
+@admin.command("set-address")
+@common
+@click.argument("role", type=click.Choice(["treasury", "arbiter"]))
+@click.argument("address")
+def admin_set_address(opts: Options, role, address):
+    """Set the treasury or the arbiter."""
+    run(opts, lambda c: c.admin_address(role, address))
+
+
+@admin.command("token")
+@common
+@click.argument("token")
+@click.option("--allow/--disallow", default=True)
+def admin_token(opts: Options, token, allow):
+    """Allow or disallow a payment token (running rentals are unaffected)."""
+    run(opts, lambda c: c.admin_token(token, allow))
+
+
+@admin.command("pause")
+@common
+def admin_pause(opts: Options):
+    """Pause new offers, rentals and extensions (claims, stops, refunds and rulings go on)."""
+    run(opts, lambda c: c.admin_pause(True))
+
+
+@admin.command("unpause")
+@common
+def admin_unpause(opts: Options):
+    """Lift the pause."""
+    run(opts, lambda c: c.admin_pause(False))
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    cli()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,74 @@
+"""Fixtures for the CLI tests: a deployment record of the session's system, and `gm(...)`, which runs
+the `gpumarket` CLI in-process (click's test runner) on the session's anvil.
+
+Imported by the CLI test modules (`from cli_support import ...`), so pytest finds the fixtures there.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+
+import pytest
+from ape import chain
+from click.testing import CliRunner
+
+from gpumarket.cli import cli
+from gpumarket.deployment import write_record
+
+NETWORK = "ethereum:local:foundry"  # the network the test session is connected to; the CLI re-uses it
+
+
+def record_of(system) -> dict:
+    """The deployment record `gpumarket deploy` would write for `system`."""
+    contracts = {"ComputeToken": system.token, "ProviderRegistry": system.registry,
+                 "ComputeMarket": system.market, "MockStablecoin": system.stablecoin}
+    return {
+        "network": "ethereum-local",
+        "chain_id": int(chain.provider.web3.eth.chain_id),
+        "contracts": {name: {"address": c.address} for name, c in contracts.items()},
+        "payment_tokens": {"GPUC": system.token.address, "mUSD": system.stablecoin.address},
+    }
+
+
+@pytest.fixture(scope="session")
+def deployment_dir(tmp_path_factory, system):
+    directory = tmp_path_factory.mktemp("deployments")
+    write_record(directory / "ethereum-local.json", record_of(system))
+    return directory
+
+
+@pytest.fixture
+def gm(deployment_dir, accounts):
+    """gm(*args, account=None, as_json=True, deployments=None, network=NETWORK) -> click Result with
+    `.data` (the parsed JSON output on success)."""
+    runner = CliRunner(mix_stderr=False)
+    addresses = [a.address for a in accounts]
+
+    def gm(*args, account=None, as_json=True, deployments=None, network=NETWORK, input=None):
+        argv = [str(a) for a in args] + ["--network", network, "--deployments", str(deployments or deployment_dir)]
+        if account is not None:
+            argv += ["--account", account if isinstance(account, str) else f"TEST::{addresses.index(account.address)}"]
+        if as_json:
+            argv.append("--json")
+        result = runner.invoke(cli, argv, input=input)
+        data = json.loads(result.stdout) if as_json and result.exit_code == 0 else None
+        return SimpleNamespace(code=result.exit_code, out=result.stdout, err=result.stderr, data=data,
+                               exception=result.exception)
+
+    return gm
+
+
+def ok(result):
+    """Asserts success and returns the JSON output."""
+    assert result.code == 0, f"exit {result.code}: {result.err}{result.exception!r}"
+    return result.data
+
+
+def amount_shape(value, symbol: str) -> None:
+    """Amounts carry raw base units (a decimal string) and units, with the symbol."""
+    assert set(value) == {"raw", "units", "symbol"}, value
+    assert value["symbol"] == symbol and value["raw"].isdigit()
+
+
+__all__ = ["NETWORK", "amount_shape", "deployment_dir", "gm", "ok", "record_of"]
