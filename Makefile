@@ -15,7 +15,7 @@ UV := $(ROOT)/.tools/bin/uv
 APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test compile clean invariants mutants
+.PHONY: setup demo test compile clean invariants mutants node
 
 setup: .venv/.synced node_modules/.installed .build/.compiled
 
@@ -39,6 +39,10 @@ compile: .build/.compiled
 
 demo: setup
 	$(APE) run demo --network ethereum:local:foundry
+
+# A local anvil at 127.0.0.1:8545 for the gpumarket CLI (its default --network, ethereum:local:node).
+node: setup
+	anvil --port 8545
 
 test: setup
 	$(ROOT)/.venv/bin/pytest $(PYTEST_ARGS)

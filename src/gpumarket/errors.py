@@ -160,6 +160,12 @@ SENTENCES = {
     "ERC20InsufficientBalance": lambda a: f"{a['sender']} holds {a['balance']} of the token; {a['needed']} is needed.",
     "ERC20InsufficientAllowance": lambda a: f"The allowance is {a['allowance']}; {a['needed']} is needed.",
     "SafeERC20FailedOperation": lambda a: f"Token {a['token']} refused the transfer.",
+    "OwnableInvalidOwner": lambda a: f"{a['owner']} cannot be the owner.",
+    "ReentrancyGuardReentrantCall": lambda a: "A contract tried to re-enter the market during a call; refused.",
+    "SafeCastOverflowedUintDowncast": lambda a: f"{a['value']} does not fit in {a['bits']} bits.",
+    "RentalMathInvalidTiers": lambda a: (
+        f"Discount tier #{a['index']} is invalid: tiers grow in GPU-hours and discount, at most 4, at most 50 %."
+    ),
 }
 
 

@@ -1,0 +1,150 @@
+"""The bad-input matrix: every refused request exits non-zero with one line that names the problem,
+prints nothing on stdout, and sends no transaction (no account's nonce moves)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import pytest
+from cli_support import deployment_dir, gm, record_of  # noqa: F401  (fixtures)
+
+from gpumarket.deployment import write_record
+
+
+@pytest.fixture(scope="module")
+def scene(accounts, system, stake_provider, create_offer, open_rental, market, usd, provider, provider2, renter,
+          payer):
+    """A staked provider with an open offer (#a), a paused offer (#p), a pending rental and an active
+    rental paid by a third-party payer; provider2 registered without stake."""
+    stake_provider(provider)
+    offer = create_offer(provider)  # 8 GPUs, 1.95 mUSD, 1..720 h, broker ≤ 5 %
+    paused = create_offer(provider)
+    market.pauseOffer(paused, sender=provider)
+    pending = open_rental(offer, renter, gpus=2, hours=4)
+    active = open_rental(offer, renter, gpus=2, hours=4, payer=payer)
+    market.activate(active, sender=provider)
+    system.registry.register("ipfs://unstaked", sender=provider2)
+    return SimpleNamespace(offer=offer, paused=paused, pending=pending, active=active)
+
+
+# (id, argv, account role or alias, expected words). Placeholders: {offer} {paused} {pending} {active}
+# {renter} {broker} {addr}.
+CASES = [
+    ("unknown-offer", "rental rent 99 --gpus 1 --hours 1 --max-price 2", "renter", "Offer #99 does not exist"),
+    ("zero-hours", "rental rent {offer} --gpus 1 --hours 0 --max-price 2", "renter", "at least 1, not 0"),
+    ("negative-hours", "rental rent {offer} --gpus 1 --hours=-3 --max-price 2", "renter", "at least 1, not -3"),
+    ("text-hours", "rental rent {offer} --gpus 1 --hours many --max-price 2", "renter", "'many' is not a whole number"),
+    ("zero-gpus", "rental rent {offer} --gpus 0 --hours 2 --max-price 2", "renter", "GPU count must be at least 1"),
+    ("price-decimals", "rental rent {offer} --gpus 1 --hours 2 --max-price 1.9500001", "renter",
+     "has more than 6 decimals"),
+    ("negative-price", "rental rent {offer} --gpus 1 --hours 2 --max-price=-1", "renter", "is negative"),
+    ("price-not-number", "rental rent {offer} --gpus 1 --hours 2 --max-price two", "renter", "is not a number"),
+    ("bad-broker-address", "rental rent {offer} --gpus 1 --hours 2 --max-price 2 --broker 0x1234 --broker-pct 1",
+     "renter", "'0x1234' is not a valid broker address"),
+    ("bad-status-address", "provider status 0xZZ", None, "'0xZZ' is not a valid provider address"),
+    ("price-above-max", "rental rent {offer} --gpus 1 --hours 2 --max-price 1.5", "renter",
+     "costs 1.950000 mUSD per GPU-hour, above your maximum of 1.500000 mUSD"),
+    ("too-many-gpus", "rental rent {offer} --gpus 7 --hours 2 --max-price 2", "renter", "has 4 of 8 GPUs free"),
+    ("hours-outside-offer", "rental rent {offer} --gpus 1 --hours 1000 --max-price 2", "renter",
+     "rents for 1 to 720 hours, not 1000"),
+    ("fee-without-broker", "rental rent {offer} --gpus 1 --hours 2 --max-price 2 --broker-pct 2", "renter",
+     "A broker fee needs --broker"),
+    ("broker-above-offer-cap", "rental rent {offer} --gpus 1 --hours 2 --max-price 2 --broker {broker} --broker-pct 8",
+     "renter", "at most 5 %, not 8 %"),
+    ("paused-offer", "rental rent {paused} --gpus 1 --hours 2 --max-price 2", "renter", "is paused; it takes no new"),
+    ("insufficient-balance", "rental rent {offer} --gpus 2 --hours 2 --max-price 2", "stranger",
+     "needs 7.800000 mUSD but"),
+    ("not-registered-stake", "provider stake 100", "stranger", "is not a registered provider"),
+    ("insufficient-stake-offer", "offer create --gpu-model H100 --region EU --gpus 1 --price 1", "provider2",
+     "offers need the minimum stake of 1,000.000000000000000000 GPUC"),
+    ("unbond-above-free", "provider unbond 99999", "provider", "cannot be unbonded"),
+    ("withdraw-nothing", "provider withdraw", "provider", "has nothing unbonding to withdraw"),
+    ("register-twice", "provider register ipfs://again", "provider", "is already registered"),
+    ("wrong-role-activate", "rental activate {pending}", "stranger", "is not the provider of rental"),
+    ("wrong-role-stop", "rental stop {active}", "payer", "is not the renter of rental"),
+    ("wrong-role-resolve", "rental resolve {active} --provider-share 50", "renter", "is not the arbiter"),
+    ("wrong-role-admin", "admin set protocol-fee 2", "stranger", "is not the owner"),
+    ("wrong-role-offer", "offer pause {offer}", "renter", "is not the provider of offer"),
+    ("state-activate-active", "rental activate {active}", "provider", "is active; only pending rentals can be activated"),
+    ("state-stop-pending", "rental stop {pending}", "renter", "is pending; only active rentals can be stopped"),
+    ("state-claim-pending", "rental claim {pending}", "provider", "is pending; only active or ended"),
+    ("state-release-early", "rental release {active}", "stranger", "can be released from"),
+    ("state-cancel-active", "rental cancel {active}", "renter", "is active; only pending rentals can be cancelled"),
+    ("state-resume-active", "offer resume {offer}", "provider", "is active; only paused offers can be resumed"),
+    ("extend-sponsored", "rental extend {active} --hours 1", "renter", "only self-funded rentals can be extended"),
+    ("timeout-not-disputed", "rental timeout {active}", "stranger", "is active; only disputed rentals"),
+    ("unknown-rental", "rental show 4242", None, "Rental #4242 does not exist"),
+    ("unknown-token", "offer create --gpu-model H100 --region EU --gpus 1 --price 1 --token DOGE", "provider",
+     "Unknown token 'DOGE'"),
+    ("label-too-long", "offer create --gpu-model " + "X" * 33 + " --region EU --gpus 1 --price 1", "provider",
+     "must be 1 to 32 bytes"),
+    ("bad-tier", "offer create --gpu-model H100 --region EU --gpus 1 --price 1 --tier 96-2.5", "provider",
+     "must look like GPU_HOURS:PERCENT"),
+    ("empty-evidence", "rental dispute {active} --evidence ''", "renter", "evidence must not be empty"),
+    ("fee-above-cap", "admin set protocol-fee 20", "owner", "above the maximum of 10 %"),
+    ("no-account", "rental stop {active}", None, "choose an account with --account"),
+    ("unknown-alias", "rental stop {active}", "alias:nobody", "no ape account named 'nobody'"),
+    ("missing-option", "rental rent {offer} --hours 2 --max-price 2", "renter", "Missing option '--gpus'"),
+    ("nothing-to-withdraw", "fees withdraw mUSD", "broker", "has no mUSD credits"),
+]
+
+NETWORK_CASES = [
+    ("unknown-network", {"network": "nowhere:mainnet:node"}, "Cannot use network 'nowhere:mainnet:node'"),
+    ("testnet-without-rpc", {"network": "base:sepolia:node"}, "needs its RPC URL in the environment variable "
+                                                               "BASE_SEPOLIA_RPC_URL"),
+    ("missing-deployment", {"deployments": "EMPTY"}, "No deployment for ethereum:local"),
+    ("deployment-for-another-chain", {"deployments": "OTHER_CHAIN"}, "was written for chain 11155111"),
+    ("stale-deployment", {"deployments": "STALE"}, "has no code on this chain"),
+]
+
+
+def _nonces(accounts):
+    return [a.nonce for a in list(accounts)[:10]]
+
+
+def _assert_refused(result, words: str) -> None:
+    assert result.code != 0, f"expected a refusal, got exit 0: {result.out}"
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, f"not one line: {result.err!r}"
+    assert lines[0].startswith("error: ") and words in lines[0], lines[0]
+    assert result.out == ""
+
+
+@pytest.mark.parametrize("argv,who,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
+def test_refused_with_one_sentence_and_no_transaction(argv, who, words, scene, gm, accounts, broker, monkeypatch):
+    import shlex
+
+    monkeypatch.delenv("GPUMARKET_ACCOUNT", raising=False)
+    args = shlex.split(argv.format(offer=scene.offer, paused=scene.paused, pending=scene.pending, active=scene.active,
+                                   broker=broker.address))
+    roles = {"owner": 0, "treasury": 1, "provider": 2, "provider2": 3, "renter": 4, "payer": 5, "broker": 6,
+             "arbiter": 7, "stranger": 8}
+    account = None if who is None else (who.split(":", 1)[1] if who.startswith("alias:") else accounts[roles[who]])
+    before = _nonces(accounts)
+    result = gm(*args, account=account)
+    _assert_refused(result, words)
+    assert _nonces(accounts) == before, "a refused command sent a transaction"
+
+
+@pytest.mark.parametrize("overrides,words", [c[1:] for c in NETWORK_CASES], ids=[c[0] for c in NETWORK_CASES])
+def test_network_and_deployment_problems(overrides, words, gm, system, accounts, renter, tmp_path, monkeypatch):
+    monkeypatch.delenv("BASE_SEPOLIA_RPC_URL", raising=False)
+    kwargs = dict(overrides)
+    if kwargs.get("deployments") == "EMPTY":
+        kwargs["deployments"] = tmp_path
+    elif kwargs.get("deployments") in ("OTHER_CHAIN", "STALE"):
+        record = record_of(system)
+        if kwargs["deployments"] == "OTHER_CHAIN":
+            record["chain_id"] = 11155111
+        else:
+            record["contracts"]["ComputeMarket"]["address"] = "0x000000000000000000000000000000000000dEaD"
+        write_record(tmp_path / "ethereum-local.json", record)
+        kwargs["deployments"] = tmp_path
+    before = _nonces(accounts)
+    result = gm("rental", "stop", "1", account=renter, **kwargs)
+    _assert_refused(result, words)
+    assert _nonces(accounts) == before
+
+
+def test_the_matrix_is_large_enough():
+    assert len(CASES) + len(NETWORK_CASES) >= 25
