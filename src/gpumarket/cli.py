@@ -15,11 +15,9 @@ and the client checks everything it can before sending, so a refused request sen
 
 from __future__ import annotations
 
-import json
 import os
 import sys
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Callable
 
@@ -67,13 +65,14 @@ def _fail(sentence: str, code: int):
     sys.exit(code)
 
 
-@dataclass
 class Options:
-    network: str
-    account: str | None
-    deployments: Path
-    as_json: bool
-    yes: bool
+    """The options every chain command takes (a plain class: dataclasses would slow `--help`)."""
+
+    __slots__ = ("network", "account", "deployments", "as_json", "yes")
+
+    def __init__(self, network: str, account: str | None, deployments: Path, as_json: bool, yes: bool):
+        self.network, self.account, self.deployments, self.as_json, self.yes = (
+            network, account, deployments, as_json, yes)
 
 
 def common(fn):
@@ -116,7 +115,9 @@ def connect(choice: str):
     if not os.environ.get("GPUMARKET_DEBUG"):
         logger.set_level("WARNING")  # ape's INFO lines would drown the command's own output
     active = networks.active_provider
-    if active is not None and active.is_connected and active.network_choice == choice:
+    # (compared by name: ape's `network_choice` property re-reads the configuration, ≈ 0.1 s)
+    if active is not None and active.is_connected and \
+            f"{active.network.ecosystem.name}:{active.network.name}:{active.name}" == choice:
         yield active
         return
     try:
@@ -202,6 +203,8 @@ def run(opts: Options, action: Callable[[Any], Any], *, sends: bool = True,
 
 def emit(result: Any, as_json: bool, render: Callable[[Any], None] | None = None) -> None:
     if as_json:
+        import json
+
         click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
     elif render is not None:
         render(result)
