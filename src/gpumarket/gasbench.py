@@ -7,14 +7,13 @@ ever holds, the first fees booked) are marked `once`; the others are the steady 
 in use, and are what the budgets and the flat-cost table are about.
 
 `populate` adds `n` providers (registered, staked, one offer each) and `n` rentals (one per offer)
-by raw JSON-RPC, so that the same scenario can be measured on a market with 1, 100 or 10,000 of
+by raw JSON-RPC (automine off, blocks mined once a phase is in the pool), so that the same scenario can be measured on a market with 1, 100 or 10,000 of
 each (see benchmarks/gas.md for why that population is representative).
 """
 
 from __future__ import annotations
 
 import json
-import time
 import urllib.request
 from dataclasses import dataclass
 
@@ -215,13 +214,16 @@ class _Rpc:
         return self.batch([(method, params)])[0]
 
     def send_all(self, txs: list[tuple[str, list]]) -> None:
-        """Sends a phase of transactions and waits until anvil has mined every one of them."""
+        """Sends a phase of transactions into the pool (automine is off), then mines blocks until
+        the pool is empty. Each sender's transactions carry explicit nonces, so the pool orders them."""
         self.batch(txs)
-        for _ in range(6000):
+        for _ in range(100_000):
             status = self.call("txpool_status", [])
             if int(status["pending"], 16) == 0 and int(status["queued"], 16) == 0:
                 return
-            time.sleep(0.05)
+            if int(status["pending"], 16) == 0:
+                raise RuntimeError(f"population stuck: {int(status['queued'], 16)} transactions queued")
+            self.call("evm_mine", [])
         raise RuntimeError("anvil did not mine the population")
 
 
@@ -243,11 +245,14 @@ def populate(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
     first_offer = market.nextOfferId()
     first_rental = market.nextRentalId()
     stake = 1_000 * GPUC
-    gas = hex(600_000)
+    gas = hex(400_000)
     rpc.call("anvil_autoImpersonateAccount", [True])
+    rpc.call("evm_setAutomine", [False])
+    gas_limit = rpc.call("eth_getBlockByNumber", ["latest", False])["gasLimit"]
+    rpc.call("evm_setBlockGasLimit", [hex(2_000_000_000)])  # a few thousand transactions per block
     rpc.batch([("anvil_setBalance", [a, hex(10**21)]) for a in providers + [renter]])
     treasury = str(roles.treasury.address)
-    nonce = int(rpc.call("eth_getTransactionCount", [treasury, "pending"]), 16)
+    nonce = int(rpc.call("eth_getTransactionCount", [treasury, "latest"]), 16)
 
     def tx(sender, to, data, nonce_):
         return ("eth_sendTransaction", [{"from": sender, "to": str(to.address), "data": data, "gas": gas,
@@ -271,6 +276,9 @@ def populate(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
     rpc.send_all([tx(renter, usd, data(usd.mint, renter, 10**15), 0), tx(renter, usd, data(usd.approve, market, 2**256 - 1), 1)])
     rpc.send_all([tx(renter, market, data(market.openRental, first_offer + i, 1, 24, PRICE, ZERO, 0), 2 + i)
                for i in range(n)])
+    rpc.call("evm_setBlockGasLimit", [gas_limit])
+    rpc.call("evm_mine", [])  # a block with the usual gas limit, which ape reads for its transactions
+    rpc.call("evm_setAutomine", [True])
     rpc.call("anvil_autoImpersonateAccount", [False])
     # Every transaction must have gone through: the counters say so.
     if market.nextOfferId() != first_offer + n or market.nextRentalId() != first_rental + n:
