@@ -57,9 +57,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @notice Where provider stake and collateral live.
     IProviderRegistry public immutable registry;
 
-    // Slot 2, shared with Pausable's 1-byte `_paused` flag (state variables pack across the
-    // inheritance chain): everything `openRental` and `createOffer` read from the configuration, so
-    // opening a rental reads (and bumps the counter in) one configuration slot.
+    // Slot 0 is Ownable's owner; slot 1 holds Ownable2Step's pending owner and Pausable's flag.
+    // Slot 2: everything `openRental` and `createOffer` read from the configuration, so opening a
+    // rental reads (and bumps the counter in) one configuration slot.
     uint80 public stakePerGpu; // ≤ MAX_STAKE_PER_GPU = 1e24 < 2^80
     uint16 public protocolFeeBps;
     uint32 public activationWindow;

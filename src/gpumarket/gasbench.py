@@ -14,6 +14,7 @@ each (see benchmarks/gas.md for why that population is representative).
 from __future__ import annotations
 
 import json
+import math
 import urllib.request
 from dataclasses import dataclass
 
@@ -233,15 +234,17 @@ def _address(tag: int, i: int) -> str:
 
 def populate(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
     """Adds `n` providers (each registered, staked with 1,000 GPUC and listing one 8-GPU offer) and `n`
-    Pending rentals (one 1-GPU rental of each offer, by one renter), all through real transactions
-    sent as JSON-RPC batches from impersonated addresses. The renter and the providers are new
-    addresses; `roles` is left as it was."""
+    Pending rentals (one 1-GPU rental of each offer), all through real transactions sent as JSON-RPC
+    batches from impersonated addresses. About √n renters each fund √n providers with GPUC and rent
+    from their offers (anvil's pool slows down sharply with thousands of transactions from one
+    sender). Every address is new; `roles` is left as it was."""
     from ape import chain
 
     token, registry, market, usd = system.token, system.registry, system.market, system.stablecoin
     rpc = _Rpc(chain.provider.uri)
     providers = [_address(tag, i) for i in range(n)]
-    renter = _address(tag + 1, 0)
+    renters = [_address(tag + 1, j) for j in range(max(1, math.isqrt(n)))]
+    share = -(-n // len(renters))  # providers per renter
     first_offer = market.nextOfferId()
     first_rental = market.nextRentalId()
     stake = 1_000 * GPUC
@@ -250,7 +253,7 @@ def populate(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
     rpc.call("evm_setAutomine", [False])
     gas_limit = rpc.call("eth_getBlockByNumber", ["latest", False])["gasLimit"]
     rpc.call("evm_setBlockGasLimit", [hex(2_000_000_000)])  # a few thousand transactions per block
-    rpc.batch([("anvil_setBalance", [a, hex(10**21)]) for a in providers + [renter]])
+    rpc.batch([("anvil_setBalance", [a, hex(10**21)]) for a in providers + renters])
     treasury = str(roles.treasury.address)
     nonce = int(rpc.call("eth_getTransactionCount", [treasury, "latest"]), 16)
 
@@ -261,9 +264,15 @@ def populate(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
     def data(method, *args) -> str:
         return "0x" + bytes(method.encode_input(*args)).hex()
 
-    # Phase 1: GPUC to every provider (the treasury's transfers, in nonce order).
-    rpc.send_all([tx(treasury, token, data(token.transfer, p, stake), nonce + i) for i, p in enumerate(providers)])
-    # Phase 2: each provider approves, registers, stakes and lists (its own nonces 0..3).
+    # Phase 1: the treasury funds each renter with GPUC for its providers; each renter mints mUSD
+    # and approves the market (renter nonces 0 and 1).
+    rpc.send_all([tx(treasury, token, data(token.transfer, r, share * stake), nonce + j) for j, r in enumerate(renters)]
+                 + [tx(r, usd, data(usd.mint, r, 10**15), 0) for r in renters]
+                 + [tx(r, usd, data(usd.approve, market, 2**256 - 1), 1) for r in renters])
+    # Phase 2: each renter passes GPUC on to its providers (nonces 2 …).
+    rpc.send_all([tx(renters[i // share], token, data(token.transfer, p, stake), 2 + i % share)
+                  for i, p in enumerate(providers)])
+    # Phase 3: each provider approves, registers, stakes and lists (its own nonces 0..3).
     params = ("H100-SXM-80GB", "EU-FRA", usd.address, PRICE, 8, 1, 720, ZERO, 500, TIERS)
     approve = data(token.approve, registry, 2**256 - 1)
     register = data(registry.register, "ipfs://spec")
@@ -272,10 +281,10 @@ def populate(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
     for k, (contract, payload) in enumerate(((token, approve), (registry, register), (registry, stake_),
                                             (market, offer))):
         rpc.send_all([tx(p, contract, payload, k) for p in providers])
-    # Phase 3: the renter funds itself and rents one GPU of each offer.
-    rpc.send_all([tx(renter, usd, data(usd.mint, renter, 10**15), 0), tx(renter, usd, data(usd.approve, market, 2**256 - 1), 1)])
-    rpc.send_all([tx(renter, market, data(market.openRental, first_offer + i, 1, 24, PRICE, ZERO, 0), 2 + i)
-               for i in range(n)])
+    # Phase 4: each renter rents one GPU of each of its providers' offers.
+    passed_on = [min(share, n - j * share) for j in range(len(renters))]  # phase-2 transfers per renter
+    rpc.send_all([tx(renters[i // share], market, data(market.openRental, first_offer + i, 1, 24, PRICE, ZERO, 0),
+                     2 + passed_on[i // share] + i % share) for i in range(n)])
     rpc.call("evm_setBlockGasLimit", [gas_limit])
     rpc.call("evm_mine", [])  # a block with the usual gas limit, which ape reads for its transactions
     rpc.call("evm_setAutomine", [True])
