@@ -57,11 +57,12 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @notice Where provider stake and collateral live.
     IProviderRegistry public immutable registry;
 
-    // Slot 0 is Ownable's owner; slot 1 holds Ownable2Step's pending owner and Pausable's flag.
-    // Slot 2: everything `openRental` and `createOffer` read from the configuration, so opening a
-    // rental reads (and bumps the counter in) one configuration slot.
-    uint80 public stakePerGpu; // ≤ MAX_STAKE_PER_GPU = 1e24 < 2^80
-    uint16 public protocolFeeBps;
+    // Slot 0 is Ownable's owner. State variables pack across the inheritance chain: slot 1 holds
+    // Ownable2Step's pending owner, Pausable's flag and `stakePerGpu`; slot 2 the rest of what
+    // `openRental` and `createOffer` read. Opening a rental reads these two slots (the first one for
+    // the pause check anyway) and bumps the rental counter in slot 2.
+    uint80 public stakePerGpu; // ≤ MAX_STAKE_PER_GPU = 1e24 < 2^80 (slot 1)
+    uint16 public protocolFeeBps; // slot 2 from here
     uint32 public activationWindow;
     uint32 public nextOfferId; // Rental.Record stores offer ids as uint32
     uint64 public nextRentalId;

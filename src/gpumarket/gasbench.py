@@ -6,9 +6,10 @@ named state: one-off states (the first stake the registry ever holds, the first 
 ever holds, the first fees booked) are marked `once`; the others are the steady state of a market
 in use, and are what the budgets and the flat-cost table are about.
 
-`populate` adds `n` providers (registered, staked, one offer each) and `n` rentals (one per offer)
-by raw JSON-RPC (automine off, blocks mined once a phase is in the pool), so that the same scenario can be measured on a market with 1, 100 or 10,000 of
-each (see benchmarks/gas.md for why that population is representative).
+`populate` makes the market hold `n` providers (registered, staked, one offer each) and `n` rentals
+(one per offer) through real transactions sent by raw JSON-RPC (beyond REAL_POPULATION, by moving
+the id counters on), so that the same scenario can be measured on a market with 1, 100 or 10,000 of
+each (see benchmarks/gas.md for how, and why that population is representative).
 """
 
 from __future__ import annotations
@@ -203,7 +204,7 @@ class _Rpc:
                 self.id += 1
                 body.append({"jsonrpc": "2.0", "id": self.id, "method": method, "params": params})
             req = urllib.request.Request(self.uri, json.dumps(body).encode(), {"Content-Type": "application/json"})
-            with urllib.request.urlopen(req, timeout=600) as resp:
+            with urllib.request.urlopen(req, timeout=180) as resp:
                 res = sorted(json.loads(resp.read()), key=lambda x: x["id"])
             for x in res:
                 if "error" in x:
@@ -214,10 +215,15 @@ class _Rpc:
     def call(self, method: str, params: list):
         return self.batch([(method, params)])[0]
 
-    def send_all(self, txs: list[tuple[str, list]]) -> None:
-        """Sends a phase of transactions into the pool (automine is off), then mines blocks until
-        the pool is empty. Each sender's transactions carry explicit nonces, so the pool orders them."""
-        self.batch(txs)
+    def send_all(self, txs: list[tuple[str, list]], chunk: int = 1000) -> None:
+        """Sends a phase of transactions into the pool (automine is off) a thousand at a time, mining
+        blocks until the pool is empty after each thousand (anvil's pool slows down more than linearly
+        with its size). Each sender's transactions carry explicit increasing nonces."""
+        for i in range(0, len(txs), chunk):
+            self.batch(txs[i:i + chunk])
+            self._mine_pool()
+
+    def _mine_pool(self) -> None:
         for _ in range(100_000):
             status = self.call("txpool_status", [])
             if int(status["pending"], 16) == 0 and int(status["queued"], 16) == 0:
@@ -232,7 +238,36 @@ def _address(tag: int, i: int) -> str:
     return "0x" + f"{tag:08x}" + f"{i:032x}"
 
 
-def populate(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
+#: Above this many, `populate` creates this many for real and moves the id counters past the rest.
+REAL_POPULATION = 1_000
+#: ComputeMarket's slot 2, from the low bits: protocolFeeBps (16) | activationWindow (32) | nextOfferId (32)
+#: | nextRentalId (64). `populate` checks it through the getters.
+CONFIG_SLOT, OFFER_ID_SHIFT, RENTAL_ID_SHIFT = 2, 48, 80
+
+
+def populate(system, roles: Roles, n: int, tag: int = 0xB0B0, real: int = REAL_POPULATION) -> None:
+    """Makes the market hold `n` providers, offers and rentals: `populate_real` for up to
+    REAL_POPULATION of them, and beyond that the offer and rental counters moved on by the rest with
+    `anvil_setStorageAt` (anvil, which ape-foundry runs with step tracing, keeps every transaction's
+    trace in memory: 60,000 transactions took over 20 GB)."""
+    from ape import chain
+
+    real = min(n, real)
+    populate_real(system, roles, real, tag)
+    if n > real:
+        market = system.market
+        rpc = _Rpc(chain.provider.uri)
+        addr = str(market.address)
+        word = int(rpc.call("eth_getStorageAt", [addr, hex(CONFIG_SLOT), "latest"]), 16)
+        skip = n - real
+        word += (skip << OFFER_ID_SHIFT) + (skip << RENTAL_ID_SHIFT)
+        offers, rentals = market.nextOfferId(), market.nextRentalId()
+        rpc.call("anvil_setStorageAt", [addr, hex(CONFIG_SLOT), "0x" + f"{word:064x}"])
+        got = (market.nextOfferId(), market.nextRentalId())
+        assert got == (offers + skip, rentals + skip), f"config slot layout: {got} after {offers, rentals} + {skip}"
+
+
+def populate_real(system, roles: Roles, n: int, tag: int = 0xB0B0) -> None:
     """Adds `n` providers (each registered, staked with 1,000 GPUC and listing one 8-GPU offer) and `n`
     Pending rentals (one 1-GPU rental of each offer), all through real transactions sent as JSON-RPC
     batches from impersonated addresses. About √n renters each fund √n providers with GPUC and rent
