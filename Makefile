@@ -15,7 +15,7 @@ UV := $(ROOT)/.tools/bin/uv
 APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test compile clean invariants mutants node
+.PHONY: setup demo test compile clean invariants mutants node bench
 
 setup: .venv/.synced node_modules/.installed .build/.compiled
 
@@ -46,6 +46,12 @@ node: setup
 
 test: setup
 	$(ROOT)/.venv/bin/pytest $(PYTEST_ARGS)
+
+# Receipt gasUsed of every core operation, on a fresh market and on markets that already hold 1, 100
+# and 10,000 providers, offers and rentals: writes benchmarks/gas.md and benchmarks/gas.json (≈ 4 min).
+BENCH_SIZES ?= 1,100,10000
+bench: setup
+	$(APE) run bench --network ethereum:local:foundry --sizes "$(BENCH_SIZES)"
 
 # The auditors' deep run of the settlement-invariant machine (not part of `make test`): ≥ 1,000,000
 # stateful steps on both cores, then a report (steps per rule, elapsed, seeds, a failure's replay).

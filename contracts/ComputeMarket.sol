@@ -57,18 +57,23 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @notice Where provider stake and collateral live.
     IProviderRegistry public immutable registry;
 
-    address public treasury;
-    address public arbiter;
-    uint16 public protocolFeeBps;
-    uint16 public noShowPenaltyBps;
+    // Slot 0 is Ownable's owner. State variables pack across the inheritance chain: slot 1 holds
+    // Ownable2Step's pending owner, Pausable's flag and `stakePerGpu`; slot 2 the rest of what
+    // `openRental` and `createOffer` read. Opening a rental reads these two slots (the first one for
+    // the pause check anyway) and bumps the rental counter in slot 2.
+    uint80 public stakePerGpu; // ≤ MAX_STAKE_PER_GPU = 1e24 < 2^80 (slot 1)
+    uint16 public protocolFeeBps; // slot 2 from here
     uint32 public activationWindow;
+    uint32 public nextOfferId; // Rental.Record stores offer ids as uint32
+    uint64 public nextRentalId;
+    // Slot 3: read when a rental settles or is disputed.
+    address public treasury;
     uint32 public disputeWindow;
-    uint96 public stakePerGpu;
     uint32 public arbitrationTimeout;
     uint16 public slashTreasuryBps;
-
-    uint256 public nextOfferId;
-    uint256 public nextRentalId;
+    // Slot 4.
+    address public arbiter;
+    uint16 public noShowPenaltyBps;
 
     mapping(uint256 offerId => Offer.Record) internal _offers;
     mapping(uint256 offerId => string) internal _gpuModels;
@@ -117,6 +122,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             maxHours: p.maxHours,
             maxBrokerBps: p.maxBrokerBps,
             status: Offer.Status.Active,
+            reserved: p.reservedFor != address(0),
             paymentToken: p.paymentToken,
             pricePerGpuHour: p.pricePerGpuHour,
             reservedFor: p.reservedFor,
@@ -163,6 +169,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         o.maxHours = maxHours;
         o.maxBrokerBps = maxBrokerBps;
         o.pricePerGpuHour = pricePerGpuHour;
+        o.reserved = reservedFor != address(0);
         o.reservedFor = reservedFor;
         o.tiers = packed;
         emit OfferUpdated(offerId, pricePerGpuHour, gpusOffered, minHours, maxHours, reservedFor, maxBrokerBps, packed);
@@ -229,7 +236,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 deadline = r.activationDeadline;
         if (block.timestamp > deadline) revert MarketActivationExpired(rentalId, deadline);
 
-        // Effect: the stream starts now and runs for the hours paid.
+        // Effect: the stream starts now and runs for the hours paid (one slot written).
         uint256 endsAt = block.timestamp + uint256(r.hoursPaid) * RentalMath.SECONDS_PER_HOUR;
         r.startedAt = uint40(block.timestamp); // safe: timestamps fit 40 bits until year 36812
         r.endsAt = uint40(endsAt); // safe: hoursPaid ≤ MAX_RENTAL_HOURS
@@ -282,8 +289,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         Rental.Status status = r.status;
         if (status != Rental.Status.Active) revert MarketRentalNotActive(rentalId, status);
         if (msg.sender != r.renter) revert MarketNotRenter(rentalId, msg.sender);
-        address payer = r.payer;
-        if (payer != address(0)) revert MarketExtensionNotSelfFunded(rentalId, payer);
+        if (r.sponsored) revert MarketExtensionNotSelfFunded(rentalId, r.payer);
         uint256 endsAt = r.endsAt;
         if (block.timestamp >= endsAt) revert MarketRentalEnded(rentalId, endsAt);
         Offer.Record storage o = _offers[r.offerId];
@@ -301,9 +307,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 total = r.total;
         cost = total / hoursPaid * hoursAdded;
         endsAt += hoursAdded * RentalMath.SECONDS_PER_HOUR;
-        r.total = (total + cost).toUint128();
+        r.total = (total + cost).toUint112();
         r.endsAt = uint40(endsAt); // safe: hours ≤ MAX_RENTAL_HOURS
-        r.hoursPaid = uint32(newHours); // safe: ≤ MAX_RENTAL_HOURS
+        r.hoursPaid = uint16(newHours); // safe: ≤ MAX_RENTAL_HOURS
 
         // Interaction: pull the cost from the renter.
         _pullExact(token, msg.sender, cost);
@@ -327,7 +333,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             RentalMath.accruedUp(total, r.startedAt, endsAt, block.timestamp), total, r.hoursPaid, r.discountBps
         );
         refund = total - charge;
-        r.total = uint128(charge); // safe: charge ≤ total
+        r.total = uint112(charge); // safe: charge ≤ total
         r.endsAt = uint40(block.timestamp);
         r.status = Rental.Status.Ended;
         Offer.Record storage o = _offers[r.offerId];
@@ -651,22 +657,29 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             _checkAndPrice(o, offerId, renter, gpus, hoursPaid, maxPrice, broker, brokerBps);
 
         // Effect: take the capacity and record the rental.
+        // The configuration is read before the writes, so that each slot's writes fold into one SSTORE.
         uint256 collateral = uint256(stakePerGpu) * gpus;
+        uint16 feeBps = protocolFeeBps;
+        uint256 deadline = block.timestamp + activationWindow;
         o.gpusInUse += uint16(gpus); // safe: gpus ≤ gpusOffered − gpusInUse, checked above
         rentalId = nextRentalId++;
         Rental.Record storage r = _rentals[rentalId];
-        r.renter = renter;
-        r.offerId = uint32(offerId); // safe: offer ids are sequential, far below 2^32
+        // Slot 0.
+        r.total = deposit.toUint112();
+        r.offerId = uint32(offerId); // safe: an existing offer id, below nextOfferId (a uint32)
+        r.hoursPaid = uint16(hoursPaid); // safe: ≤ maxHours, a uint16
+        r.status = Rental.Status.Pending;
+        // Slot 1.
+        r.activationDeadline = uint40(deadline); // safe: window ≤ 7 days
         r.gpus = uint16(gpus); // safe: ≤ gpusOffered, a uint16
         r.discountBps = uint16(discountBps); // safe: ≤ MAX_DISCOUNT_BPS
-        r.protocolFeeBps = protocolFeeBps;
+        r.protocolFeeBps = feeBps;
         r.brokerBps = uint16(brokerBps); // safe: ≤ maxBrokerBps, a uint16
-        r.total = deposit.toUint128();
-        r.activationDeadline = uint40(block.timestamp + activationWindow); // safe: window ≤ 7 days
-        r.hoursPaid = uint32(hoursPaid); // safe: ≤ maxHours, a uint16
+        // Slot 2.
+        r.renter = renter;
         r.collateral = uint96(collateral); // safe: ≤ MAX_STAKE_PER_GPU × type(uint16).max < 2^96
-        r.status = Rental.Status.Pending;
-        if (msg.sender != renter) r.payer = msg.sender;
+        // Slots 3 and 4 only when used.
+        if (msg.sender != renter) (r.sponsored, r.payer) = (true, msg.sender);
         if (broker != address(0)) r.broker = broker;
         emit RentalOpened(rentalId, offerId, renter, msg.sender, gpus, hoursPaid, deposit, collateral, broker, brokerBps);
 
@@ -703,8 +716,11 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         } else if (brokerBps > o.maxBrokerBps) {
             revert MarketBrokerBpsAboveMax(brokerBps, o.maxBrokerBps);
         }
-        address reservedFor = o.reservedFor;
-        if (reservedFor != address(0) && reservedFor != renter) revert MarketOfferReserved(offerId, reservedFor, renter);
+        if (o.reserved) {
+            // Slot 2 is read only for a private offer.
+            address reservedFor = o.reservedFor;
+            if (reservedFor != renter) revert MarketOfferReserved(offerId, reservedFor, renter);
+        }
         token = o.paymentToken;
         if (!_paymentTokens[token]) revert MarketTokenNotAllowed(token);
         discountBps = RentalMath.discountBpsFor(o.tiers, gpus * hoursPaid);
@@ -728,7 +744,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 accrued = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);
         if (accrued == claimed) return (0, 0, provider, token);
         gross = accrued - claimed;
-        r.claimed = uint128(accrued); // safe: accrued ≤ total, a uint128
+        r.claimed = uint112(accrued); // safe: accrued ≤ total, a uint112
         uint256 brokerBps = r.brokerBps;
         uint256 protocolFee;
         uint256 brokerFee;
@@ -787,8 +803,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 claimed = r.claimed;
         uint256 refund = r.total - claimed - providerGross;
         uint256 newTotal = claimed + providerGross;
-        r.total = uint128(newTotal); // safe: ≤ total
-        r.claimed = uint128(newTotal);
+        r.total = uint112(newTotal); // safe: ≤ total
+        r.claimed = uint112(newTotal);
         r.status = Rental.Status.Resolved;
         Offer.Record storage o = _offers[r.offerId];
         address provider = o.provider;
@@ -839,9 +855,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         rep.rentalsCompleted += 1;
     }
 
-    function _payer(Rental.Record storage r) internal view returns (address payer) {
-        payer = r.payer;
-        if (payer == address(0)) payer = r.renter;
+    function _payer(Rental.Record storage r) internal view returns (address) {
+        return r.sponsored ? r.payer : r.renter;
     }
 
     /// @dev Pulls exactly `amount`; a token that delivers less (fee-on-transfer) is refused.
@@ -892,7 +907,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
 
     function _setStakePerGpu(uint256 value) internal {
         if (value > MAX_STAKE_PER_GPU) revert MarketParameterOutOfBounds(value, 0, MAX_STAKE_PER_GPU);
-        stakePerGpu = uint96(value);
+        stakePerGpu = uint80(value); // safe: ≤ MAX_STAKE_PER_GPU < 2^80
         emit StakePerGpuSet(value);
     }
 

@@ -26,14 +26,28 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
     /// @notice The staking token (ComputeToken: a plain ERC-20 with permit, no transfer fee).
     IERC20 public immutable stakeToken;
 
+    /// @dev A provider's stake as stored. It keeps `bonded` (staked − unbonding) rather than `staked`,
+    /// so that everything the collateral hooks read and write sits in slot 0: a lock reads and writes
+    /// one slot. Amounts are uint96: the stake token is ComputeToken, whose fixed supply (1e27 base
+    /// units) is below 2^96; `stake` checks the cast anyway. Always: locked ≤ bonded.
+    struct Account {
+        // slot 0 (read by lock, unlock, slash and isActive)
+        uint96 bonded; // staked − unbonding
+        uint96 locked; // collateral of the provider's rentals
+        bool registered;
+        // slot 1
+        uint96 unbonding;
+        uint40 unbondingReadyAt;
+    }
+
     /// @inheritdoc IProviderRegistry
     address public market;
-    /// @inheritdoc IProviderRegistry
-    uint256 public unbondingPeriod;
-    /// @inheritdoc IProviderRegistry
-    uint256 public minStake;
+    /// @dev In the slot of `market`: every collateral hook reads both (≤ MAX_MIN_STAKE = 1e27 < 2^96).
+    uint96 internal _minStake;
+    /// @dev ≤ MAX_UNBONDING_PERIOD.
+    uint32 internal _unbondingPeriod;
 
-    mapping(address provider => Provider) internal _providers;
+    mapping(address provider => Account) internal _accounts;
     mapping(address provider => string) internal _metadata;
 
     modifier onlyMarket() {
@@ -52,7 +66,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
 
     /// @inheritdoc IProviderRegistry
     function register(string calldata metadata) external {
-        Provider storage p = _providers[msg.sender];
+        Account storage p = _accounts[msg.sender];
         if (p.registered) revert RegistryAlreadyRegistered(msg.sender);
         _checkMetadata(metadata);
         p.registered = true;
@@ -62,7 +76,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
 
     /// @inheritdoc IProviderRegistry
     function updateMetadata(string calldata metadata) external {
-        if (!_providers[msg.sender].registered) revert RegistryNotRegistered(msg.sender);
+        if (!_accounts[msg.sender].registered) revert RegistryNotRegistered(msg.sender);
         _checkMetadata(metadata);
         _metadata[msg.sender] = metadata;
         emit MetadataUpdated(msg.sender, metadata);
@@ -84,21 +98,24 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
     function requestUnbond(uint256 amount) external {
         // Check: only free stake can start unbonding.
         if (amount == 0) revert RegistryZeroAmount();
-        Provider storage p = _providers[msg.sender];
+        Account storage p = _accounts[msg.sender];
         uint256 free = _free(p);
         if (amount > free) revert RegistryInsufficientFreeStake(msg.sender, free, amount);
-        // Effect: add to the pending request and restart its clock.
-        uint256 readyAt = block.timestamp + unbondingPeriod;
-        p.unbonding += amount.toUint128();
-        p.unbondingReadyAt = readyAt.toUint40();
-        emit UnbondRequested(msg.sender, amount, p.unbonding, readyAt);
+        // Effect: move it from the bond to the pending request and restart the request's clock.
+        uint256 readyAt = block.timestamp + _unbondingPeriod;
+        uint256 unbonding = p.unbonding + amount;
+        p.bonded -= uint96(amount); // safe: amount ≤ free ≤ bonded
+        p.unbonding = uint96(unbonding); // safe: ≤ staked < 2^96
+        p.unbondingReadyAt = uint40(readyAt); // safe: timestamps fit 40 bits until year 36812
+        emit UnbondRequested(msg.sender, amount, unbonding, readyAt);
     }
 
     /// @inheritdoc IProviderRegistry
     function cancelUnbond() external {
-        Provider storage p = _providers[msg.sender];
+        Account storage p = _accounts[msg.sender];
         uint256 amount = p.unbonding;
         if (amount == 0) revert RegistryNothingUnbonding(msg.sender);
+        p.bonded += uint96(amount); // safe: bonded + unbonding == staked < 2^96
         p.unbonding = 0;
         p.unbondingReadyAt = 0;
         emit UnbondCancelled(msg.sender, amount);
@@ -107,16 +124,15 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
     /// @inheritdoc IProviderRegistry
     function withdrawUnbonded() external nonReentrant returns (uint256 amount) {
         // Check: something is unbonding and its period has passed.
-        Provider storage p = _providers[msg.sender];
+        Account storage p = _accounts[msg.sender];
         amount = p.unbonding;
         if (amount == 0) revert RegistryNothingUnbonding(msg.sender);
         if (block.timestamp < p.unbondingReadyAt) {
             revert RegistryUnbondingNotReady(msg.sender, p.unbondingReadyAt, block.timestamp);
         }
-        // Effect: the unbonded tokens leave the stake.
+        // Effect: the unbonded tokens leave the stake (they were already out of the bond).
         p.unbonding = 0;
         p.unbondingReadyAt = 0;
-        p.staked -= uint128(amount); // safe: unbonding ≤ staked − locked
         // Interaction: pay the provider.
         stakeToken.safeTransfer(msg.sender, amount);
         emit UnbondedWithdrawn(msg.sender, amount);
@@ -126,28 +142,27 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
 
     /// @inheritdoc IProviderRegistry
     function lock(address provider, uint256 amount) external onlyMarket {
-        Provider storage p = _providers[provider];
-        uint256 staked = p.staked;
+        Account storage p = _accounts[provider];
+        uint256 bonded = p.bonded;
         uint256 locked = p.locked;
-        uint256 unbonding = p.unbonding;
-        uint256 bonded = staked - unbonding;
-        if (!p.registered || bonded < minStake) revert RegistryProviderNotActive(provider, bonded, minStake);
+        uint256 min = _minStake;
+        if (!p.registered || bonded < min) revert RegistryProviderNotActive(provider, bonded, min);
         uint256 free = bonded - locked;
         if (amount > free) revert RegistryInsufficientFreeStake(provider, free, amount);
         locked += amount;
-        p.locked = uint128(locked); // safe: locked ≤ staked, a uint128
+        p.locked = uint96(locked); // safe: locked ≤ bonded, a uint96
         emit CollateralLocked(provider, amount, locked);
     }
 
     /// @inheritdoc IProviderRegistry
     function unlock(address provider, uint256 amount) external onlyMarket {
-        Provider storage p = _providers[provider];
+        Account storage p = _accounts[provider];
         uint256 locked = p.locked;
         if (amount > locked) revert RegistryInsufficientLocked(provider, locked, amount);
         unchecked {
             locked -= amount; // checked just above
         }
-        p.locked = uint128(locked);
+        p.locked = uint96(locked);
         emit CollateralUnlocked(provider, amount, locked);
     }
 
@@ -158,7 +173,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         nonReentrant
     {
         // Check: a slash is bounded by the locked collateral and lands exactly at its recipients.
-        Provider storage p = _providers[provider];
+        Account storage p = _accounts[provider];
         uint256 locked = p.locked;
         if (amount > locked) revert RegistryInsufficientLocked(provider, locked, amount);
         if (recipients.length != amounts.length) revert RegistrySlashLengthMismatch(recipients.length, amounts.length);
@@ -169,8 +184,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         }
         if (sum != amount) revert RegistrySlashMismatch(amount, sum);
         // Effect: the slashed tokens leave both the lock and the stake.
-        p.locked = uint128(locked - amount);
-        p.staked -= uint128(amount); // safe: amount ≤ locked ≤ staked
+        p.locked = uint96(locked - amount); // safe: amount ≤ locked
+        p.bonded -= uint96(amount); // safe: amount ≤ locked ≤ bonded
         // Interaction: pay each recipient.
         for (uint256 i; i < recipients.length; ++i) {
             if (amounts[i] != 0) stakeToken.safeTransfer(recipients[i], amounts[i]);
@@ -207,18 +222,35 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
 
     /// @inheritdoc IProviderRegistry
     function providerOf(address provider) external view returns (Provider memory) {
-        return _providers[provider];
+        Account storage p = _accounts[provider];
+        return Provider({
+            staked: uint128(p.bonded) + p.unbonding,
+            locked: p.locked,
+            unbonding: p.unbonding,
+            unbondingReadyAt: p.unbondingReadyAt,
+            registered: p.registered
+        });
     }
 
     /// @inheritdoc IProviderRegistry
     function freeStakeOf(address provider) external view returns (uint256) {
-        return _free(_providers[provider]);
+        return _free(_accounts[provider]);
     }
 
     /// @inheritdoc IProviderRegistry
     function isActive(address provider) external view returns (bool) {
-        Provider storage p = _providers[provider];
-        return p.registered && p.staked - p.unbonding >= minStake;
+        Account storage p = _accounts[provider];
+        return p.registered && p.bonded >= _minStake;
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function unbondingPeriod() external view returns (uint256) {
+        return _unbondingPeriod;
+    }
+
+    /// @inheritdoc IProviderRegistry
+    function minStake() external view returns (uint256) {
+        return _minStake;
     }
 
     /// @inheritdoc IProviderRegistry
@@ -231,18 +263,19 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
     function _stake(uint256 amount) internal {
         // Check: only registered providers stake, and never zero.
         if (amount == 0) revert RegistryZeroAmount();
-        Provider storage p = _providers[msg.sender];
+        Account storage p = _accounts[msg.sender];
         if (!p.registered) revert RegistryNotRegistered(msg.sender);
         // Effect: credit the stake before pulling (the token is ComputeToken, and the call is nonReentrant).
-        uint256 staked = p.staked + amount;
-        p.staked = staked.toUint128();
+        uint256 bonded = p.bonded + amount;
+        p.bonded = bonded.toUint96();
+        uint256 staked = bonded + p.unbonding;
         // Interaction: pull the tokens.
         stakeToken.safeTransferFrom(msg.sender, address(this), amount);
         emit Staked(msg.sender, amount, staked);
     }
 
-    function _free(Provider storage p) internal view returns (uint256) {
-        return p.staked - p.locked - p.unbonding;
+    function _free(Account storage p) internal view returns (uint256) {
+        return p.bonded - p.locked;
     }
 
     function _checkMetadata(string calldata metadata) internal pure {
@@ -254,13 +287,13 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         if (value < MIN_UNBONDING_PERIOD || value > MAX_UNBONDING_PERIOD) {
             revert RegistryParameterOutOfBounds(value, MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD);
         }
-        unbondingPeriod = value;
+        _unbondingPeriod = uint32(value); // safe: ≤ MAX_UNBONDING_PERIOD
         emit UnbondingPeriodSet(value);
     }
 
     function _setMinStake(uint256 value) internal {
         if (value > MAX_MIN_STAKE) revert RegistryParameterOutOfBounds(value, 0, MAX_MIN_STAKE);
-        minStake = value;
+        _minStake = uint96(value); // safe: ≤ MAX_MIN_STAKE < 2^96
         emit MinStakeSet(value);
     }
 }

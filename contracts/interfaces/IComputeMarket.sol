@@ -209,7 +209,8 @@ interface IComputeMarket is IProviderRegistryErrors {
     /// - effective price per GPU-hour ≤ `maxPricePerGpuHour`; the payment token is still allowlisted;
     /// - `brokerBps` ≤ the offer's maxBrokerBps, and 0 without a broker;
     /// - the provider has enough free stake; the payer has approved the cost, and the token
-    ///   delivers exactly what is asked.
+    ///   delivers exactly what is asked;
+    /// - the cost fits 112 bits (SafeCast reverts above 2^112 − 1 base units).
     function openRental(
         uint256 offerId,
         uint256 gpus,

@@ -19,7 +19,8 @@ import { IProviderRegistryErrors } from "./IProviderRegistryErrors.sol";
 /// the rental's collateral stays slashable until the rental is settled, cancelled or resolved.
 /// (DESIGN.md's "staked + unbonding" is `bonded + unbonding` here, with bonded = staked − unbonding.)
 interface IProviderRegistry is IProviderRegistryErrors {
-    /// @notice A provider's stake record. Packed into two slots.
+    /// @notice A provider's stake, as {providerOf} returns it (the registry stores `bonded` = staked −
+    /// unbonding instead of `staked`, so that the collateral hooks touch one slot).
     struct Provider {
         // slot 0
         uint128 staked;

@@ -11,7 +11,8 @@ library Offer {
         Closed // 3: terminal; running rentals are unaffected
     }
 
-    /// @notice One listing of GPUs by a provider. Packed into three storage slots.
+    /// @notice One listing of GPUs by a provider. Packed into four storage slots; opening a rental
+    /// reads slots 0, 1 and 3, and slot 2 (the reserved renter) only for a private offer.
     /// @dev The payment token and the provider never change after creation.
     struct Record {
         // slot 0 (read by every rental operation)
@@ -22,6 +23,7 @@ library Offer {
         uint16 maxHours; // longest rental (extensions included), in hours
         uint16 maxBrokerBps; // the most the provider lets a broker take from its gross
         Status status; // 1 byte
+        bool reserved; // reservedFor != 0, so that a public offer's rentals never read slot 2
         // slot 1
         address paymentToken; // 20 bytes
         uint96 pricePerGpuHour; // listed price, in base units of `paymentToken`

@@ -20,34 +20,39 @@ library Rental {
         Resolved // 7: terminal; the dispute was ruled (by the arbiter, or by default after the timeout)
     }
 
-    /// @notice One rental and its escrow. Packed into three storage slots (four with a third-party
-    /// payer, five with a broker). `activate` writes slot 2 only.
+    /// @notice One rental and its escrow. Three storage slots (four with a third-party payer, five
+    /// with a broker), laid out by who reads them: `claim` reads slots 0 and 1 and writes slot 1;
+    /// `extend` reads slot 2 (the renter) and reads and writes slot 0; `activate` reads slots 0 and 1
+    /// and writes slot 0; `openRental` writes slots 0 to 2 (3 and 4 only when there is a payer or a
+    /// broker). Amounts are uint112 (5.2e33 base units: 5.2e15 tokens of 18 decimals per rental), so
+    /// that the stream's amount, times, offer and status share one slot.
     /// @dev The stream pays `total` linearly over [startedAt, endsAt]: accrued(t) =
     /// total × (min(t, endsAt) − startedAt) / (endsAt − startedAt). While Active, total / duration is
     /// the rental's fixed rate, so extensions do not move what has already accrued. A stop replaces
     /// `total` by the stop charge ({RentalMath.stopChargeUp}) and `endsAt` by the stop time. A dispute
     /// changes neither: it records `disputedAt`, and the stream stops counting there.
     struct Record {
-        // slot 0 (read by every operation)
-        address renter; // 20 bytes: uses the GPUs, stops, extends, cancels
-        uint32 offerId; // 4 bytes (offer ids are sequential; 2^32 is never reached)
-        uint16 gpus; // 2 bytes
-        uint16 discountBps; // 2 bytes: the volume discount the rental was priced with
-        uint16 protocolFeeBps; // 2 bytes: snapshot of the protocol fee at open
-        uint16 brokerBps; // 2 bytes: the broker's cut of the provider's gross
-        // slot 1
-        uint128 total; // what the stream pays in total (the deposit, less any refund at stop)
-        uint128 claimed; // gross paid out of the stream so far (provider net + fees)
-        // slot 2
+        // slot 0: the stream (read by claim, extend, stop, activate, dispute, release)
+        uint112 total; // what the stream pays in total (the deposit, less any refund at stop)
         uint40 startedAt; // 0 while Pending
         uint40 endsAt; // 0 while Pending; the stop time if the renter stopped early
-        uint40 activationDeadline; // last second at which the provider may activate
-        uint32 hoursPaid; // hours paid for (open + extensions), before any stop
-        uint96 collateral; // provider stake locked for this rental, in ComputeToken base units
+        uint32 offerId; // offer ids are sequential (the market's counter is a uint32)
+        uint16 hoursPaid; // hours paid for (open + extensions), before any stop; ≤ MAX_RENTAL_HOURS
         Status status; // 1 byte
-        // slot 3 (zero, and never written, when the renter pays for itself and never disputes)
-        address payer; // funded the rental; receives every refund (0 = the renter)
+        bool sponsored; // a third-party payer funded it (payer != 0), so refunds need not read slot 3
+        // slot 1: what has been paid out, and the terms fixed at open
+        uint112 claimed; // gross paid out of the stream so far (provider net + fees)
+        uint40 activationDeadline; // last second at which the provider may activate
+        uint16 gpus;
+        uint16 discountBps; // the volume discount the rental was priced with
+        uint16 protocolFeeBps; // snapshot of the protocol fee at open
+        uint16 brokerBps; // the broker's cut of the provider's gross
         uint40 disputedAt; // when the renter disputed (0 = never)
+        // slot 2: who may stop, extend, cancel and dispute, and the collateral
+        address renter; // 20 bytes
+        uint96 collateral; // provider stake locked for this rental, in ComputeToken base units
+        // slot 3 (zero, and never written, when the renter pays for itself)
+        address payer; // funded the rental; receives every refund (0 = the renter)
         // slot 4 (zero, and never written, without a broker)
         address broker;
     }

@@ -703,7 +703,7 @@ class MarketMachine(RuleBasedStateMachine):
 
     def _check_rental(self, r: RentalG) -> None:
         rec = self.s.market.view("getRental", r.id)
-        total, claimed, status = rec[6], rec[7], rec[13]
+        total, claimed, status = rec[0], rec[7], rec[5]  # Rental.Record field order
         assert status == r.status, f"inv4 status: rental {r.id} is {status}, model {r.status}"
         assert (total, claimed) == (r.total, r.claimed), f"inv3 rental {r.id}: chain {(total, claimed)}, model {(r.total, r.claimed)}"
         paid_out = r.provider_net + r.protocol_fee + r.broker_fee + r.refunded

@@ -479,7 +479,7 @@ class HostileMachine(MarketMachine):
             escrow = 0
             for r in open_:
                 rec = m.view("getRental", r.id)
-                escrow += rec[6] - rec[7]
+                escrow += rec[0] - rec[7]  # total − claimed
             credits = sum(v for (a, tk), v in self._chain_credits().items() if tk == t)
             owed_chain = escrow + m.uint("protocolFees", t) + credits
             assert held == owed_chain, \
@@ -616,7 +616,7 @@ def _offer(s: HostileSystem, token: Contract, provider: str, price: int = 2 * 10
 def _solvent(s: HostileSystem, token: Contract, rentals: list[int]) -> None:
     """inv1 from the chain's own records: balance == Σ(total − claimed) of open rentals + fees + credits."""
     m = s.market
-    escrow = sum(rec[6] - rec[7] for rec in (m.view("getRental", rid) for rid in rentals) if rec[13] not in TERMINAL)
+    escrow = sum(rec[0] - rec[7] for rec in (m.view("getRental", rid) for rid in rentals) if rec[5] not in TERMINAL)
     credits = sum(m.uint("credits", a, token.address) for a in s.everyone)
     held = token.uint("balanceOf", m.address)
     assert held == escrow + m.uint("protocolFees", token.address) + credits, f"inv1 solvency (hostile token): {held}"

@@ -110,3 +110,17 @@ def test_update_offer__running_rentals_keep_their_terms(market, staked, create_o
     assert (after.total, after.hoursPaid, after.gpus, after.status) == (before.total, 24, 8, 1)
     # While the next rental pays the new terms.
     assert market.quote(offer_id, 8, 24).cost == 8 * 3 * PRICE_USD * 24
+
+
+def test_update_offer__reserving_then_opening_again__the_reservation_follows(
+    market, usd_offer, staked, renter, stranger, open_rental
+):
+    update(market, usd_offer, staked, reserved_for=renter.address)
+    assert market.getOffer(usd_offer).reserved
+    with ape.reverts(market.MarketOfferReserved, offerId=usd_offer, reservedFor=renter.address,
+                     renter=stranger.address):
+        open_rental(usd_offer, stranger, gpus=1)
+
+    update(market, usd_offer, staked)
+    assert not market.getOffer(usd_offer).reserved
+    assert open_rental(usd_offer, stranger, gpus=1) > 0

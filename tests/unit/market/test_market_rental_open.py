@@ -168,3 +168,10 @@ def test_open_rental__fee_on_transfer_token__reverts(market, owner, staked, crea
     received = cost - cost // 100  # the token burns 1 % of every transfer
     with reverts(market.MarketTokenDeliveredLess, token=token.address, expected=cost, received=received):
         market.openRental(oid, 8, 24, price, ZERO, 0, sender=renter)
+
+
+def test_open_rental__costing_more_than_112_bits__reverts(market, staked, create_offer, renter):
+    # 65,535 GPUs × 8,760 hours at 2^96 − 1 per GPU-hour ≈ 2^125: a rental's stream holds 112 bits.
+    oid = create_offer(staked, price=2**96 - 1, gpus=65_535, min_hours=8_760, max_hours=8_760, max_broker_bps=0)
+    with reverts(market.SafeCastOverflowedUintDowncast, bits=112, value=cost_of(65_535, 2**96 - 1, 8_760)):
+        market.openRental(oid, 65_535, 8_760, 2**96, ZERO, 0, sender=renter)
