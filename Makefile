@@ -62,5 +62,12 @@ invariants: setup
 mutants: setup
 	$(ROOT)/.venv/bin/python tools/mutants.py
 
+# Mutation testing (not part of `make test`): Gambit mutants of ComputeMarket, ProviderRegistry and
+# RentalMath, a seeded sample, killed by the fast pyrevm tests and the invariant machine; report in
+# security/mutation.md. MUTATION_ARGS="--sample 0,0,0" for every mutant (hours), "--resume" to go on.
+MUTATION_ARGS ?=
+mutation: setup
+	nice $(ROOT)/.venv/bin/python tools/mutation.py $(MUTATION_ARGS)
+
 clean:
 	rm -rf .venv .tools .build .ape node_modules contracts/.cache

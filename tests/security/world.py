@@ -11,7 +11,7 @@ import sys
 from contextlib import contextmanager
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "invariants"))
+sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "invariants"), str(Path(__file__).resolve().parents[1])]
 
 from pyrevm import AccountInfo  # noqa: E402
 
