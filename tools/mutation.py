@@ -3,6 +3,7 @@
     make mutation                                   # the default sample (see --sample), report in security/mutation.md
     .venv/bin/python tools/mutation.py --sample 0,0,0   # every mutant Gambit generates (hours)
     .venv/bin/python tools/mutation.py --resume     # go on from .build/mutation/results.jsonl
+    .venv/bin/python tools/mutation.py --resume --rerun-survivors   # after adding tests that kill them
 
 1. Gambit (the binary in the certora-cli wheel; the solc-js wrapper answers its --ast-compact-json)
    generates mutants of ComputeMarket.sol, ProviderRegistry.sol and libraries/RentalMath.sol, then
@@ -231,6 +232,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--min-score", type=float, default=0.9)
     ap.add_argument("--resume", action="store_true", help="keep the results of an earlier run")
+    ap.add_argument("--rerun-survivors", action="store_true", help="with --resume: run the survivors again")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from the results")
     a = ap.parse_args()
     sample = [int(x) for x in a.sample.split(",")]
@@ -245,6 +247,8 @@ def main() -> int:
         done = {r["fp"]: r for r in map(json.loads, results_file.read_text().splitlines())}
     elif results_file.exists():
         results_file.unlink()
+    if a.rerun_survivors:
+        done = {fp: r for fp, r in done.items() if r["outcome"] != "survived"}
     todo = [m for m in chosen if m["fp"] not in done]
     print(f"{len(chosen)} mutants ({len(todo)} to run), {a.jobs} at a time, machine budget {a.steps:,} steps")
     if todo and not a.report_only:
