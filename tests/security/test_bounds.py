@@ -31,7 +31,7 @@ def test_unbonding__withdraw_waits_the_full_period_to_the_second():
     w.chain.warp(1)
     was, staked = w.gpuc.uint("balanceOf", p), reg.view("providerOf", p)[0]
     assert reg.call(p, "withdrawUnbonded") == (5 * GPUC,)
-    assert w.gpuc.uint("balanceOf", p) - was == 5 * GPUC and reg.view("providerOf", p)[:3] == (staked - 5 * GPUC, 0, 0)
+    assert w.gpuc.uint("balanceOf", p) - was == 5 * GPUC and reg.view("providerOf", p)[:4] == (staked - 5 * GPUC, 0, 0, 0)
 
 
 def test_unbonding__a_new_request_restarts_the_clock_and_cancel_restores_the_bond():
