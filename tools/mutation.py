@@ -232,7 +232,7 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--min-score", type=float, default=0.9)
     ap.add_argument("--resume", action="store_true", help="keep the results of an earlier run")
-    ap.add_argument("--rerun-survivors", action="store_true", help="with --resume: run the survivors again")
+    ap.add_argument("--rerun-survivors", action="store_true", help="with --resume: run the survivors (and timeouts) again")
     ap.add_argument("--report-only", action="store_true", help="rewrite the report from the results")
     a = ap.parse_args()
     sample = [int(x) for x in a.sample.split(",")]
@@ -248,7 +248,7 @@ def main() -> int:
     elif results_file.exists():
         results_file.unlink()
     if a.rerun_survivors:
-        done = {fp: r for fp, r in done.items() if r["outcome"] != "survived"}
+        done = {fp: r for fp, r in done.items() if r["outcome"] != "survived" and r.get("by") != "timeout"}
     todo = [m for m in chosen if m["fp"] not in done]
     print(f"{len(chosen)} mutants ({len(todo)} to run), {a.jobs} at a time, machine budget {a.steps:,} steps")
     if todo and not a.report_only:
