@@ -82,6 +82,9 @@ def test_views__quote_labels_and_tiers_round_trip():
         rate = -(-gpus * PRICE * (BPS - disc) // BPS)
         assert w.market.view("quote", oid, gpus, hours) == (rate * hours, disc, rate)
     assert list(w.market.view("offerTiers", w.offer)[0]) == []
+    for n in (1, 2, 3):  # fewer than four: the unpacking stops at the first empty slot
+        short = w.create_offer(tiers=tiers[:n])
+        assert [tuple(t) for t in w.market.view("offerTiers", short)[0]] == tiers[:n]
     with pytest.raises(Reverted) as e:
         w.market.call(w.provider, "updateOffer", oid, PRICE, 8, 1, 100, ZERO, 500, [(24, 250), (24, 300)])
     assert (e.value.name, e.value.args_) == ("RentalMathInvalidTiers", (1,))
