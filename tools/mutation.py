@@ -201,7 +201,9 @@ def report(results: list[dict], equivalent: dict, sample: list[int], elapsed: fl
               "(seeded: the same mutants for the same sources).", "",
               f"**Mutation score: {killed}/{live} = {score:.1%}** of the non-equivalent mutants that compile "
               f"({total['equivalent']} equivalent, {total['stillborn']} stillborn, {len(unjustified)} unjustified "
-              f"survivors; {elapsed / 60:.0f} min).", "",
+              f"survivors; this run {elapsed / 60:.0f} min). Stillborn: Gambit runs with --skip_validate (its "
+              "validation would call the slow solc-js once more per mutant); a mutant that does not compile is "
+              "not counted. A timeout counts as killed.", "",
               "| file | mutants | stillborn | killed by tests | killed by machine | timeout | equivalent | survived |",
               "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for path, c in rows + [("**total**", total)]:
@@ -209,7 +211,7 @@ def report(results: list[dict], equivalent: dict, sample: list[int], elapsed: fl
                      f"{c['equivalent']} | {c['survived']} |")
     lines += ["", "## Survivors", ""]
     if not survivors:
-        lines.append("None.")
+        lines += ["None.", ""]
     for r, why in sorted(survivors, key=lambda x: (x[0]["file"], x[0]["line"])):
         lines += [f"### `{r['fp']}` {r['file']}:{r['line']} {r['op']}", "",
                   "```diff", *[f"- {x}" for x in r["removed"]], *[f"+ {x}" for x in r["added"]], "```", "",
