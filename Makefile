@@ -48,7 +48,7 @@ test: setup audit
 # only when a contract, the triage or the tool changes.
 audit: setup .build/.audited
 
-.build/.audited: .venv/.synced node_modules/.installed ape-config.yaml security/audit.toml tools/audit.py tools/solc_build.py $(shell find contracts -name '*.sol' -not -path '*/.cache/*')
+.build/.audited: .venv/.synced node_modules/.installed ape-config.yaml security/audit.toml tools/audit.py tools/solc_build.py tools/solc/solc.js $(shell find contracts -name '*.sol' -not -path '*/.cache/*')
 	$(ROOT)/.venv/bin/python tools/audit.py
 	touch $@
 
