@@ -15,7 +15,7 @@ UV := $(ROOT)/.tools/bin/uv
 APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test compile clean invariants mutants node bench
+.PHONY: setup demo test compile clean invariants mutants node bench audit mutation
 
 setup: .venv/.synced node_modules/.installed .build/.compiled
 
@@ -44,14 +44,23 @@ demo: setup
 node: setup
 	anvil --port 8545
 
-test: setup
-	$(ROOT)/.venv/bin/pytest $(PYTEST_ARGS)
-
 # Receipt gasUsed of every core operation, on a fresh market and on markets that already hold 1, 100
 # and 10,000 providers, offers and rentals: writes benchmarks/gas.md and benchmarks/gas.json (≈ 4 min).
 BENCH_SIZES ?= 1,100,10000
 bench: setup
 	$(APE) run bench --network ethereum:local:foundry --sizes "$(BENCH_SIZES)"
+
+test: setup audit
+	$(ROOT)/.venv/bin/pytest $(PYTEST_ARGS)
+
+# Security review (SECURITY.md): the contracts compile without a warning and Slither reports nothing
+# untriaged (triage: security/audit.toml and in-place `slither-disable-next-line` reasons). Re-runs
+# only when a contract, the triage or the tool changes.
+audit: setup .build/.audited
+
+.build/.audited: .venv/.synced node_modules/.installed ape-config.yaml security/audit.toml tools/audit.py tools/solc_build.py tools/solc/solc.js $(shell find contracts -name '*.sol' -not -path '*/.cache/*')
+	$(ROOT)/.venv/bin/python tools/audit.py
+	touch $@
 
 # The auditors' deep run of the settlement-invariant machine (not part of `make test`): ≥ 1,000,000
 # stateful steps on both cores, then a report (steps per rule, elapsed, seeds, a failure's replay).
@@ -62,6 +71,13 @@ invariants: setup
 # Seeded bugs in a copy of the contracts, each run against the machine; all must be caught.
 mutants: setup
 	$(ROOT)/.venv/bin/python tools/mutants.py
+
+# Mutation testing (not part of `make test`): Gambit mutants of ComputeMarket, ProviderRegistry and
+# RentalMath, a seeded sample, killed by the fast pyrevm tests and the invariant machine; report in
+# security/mutation.md. MUTATION_ARGS="--sample 0,0,0" for every mutant (hours), "--resume" to go on.
+MUTATION_ARGS ?=
+mutation: setup
+	nice $(ROOT)/.venv/bin/python tools/mutation.py $(MUTATION_ARGS)
 
 clean:
 	rm -rf .venv .tools .build .ape node_modules contracts/.cache

@@ -255,6 +255,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         address provider;
         address token;
         (gross, net, provider, token) = _accrueClaim(rentalId, r);
+        // slither-disable-next-line incorrect-equality — internal accounting, not a balance: no donation can move it
         if (gross == 0) revert MarketNothingToClaim(rentalId);
         // Interaction: pay the provider its net.
         _pay(token, provider, net);
@@ -270,6 +271,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             Rental.Status status = r.status;
             if (status != Rental.Status.Active && status != Rental.Status.Ended) continue;
             (uint256 g, uint256 net, address provider, address token) = _accrueClaim(rentalIds[i], r);
+            // slither-disable-next-line incorrect-equality — internal accounting, not a balance
             if (g == 0) continue;
             gross += g;
             // Batch consecutive payouts to the same provider in the same token into one transfer.
@@ -305,6 +307,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
 
         // Effect: the same hourly rate for longer. While Active, total == rate × hoursPaid exactly.
         uint256 total = r.total;
+        // slither-disable-next-line divide-before-multiply — exact: total == rate × hoursPaid while Active
         cost = total / hoursPaid * hoursAdded;
         endsAt += hoursAdded * RentalMath.SECONDS_PER_HOUR;
         r.total = (total + cost).toUint112();
@@ -689,6 +692,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     }
 
     /// @dev The checks of {openRental}; returns the offer's provider and token and the rental's cost.
+    // slither-disable-next-line cyclomatic-complexity — one flat list of the open checks, each a single revert
     function _checkAndPrice(
         Offer.Record storage o,
         uint256 offerId,
@@ -742,6 +746,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         token = o.paymentToken;
         uint256 claimed = r.claimed;
         uint256 accrued = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);
+        // slither-disable-next-line incorrect-equality — internal accounting, not a balance
         if (accrued == claimed) return (0, 0, provider, token);
         gross = accrued - claimed;
         r.claimed = uint112(accrued); // safe: accrued ≤ total, a uint112
@@ -842,8 +847,10 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @dev Pushes `amount` of `token` to `to`; if the token refuses (a blocklisted recipient, a
     /// recipient contract that reverts), credits it instead, so no recipient can block a settlement.
     function _pay(address token, address to, uint256 amount) internal {
+        // slither-disable-next-line incorrect-equality — skips a zero push; not a balance
         if (amount == 0) return;
         if (!IERC20(token).trySafeTransfer(to, amount)) {
+            // slither-disable-next-line reentrancy-no-eth,reentrancy-benign — every caller is nonReentrant; the credit can only follow the refused push
             _credits[to][token] += amount;
             emit PaymentDeferred(to, token, amount);
         }

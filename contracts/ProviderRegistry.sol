@@ -90,6 +90,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
     /// @inheritdoc IProviderRegistry
     function stakeWithPermit(uint256 amount, uint256 deadline, uint8 v, bytes32 r, bytes32 s) external nonReentrant {
         // A front-run permit makes this call revert, but the allowance it set is still there: go on.
+        // slither-disable-next-line reentrancy-benign — the stake token is ComputeToken (no hooks), and the call is nonReentrant
         try IERC20Permit(address(stakeToken)).permit(msg.sender, address(this), amount, deadline, v, r, s) { } catch { }
         _stake(amount);
     }

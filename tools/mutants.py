@@ -96,9 +96,17 @@ def run(mutant, steps: int, seed: int) -> dict:
     if c.returncode != 0 or not build.exists():
         return {"id": mid, "what": what, "caught": False, "how": "did not compile", "steps": 0,
                 "secs": time.perf_counter() - t0}
+    caught, how, steps_run = run_machine(build, steps, seed)
+    return {"id": mid, "what": what, "caught": caught, "how": how, "steps": steps_run, "secs": time.perf_counter() - t0}
+
+
+def run_machine(build: Path, steps: int, seed: int, extra_env: dict | None = None,
+                timeout: float | None = None) -> tuple[bool, str, str]:
+    """Runs the invariant machine (one worker) on the build at `build` for up to `steps` steps.
+    Returns (caught, how it failed, steps before the failing run)."""
     r = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "tools" / "invariants_report.py"),
                         "--steps", str(steps), "--seed", str(seed), "--workers", "1", "--chunk", "50"],
-                       env=env_for(build), capture_output=True, text=True)
+                       env={**env_for(build), **(extra_env or {})}, capture_output=True, text=True, timeout=timeout)
     out = r.stdout + r.stderr
     how = ""
     for pat in (r"AssertionError: (inv[^\n]*)", r"AssertionError: ([^\n]*)", r"(Reverted[^\n]*|[A-Z]\w+\([^\n]*\))"):
@@ -107,8 +115,8 @@ def run(mutant, steps: int, seed: int) -> dict:
             how = m.group(1)[:110]
             break
     steps_run = re.findall(r"run \d+ \(seed \d+\): ([\d,]+) steps", out)
-    return {"id": mid, "what": what, "caught": r.returncode == 1 and "FAILURE" in out, "how": how or "(no failure)",
-            "steps": steps_run[-1] if steps_run else "first run", "secs": time.perf_counter() - t0}
+    return (r.returncode == 1 and "FAILURE" in out, how or "(no failure)",
+            steps_run[-1] if steps_run else "first run")
 
 
 def main() -> int:

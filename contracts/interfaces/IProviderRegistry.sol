@@ -123,13 +123,13 @@ interface IProviderRegistry is IProviderRegistryErrors {
     // ───────────────────────────── Owner ─────────────────────────────
 
     /// @notice Sets the market, once. After that no one can change who moves collateral.
-    function setMarket(address market) external;
+    function setMarket(address market_) external;
 
     /// @notice Sets the unbonding period for future requests, within [MIN_UNBONDING_PERIOD, MAX_UNBONDING_PERIOD].
-    function setUnbondingPeriod(uint256 unbondingPeriod) external;
+    function setUnbondingPeriod(uint256 unbondingPeriod_) external;
 
     /// @notice Sets the bonded stake a provider needs to take new rentals, ≤ MAX_MIN_STAKE.
-    function setMinStake(uint256 minStake) external;
+    function setMinStake(uint256 minStake_) external;
 
     // ───────────────────────────── Views ─────────────────────────────
 

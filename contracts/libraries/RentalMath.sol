@@ -55,6 +55,7 @@ library RentalMath {
         if (feeBps != 0) {
             uint256 feeBefore = claimedBefore * feeBps / BPS;
             uint256 feeAfter = claimedAfter * feeBps / BPS;
+            // slither-disable-next-line divide-before-multiply — by design: fees on the cumulative gross (see @notice)
             protocolFee = feeAfter * protocolFeeBps / feeBps - feeBefore * protocolFeeBps / feeBps;
             brokerFee = (feeAfter - feeBefore) - protocolFee;
         }

@@ -18,7 +18,7 @@ from typing import Any
 
 from eth_abi import decode, encode
 from eth_utils import keccak, to_checksum_address
-from pyrevm import EVM, BlockEnv
+from pyrevm import EVM, BlockEnv, CfgEnv, Env
 
 ROOT = Path(__file__).resolve().parents[2]
 # The build under test: the project's own, or another one (the mutation run points this elsewhere).
@@ -109,7 +109,10 @@ class Chain:
         # Solidity's built-ins
         self.errors[bytes.fromhex("08c379a0")] = ("Error", ["string"])
         self.errors[bytes.fromhex("4e487b71")] = ("Panic", ["uint256"])
-        self.evm = EVM(spec_id="PRAGUE")
+        # The mutation run (tools/mutation.py) deploys unoptimized builds, larger than EIP-170 allows.
+        limit = os.environ.get("GPUMARKET_CODE_SIZE_LIMIT")
+        env = Env(cfg=CfgEnv(limit_contract_code_size=int(limit))) if limit else None
+        self.evm = EVM(env=env, spec_id="PRAGUE")
         self.number = 1
         self.time = start_time
         self._apply_block()

@@ -6,6 +6,7 @@
 //   solc --version
 //   solc --standard-json [--base-path P] [--include-path P]... [--allow-paths a,b]   (JSON on stdin)
 //   solc --combined-json abi,bin,... [--base-path P] [remapping=...] file.sol...        (Slither)
+//   solc --ast-compact-json file.sol... --output-dir D [--overwrite] [remapping=...]     (Gambit)
 // Output is written with a completion callback before exiting: exiting straight after
 // a large write would cut the JSON at the pipe buffer size (64 KiB).
 "use strict";
@@ -28,6 +29,8 @@ function parseArgs(argv) {
     if (a === "--version") opts.mode = "version";
     else if (a === "--standard-json") opts.mode = "standard-json";
     else if (a.startsWith("--combined-json")) { opts.mode = "combined-json"; opts.combined = value().split(","); }
+    else if (a === "--ast-compact-json") opts.mode = "ast";
+    else if (a.startsWith("--output-dir")) opts.outputDir = value();
     else if (a.startsWith("--base-path")) opts.basePath = value();
     else if (a.startsWith("--include-path")) opts.includePaths.push(value());
     else if (a.startsWith("--allow-paths")) opts.allowPaths.push(...value().split(","));
@@ -107,6 +110,28 @@ function combinedJson(opts) {
   finish(JSON.stringify({ contracts, sources: srcs, sourceList, version: solc.version() }), 0);
 }
 
+// Native solc writes each source unit's compact AST to <output-dir>/<file name>_json.ast.
+function astCompactJson(opts) {
+  const sources = {};
+  for (const f of opts.files) sources[f] = { content: fs.readFileSync(path.resolve(opts.basePath || ".", f), "utf8") };
+  const settings = { remappings: opts.remappings, outputSelection: { "*": { "": ["ast"] } } };
+  const out = compile({ language: "Solidity", sources, settings }, opts);
+  const errors = (out.errors || []).filter((e) => e.severity === "error");
+  if (errors.length) {
+    process.stderr.write(errors.map((e) => e.formattedMessage).join("\n"));
+    return finish("", 1);
+  }
+  if (!opts.outputDir) {
+    const parts = Object.entries(out.sources || {}).map(([f, s]) => `\n\n======= ${f} =======\n${JSON.stringify(s.ast)}`);
+    return finish("JSON AST (compact format):" + parts.join("") + "\n", 0);
+  }
+  fs.mkdirSync(opts.outputDir, { recursive: true });
+  for (const [f, s] of Object.entries(out.sources || {})) {
+    fs.writeFileSync(path.join(opts.outputDir, path.basename(f) + "_json.ast"), JSON.stringify(s.ast));
+  }
+  finish("", 0);
+}
+
 function main() {
   const opts = parseArgs(process.argv.slice(2));
   if (opts.mode === "version") {
@@ -128,7 +153,8 @@ function main() {
     return;
   }
   if (opts.mode === "combined-json") return combinedJson(opts);
-  process.stderr.write("solc (solc-js wrapper): supported calls are --version, --standard-json and --combined-json\n");
+  if (opts.mode === "ast") return astCompactJson(opts);
+  process.stderr.write("solc (solc-js wrapper): supported calls are --version, --standard-json, --combined-json and --ast-compact-json\n");
   process.exit(1);
 }
 

@@ -1,0 +1,262 @@
+"""The access-control matrix: every external state-changing function of ComputeMarket,
+ProviderRegistry and ComputeToken × every role, allow or deny (SECURITY.md, DESIGN.md invariant 8).
+
+The rows are read against the contracts' ABIs: a state-changing function without a row (or a row
+without a function) fails `test_matrix_covers_every_state_changing_function`. Each row prepares the
+state in which the function would succeed for an allowed caller (an open rental to stop, a dispute to
+rule on, ...), then every role calls it from that same state: an allowed role must succeed, any other
+must revert with the row's error — an access error, or (noted) the state the role cannot have, e.g.
+`MarketNoFees` for a role with no credits. Functions anyone may trigger ("anyone") also must pay only
+their fixed beneficiaries: the caller gets nothing unless it is one.
+
+`market` is the ComputeMarket contract as a caller (its code set aside for the call, see world.py):
+tested on the registry and the token; on the market's own functions it is n/a (the market never calls
+itself). `renounceOwnership` is declared `view` (it always reverts) and is in the table anyway.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Callable
+
+import pytest
+from world import DAY, GPUC, HOUR, MAX, PRICE, ROLES, USD, ZERO, Reverted, World, world
+
+ANYONE = frozenset(ROLES)
+PROVIDERS = frozenset({"provider", "provider2"})
+OWNER_ERR = "OwnableUnauthorizedAccount"
+
+
+@dataclass
+class Row:
+    contract: str  # ComputeMarket | ProviderRegistry | ComputeToken
+    fn: str
+    setup: Callable[[World], tuple]  # prepares the state, returns the call's arguments
+    ok: frozenset  # roles that succeed
+    deny: str = ""  # the error every other role gets
+    other: dict = field(default_factory=dict)  # role -> a different error for that role
+    pays: Callable[[World], set] | None = None  # "anyone" rows: the only accounts that may be paid
+    note: str = ""
+
+    def expect(self, role: str) -> str | None:
+        """'ok', an error name, or None (n/a)."""
+        if role == "market" and self.contract == "ComputeMarket":
+            return None
+        if role in self.other:
+            return self.other[role]
+        return "ok" if role in self.ok else self.deny
+
+
+def _owner(contract: str, fn: str, *args, note: str = "", other: dict | None = None) -> Row:
+    return Row(contract, fn, lambda w: args, frozenset({"owner"}), OWNER_ERR, other or {}, note=note)
+
+
+def _then(*steps):
+    """A setup made of steps (each takes the world), returning the last step's value as the args."""
+    def setup(w):
+        out = ()
+        for step in steps:
+            out = step(w)
+        return out
+    return setup
+
+
+def _claimable(w: World) -> tuple:
+    rid = w.active(broker=w.broker, broker_bps=300)
+    w.chain.warp(HOUR)
+    return (rid,)
+
+
+def _disputed(w: World) -> int:
+    rid = w.active(payer=w.payer)
+    w.chain.warp(HOUR)
+    w.market.call(w.renter, "dispute", rid, b"\x01" * 32)
+    return rid
+
+
+def _settleable(w: World) -> tuple:
+    rid = w.active(hours=2)
+    w.chain.warp(2 * HOUR + DAY)
+    return (rid,)
+
+
+def _fees_booked(w: World) -> tuple:
+    (rid,) = _claimable(w)
+    w.market.call(w.provider, "claim", rid)
+    return (w.usd.address,)
+
+
+def _unbonding(w: World, ready: bool = False) -> tuple:
+    for p in (w.provider, w.provider2):
+        w.registry.call(p, "requestUnbond", GPUC)
+    if ready:
+        w.chain.warp(7 * DAY)
+    return ()
+
+
+def _locked(w: World) -> int:
+    w.open()  # locks 100 GPUC of provider's stake
+    return 0
+
+
+def _pending_owner(contract: str):
+    def setup(w):
+        getattr(w, "market" if contract == "ComputeMarket" else "registry").call(w.owner, "transferOwnership", w.stranger)
+        return ()
+    return setup
+
+
+def _allowance(w: World) -> tuple:
+    """A holder that approved only the broker (every role approved the market in world.py)."""
+    holder = "0x" + "7c" * 20
+    w.chain.fund_eth(holder)
+    w.gpuc.call(w.treasury, "transfer", holder, GPUC)
+    w.gpuc.call(holder, "approve", w.broker, GPUC)
+    return holder, w.broker, GPUC
+
+
+def _permit(w: World) -> tuple:
+    """A valid EIP-2612 permit signed by a holder with a known key: anyone may submit it, once."""
+    from eth_account import Account
+
+    from gpumarket.permit import PERMIT_TYPES
+
+    holder = Account.from_key(b"\x11" * 32)
+    _, name, version, chain_id, verifying, _, _ = w.gpuc.view("eip712Domain")
+    deadline = w.chain.time + DAY
+    msg = {"owner": holder.address, "spender": w.broker, "value": GPUC, "nonce": w.gpuc.one("nonces", holder.address),
+           "deadline": deadline}
+    sig = Account.sign_typed_data(holder.key, {"name": name, "version": version, "chainId": chain_id,
+                                               "verifyingContract": verifying}, PERMIT_TYPES, msg)
+    return holder.address, w.broker, GPUC, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
+
+
+OFFER = ("H100-SXM-80GB", "EU-FRA", None, PRICE, 4, 1, 10, ZERO, 0, [])
+M, R, T = "ComputeMarket", "ProviderRegistry", "ComputeToken"
+NOT_OFFER_PROVIDER = "MarketNotOfferProvider"
+
+ROWS: list[Row] = [
+    # ── offers: providers only; an offer only by its own provider ──
+    Row(M, "createOffer", lambda w: ((*OFFER[:2], w.usd.address, *OFFER[3:]),), PROVIDERS, "MarketProviderNotActive",
+        note="registered with bonded stake ≥ minStake"),
+    Row(M, "updateOffer", lambda w: (w.offer, PRICE + 1, 8, 1, 100, ZERO, 500, []), frozenset({"provider"}),
+        NOT_OFFER_PROVIDER),
+    Row(M, "pauseOffer", lambda w: (w.offer,), frozenset({"provider"}), NOT_OFFER_PROVIDER),
+    Row(M, "resumeOffer", lambda w: (w.market.call(w.provider, "pauseOffer", w.offer), (w.offer,))[1],
+        frozenset({"provider"}), NOT_OFFER_PROVIDER),
+    Row(M, "closeOffer", lambda w: (w.offer,), frozenset({"provider"}), NOT_OFFER_PROVIDER),
+    # ── rentals ──
+    Row(M, "openRental", lambda w: (w.offer, 1, 10, PRICE, ZERO, 0), ANYONE - {"provider"}, other={"provider": "MarketSelfRental"},
+        note="anyone but the offer's provider; the caller pays"),
+    Row(M, "openRentalFor", lambda w: (w.renter, w.offer, 1, 10, PRICE, ZERO, 0), ANYONE - {"provider"},
+        other={"provider": "MarketSelfRental"}, note="anyone but the offer's provider; the caller pays"),
+    Row(M, "activate", lambda w: (w.open(),), frozenset({"provider"}), "MarketNotProvider"),
+    Row(M, "claim", _claimable, ANYONE, pays=lambda w: {w.provider}, note="anyone; pays only the provider"),
+    Row(M, "claimMany", lambda w: ([_claimable(w)[0]],), ANYONE, pays=lambda w: {w.provider},
+        note="anyone; pays only the providers"),
+    Row(M, "extend", lambda w: (w.active(), 1), frozenset({"renter"}), "MarketNotRenter"),
+    Row(M, "stopRental", lambda w: (w.active(),), frozenset({"renter"}), "MarketNotRenter"),
+    Row(M, "cancelPending", lambda w: (w.open(),), frozenset({"renter"}), "MarketNotRenter"),
+    Row(M, "release", _settleable, ANYONE, pays=lambda w: {w.provider}, note="anyone; pays only the provider"),
+    # ── disputes ──
+    Row(M, "dispute", lambda w: (w.active(), b"\x01" * 32), frozenset({"renter"}), "MarketNotRenter"),
+    Row(M, "resolveDispute", lambda w: (_disputed(w), 5000, 10 * GPUC), frozenset({"arbiter"}), "MarketNotArbiter"),
+    Row(M, "applyDefaultRuling", _then(_disputed, lambda w: (w.chain.warp(7 * DAY), (w.market.uint("nextRentalId") - 1,))[1]),
+        ANYONE, pays=lambda w: {w.provider, w.payer}, note="anyone, after the timeout; pays provider and payer"),
+    # ── fees and credits ──
+    Row(M, "withdrawProtocolFees", _fees_booked, ANYONE, pays=lambda w: {w.treasury}, note="anyone; pays only the treasury"),
+    Row(M, "withdrawCredits", _then(_fees_booked, lambda w: (w.usd.address,)), frozenset({"broker"}), "MarketNoFees",
+        note="only an account with credits, to itself (here: the broker's fee)"),
+    # ── owner ──
+    *(_owner(M, fn, *args) for fn, args in (
+        ("setProtocolFee", (50,)), ("setTreasury", ("0x" + "77" * 20,)), ("setArbiter", ("0x" + "78" * 20,)),
+        ("setPaymentToken", ("0x" + "79" * 20, True)), ("setStakePerGpu", (GPUC,)), ("setActivationWindow", (2 * HOUR,)),
+        ("setDisputeWindow", (2 * DAY,)), ("setNoShowPenalty", (500,)), ("setArbitrationTimeout", (3 * DAY,)),
+        ("setSlashTreasuryShare", (1000,)), ("pause", ()), ("transferOwnership", ("0x" + "7a" * 20,)))),
+    Row(M, "unpause", lambda w: (w.market.call(w.owner, "pause"), ())[1], frozenset({"owner"}), OWNER_ERR),
+    Row(M, "acceptOwnership", _pending_owner(M), frozenset({"stranger"}), OWNER_ERR,
+        note="only the pending owner (here: stranger)"),
+    _owner(M, "renounceOwnership", other={"owner": "MarketRenounceDisabled"}, note="disabled, even for the owner"),
+    # ── registry: a provider acts on its own stake ──
+    Row(R, "register", lambda w: ("ipfs://spec-2",), ANYONE - PROVIDERS, other=dict.fromkeys(PROVIDERS, "RegistryAlreadyRegistered"),
+        note="anyone, once"),
+    Row(R, "updateMetadata", lambda w: ("ipfs://spec-3",), PROVIDERS, "RegistryNotRegistered"),
+    Row(R, "stake", lambda w: (GPUC,), PROVIDERS, "RegistryNotRegistered", other={"market": "RegistryNotRegistered"}),
+    Row(R, "stakeWithPermit", lambda w: (GPUC, 0, 27, b"\0" * 32, b"\0" * 32), PROVIDERS, "RegistryNotRegistered",
+        note="a bad permit is ignored; the existing allowance pays"),
+    Row(R, "requestUnbond", lambda w: (GPUC,), PROVIDERS, "RegistryInsufficientFreeStake", note="own free stake only"),
+    Row(R, "cancelUnbond", _unbonding, PROVIDERS, "RegistryNothingUnbonding"),
+    Row(R, "withdrawUnbonded", lambda w: _unbonding(w, ready=True), PROVIDERS, "RegistryNothingUnbonding",
+        note="pays only the caller its own unbonded stake"),
+    # ── registry: collateral hooks, the market only ──
+    Row(R, "lock", lambda w: (w.provider, GPUC), frozenset({"market"}), "RegistryCallerNotMarket"),
+    Row(R, "unlock", _then(_locked, lambda w: (w.provider, GPUC)), frozenset({"market"}), "RegistryCallerNotMarket"),
+    Row(R, "slash", _then(_locked, lambda w: (w.provider, GPUC, [w.renter], [GPUC])), frozenset({"market"}),
+        "RegistryCallerNotMarket"),
+    # ── registry: owner ──
+    _owner(R, "setMarket", "0x" + "7b" * 20, other={"owner": "RegistryMarketAlreadySet"},
+           note="set once at deployment: afterwards not even the owner can repoint the hooks"),
+    _owner(R, "setUnbondingPeriod", 3 * DAY),
+    _owner(R, "setMinStake", 10 * GPUC),
+    _owner(R, "transferOwnership", "0x" + "7a" * 20),
+    Row(R, "acceptOwnership", _pending_owner(R), frozenset({"stranger"}), OWNER_ERR, note="only the pending owner (here: stranger)"),
+    _owner(R, "renounceOwnership", other={"owner": "RegistryRenounceDisabled"}, note="disabled, even for the owner"),
+    # ── the token: every holder moves only its own balance ──
+    Row(T, "transfer", lambda w: (w.stranger, GPUC), ANYONE - {"market"}, other={"market": "ERC20InsufficientBalance"},
+        note="own balance only (the market holds no GPUC here)"),
+    Row(T, "approve", lambda w: (w.stranger, GPUC), ANYONE),
+    Row(T, "transferFrom", _allowance, frozenset({"broker"}), "ERC20InsufficientAllowance",
+        note="only the approved spender (here: broker)"),
+    Row(T, "permit", _permit, ANYONE, note="signature-gated: anyone may relay a valid permit, once"),
+]
+
+
+def _contract(w: World, name: str):
+    return {M: w.market, R: w.registry, T: w.gpuc}[name]
+
+
+def _state_changing(w: World, name: str) -> set[str]:
+    abi = w.chain._types[name]["abi"]
+    return {i["name"] for i in abi if i["type"] == "function" and i["stateMutability"] not in ("view", "pure")}
+
+
+def test_matrix_covers_every_state_changing_function():
+    w = world()
+    for name in (M, R, T):
+        rows = {r.fn for r in ROWS if r.contract == name} - {"renounceOwnership"}
+        abi = _state_changing(w, name)
+        assert not abi - rows, f"{name}: state-changing functions without a row in the access matrix: {sorted(abi - rows)}"
+        assert not rows - abi, f"{name}: rows for functions that are gone: {sorted(rows - abi)}"
+    cells = sum(r.expect(role) is not None for r in ROWS for role in ROLES)
+    print(f"\naccess matrix: {len(ROWS)} functions × {len(ROLES)} roles, {cells} cells tested")
+
+
+@pytest.mark.parametrize("row", ROWS, ids=lambda r: f"{r.contract}.{r.fn}")
+def test_access(row: Row):
+    w = world()
+    args = row.setup(w)
+    base = w.chain.snapshot()
+    watched = [w.role[r] for r in ROLES]
+    outcomes = {}
+    for role in ROLES:
+        want = row.expect(role)
+        if want is None:
+            continue
+        w.chain.restore(base)
+        base = w.chain.snapshot()
+        before = w.balances(watched) if row.pays else None
+        try:
+            w.send(role, _contract(w, row.contract), row.fn, *args)
+            got = "ok"
+        except Reverted as e:
+            got = e.name or str(e)
+        outcomes[role] = got
+        if row.pays and got == "ok":
+            after = w.balances(watched)
+            paid = {a for (a, _), v in after.items() if v > before[(a, _)]}
+            allowed = row.pays(w)
+            assert paid and paid <= allowed, f"{row.fn} by {role} paid {paid}, only {allowed} may be paid"
+    expected = {role: row.expect(role) for role in outcomes}
+    assert outcomes == expected, "\n".join(
+        f"{row.contract}.{row.fn} by {role}: expected {expected[role]}, got {got}"
+        for role, got in outcomes.items() if got != expected[role])

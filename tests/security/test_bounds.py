@@ -1,0 +1,194 @@
+"""The bounds SECURITY.md promises, on the in-process EVM: stake cannot escape a slash, the arbiter
+moves at most the frozen escrow plus that rental's collateral, and the owner's parameters are bounded
+and never reach money already in escrow."""
+
+from __future__ import annotations
+
+import pytest
+from world import DAY, GPUC, HOUR, PRICE, Reverted, world
+
+from rental_model import BPS, split_claim
+
+
+def _revert(name, fn, *args):
+    with pytest.raises(Reverted) as e:
+        fn(*args)
+    assert e.value.name == name, f"expected {name}, got {e.value}"
+    return e.value.args_
+
+
+# ───────────────────────────── stake ─────────────────────────────
+
+
+def test_unbonding__withdraw_waits_the_full_period_to_the_second():
+    w = world()
+    reg, p = w.registry, w.provider
+    period = reg.uint("unbondingPeriod")
+    reg.call(p, "requestUnbond", 5 * GPUC)
+    ready = w.chain.time + period
+    w.chain.warp(period - 1)
+    assert _revert("RegistryUnbondingNotReady", reg.call, p, "withdrawUnbonded") == (p, ready, ready - 1)
+    w.chain.warp(1)
+    was, staked = w.gpuc.uint("balanceOf", p), reg.view("providerOf", p)[0]
+    assert reg.call(p, "withdrawUnbonded") == (5 * GPUC,)
+    assert w.gpuc.uint("balanceOf", p) - was == 5 * GPUC and reg.view("providerOf", p)[:4] == (staked - 5 * GPUC, 0, 0, 0)
+
+
+def test_unbonding__a_new_request_restarts_the_clock_and_cancel_restores_the_bond():
+    w = world()
+    reg, p = w.registry, w.provider
+    period = reg.uint("unbondingPeriod")
+    reg.call(p, "requestUnbond", GPUC)
+    w.chain.warp(period // 2)
+    reg.call(p, "requestUnbond", GPUC)
+    assert reg.view("providerOf", p)[2:4] == (2 * GPUC, w.chain.time + period)
+    w.chain.warp(period - 1)
+    _revert("RegistryUnbondingNotReady", reg.call, p, "withdrawUnbonded")
+    reg.call(p, "cancelUnbond")
+    assert reg.view("providerOf", p)[2:4] == (0, 0)
+    _revert("RegistryNothingUnbonding", reg.call, p, "withdrawUnbonded")
+
+
+def test_unbonding__locked_collateral_cannot_start_unbonding():
+    """A provider cannot escape a slash by unbonding the stake that backs a rental."""
+    w = world()
+    reg, p = w.registry, w.provider
+    w.open(gpus=8)  # locks 8 × 100 GPUC
+    free = reg.one("freeStakeOf", p)
+    staked, locked = reg.view("providerOf", p)[:2]
+    assert free == staked - locked and locked == 800 * GPUC
+    assert _revert("RegistryInsufficientFreeStake", reg.call, p, "requestUnbond", free + 1) == (p, free, free + 1)
+    reg.call(p, "requestUnbond", free)
+    assert reg.one("freeStakeOf", p) == 0
+
+
+def test_unbonding__below_min_stake__the_provider_takes_no_new_business():
+    w = world()
+    reg, p = w.registry, w.provider
+    staked = reg.view("providerOf", p)[0]
+    reg.call(p, "requestUnbond", staked - reg.uint("minStake") + 1)
+    assert reg.one("isActive", p) == 0
+    _revert("RegistryProviderNotActive", w.open)
+    _revert("MarketProviderNotActive", w.create_offer)
+
+
+def test_no_show__slash_is_the_penalty_share_of_that_rentals_collateral():
+    w = world()
+    rid = w.open(gpus=4)
+    collateral = w.rental(rid).collateral
+    staked = w.registry.view("providerOf", w.provider)[0]
+    was = w.gpuc.uint("balanceOf", w.renter)
+    w.chain.warp(w.market.uint("activationWindow") + 1)
+    assert w.market.call(w.renter, "cancelPending", rid) == (4 * PRICE * 10,)
+    penalty = collateral * w.market.uint("noShowPenaltyBps") // BPS
+    assert w.gpuc.uint("balanceOf", w.renter) - was == penalty > 0
+    assert w.registry.view("providerOf", w.provider)[:2] == (staked - penalty, 0)
+
+
+# ───────────────────────────── the arbiter ─────────────────────────────
+
+
+def _dispute(w, gpus=2, hours=10, elapsed=3 * HOUR):
+    rid = w.active(gpus=gpus, hours=hours, payer=w.payer, broker=w.broker, broker_bps=200)
+    w.chain.warp(elapsed)
+    w.market.call(w.renter, "dispute", rid, b"\x03" * 32)
+    return rid
+
+
+@pytest.mark.parametrize("share,slash_pct", [(0, 100), (10_000, 0), (3333, 50)])
+def test_arbiter__moves_exactly_the_frozen_escrow_and_at_most_the_collateral(share, slash_pct):
+    w = world()
+    other = w.active(gpus=1, hours=5)  # another rental: the ruling must not touch it
+    rid = _dispute(w)
+    frozen, _, collateral, _, _ = w.market.view("disputeOf", rid)
+    slash = collateral * slash_pct // 100
+    watch = [w.provider, w.payer, w.renter, w.treasury]
+    before = w.balances(watch)
+    market_before = w.usd.uint("balanceOf", w.market.address)
+    staked = w.registry.view("providerOf", w.provider)[0]
+    other_before = w.rental(other)
+    w.market.call(w.arbiter, "resolveDispute", rid, share, slash)
+    after = w.balances(watch)
+    gross = frozen * share // BPS
+    net, proto, brok = split_claim(0, gross, 100, 200)
+    usd, gpuc = w.usd.address, w.gpuc.address
+    assert after[(w.provider, usd)] - before[(w.provider, usd)] == net
+    assert after[(w.payer, usd)] - before[(w.payer, usd)] == frozen - gross
+    assert market_before - w.usd.uint("balanceOf", w.market.address) == net + frozen - gross  # fees stay, booked
+    to_treasury = slash * w.market.uint("slashTreasuryBps") // BPS
+    assert after[(w.renter, gpuc)] - before[(w.renter, gpuc)] == slash - to_treasury
+    assert after[(w.treasury, gpuc)] - before[(w.treasury, gpuc)] == to_treasury
+    assert w.registry.view("providerOf", w.provider)[:2] == (staked - slash, w.rental(other).collateral)
+    assert w.rental(other) == other_before
+    assert w.rental(rid).status == 7
+
+
+def test_arbiter__bounds_share_slash_timeout_and_status():
+    w = world()
+    rid = _dispute(w)
+    collateral = w.market.view("disputeOf", rid)[2]
+    assert _revert("MarketInvalidShare", w.market.call, w.arbiter, "resolveDispute", rid, BPS + 1, 0) == (BPS + 1,)
+    assert _revert("MarketSlashAboveCollateral", w.market.call, w.arbiter, "resolveDispute", rid, 0, collateral + 1) \
+        == (rid, collateral + 1, collateral)
+    running = w.active()
+    _revert("MarketRentalNotDisputed", w.market.call, w.arbiter, "resolveDispute", running, 0, 0)
+    _revert("MarketArbitrationPending", w.market.call, w.stranger, "applyDefaultRuling", rid)
+    w.chain.warp(w.market.uint("arbitrationTimeout"))  # disputed this second: now the timeout
+    _revert("MarketArbitrationTimedOut", w.market.call, w.arbiter, "resolveDispute", rid, 0, 0)
+    w.market.call(w.stranger, "applyDefaultRuling", rid)
+    _revert("MarketRentalNotDisputed", w.market.call, w.arbiter, "resolveDispute", rid, 0, 0)
+
+
+def test_default_ruling__accrued_to_the_provider_the_rest_to_the_payer_no_slash():
+    w = world()
+    rid = _dispute(w, elapsed=4 * HOUR)
+    frozen, accrued, _, _, timeout_at = w.market.view("disputeOf", rid)
+    assert accrued == 2 * PRICE * 4 and frozen == 2 * PRICE * 10
+    staked = w.registry.view("providerOf", w.provider)[0]
+    was = w.usd.uint("balanceOf", w.payer)
+    w.chain.set_time(timeout_at)
+    w.market.call(w.stranger, "applyDefaultRuling", rid)
+    assert w.usd.uint("balanceOf", w.payer) - was == frozen - accrued
+    assert w.registry.view("providerOf", w.provider)[:2] == (staked, 0)
+
+
+# ───────────────────────────── the owner ─────────────────────────────
+
+SETTERS = [("setProtocolFee", 1000, 0), ("setStakePerGpu", 10**6 * GPUC, 0), ("setActivationWindow", 7 * DAY, 300),
+           ("setDisputeWindow", 30 * DAY, HOUR), ("setNoShowPenalty", 10_000, 0), ("setArbitrationTimeout", 60 * DAY, DAY),
+           ("setSlashTreasuryShare", 5000, 0)]
+
+
+@pytest.mark.parametrize("fn,hi,lo", SETTERS, ids=[s[0] for s in SETTERS])
+def test_owner__every_parameter_is_bounded(fn, hi, lo):
+    w = world()
+    w.market.call(w.owner, fn, hi)
+    assert _revert("MarketParameterOutOfBounds", w.market.call, w.owner, fn, hi + 1) == (hi + 1, lo, hi)
+    w.market.call(w.owner, fn, lo)
+    if lo:
+        assert _revert("MarketParameterOutOfBounds", w.market.call, w.owner, fn, lo - 1) == (lo - 1, lo, hi)
+
+
+def test_owner__registry_parameters_are_bounded_and_the_market_is_set_once():
+    w = world()
+    reg = w.registry
+    assert _revert("RegistryParameterOutOfBounds", reg.call, w.owner, "setUnbondingPeriod", DAY - 1) == (DAY - 1, DAY, 90 * DAY)
+    assert _revert("RegistryParameterOutOfBounds", reg.call, w.owner, "setUnbondingPeriod", 90 * DAY + 1)[0] == 90 * DAY + 1
+    assert _revert("RegistryParameterOutOfBounds", reg.call, w.owner, "setMinStake", 10**9 * GPUC + 1)[0] == 10**9 * GPUC + 1
+    _revert("RegistryMarketAlreadySet", reg.call, w.owner, "setMarket", w.stranger)
+
+
+def test_owner__changes_never_reach_a_running_rental_or_its_escrow():
+    """Fee, stake per GPU and activation window are fixed per rental at open; no owner call moves escrow."""
+    w = world()
+    rid = w.active(gpus=2, hours=10)
+    held = w.usd.uint("balanceOf", w.market.address)
+    for fn, hi, _ in SETTERS:
+        w.market.call(w.owner, fn, hi)
+    w.market.call(w.owner, "setTreasury", w.stranger)
+    w.market.call(w.owner, "pause")
+    assert w.usd.uint("balanceOf", w.market.address) == held
+    w.chain.warp(10 * HOUR)
+    (gross,) = w.market.call(w.stranger, "claim", rid)
+    assert gross == 2 * PRICE * 10
+    assert w.market.uint("protocolFees", w.usd.address) == gross * 100 // BPS  # the fee snapshot at open: 1 %
