@@ -50,8 +50,10 @@ BENCH_SIZES ?= 1,100,10000
 bench: setup
 	$(APE) run bench --network ethereum:local:foundry --sizes "$(BENCH_SIZES)"
 
+# Both cores (pytest-xdist; each worker runs its own anvil). PYTEST_WORKERS=0 runs in one process.
+PYTEST_WORKERS ?= 2
 test: setup audit
-	$(ROOT)/.venv/bin/pytest $(PYTEST_ARGS)
+	$(ROOT)/.venv/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Security review (SECURITY.md): the contracts compile without a warning and Slither reports nothing
 # untriaged (triage: security/audit.toml and in-place `slither-disable-next-line` reasons). Re-runs
