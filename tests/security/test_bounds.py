@@ -5,7 +5,7 @@ and never reach money already in escrow."""
 from __future__ import annotations
 
 import pytest
-from world import DAY, GPUC, HOUR, PRICE, Reverted, world
+from world import DAY, GPUC, HOUR, PRICE, ZERO, Reverted, world
 
 from rental_model import BPS, split_claim
 
@@ -192,3 +192,47 @@ def test_owner__changes_never_reach_a_running_rental_or_its_escrow():
     (gross,) = w.market.call(w.stranger, "claim", rid)
     assert gross == 2 * PRICE * 10
     assert w.market.uint("protocolFees", w.usd.address) == gross * 100 // BPS  # the fee snapshot at open: 1 %
+
+
+# ───────────────────────────── zero addresses and early release (mutation survivors) ─────────────────────────────
+
+
+def test_zero_addresses__a_rental_for_nobody_and_a_zero_payment_token_are_refused():
+    w = world()
+    _revert("MarketZeroAddress", w.market.call, w.payer, "openRentalFor", ZERO, w.offer, 1, 2, 2**96, ZERO, 0)
+    _revert("MarketZeroAddress", w.market.call, w.owner, "setPaymentToken", ZERO, True)
+    assert w.market.uint("nextRentalId") == 1  # nothing opened
+
+
+def test_slash__a_zero_recipient_is_refused_even_from_the_market():
+    """The market never names the zero address, but the registry does not rely on it: a slash that
+    would burn stake into address(0) reverts and leaves the collateral locked."""
+    w = world()
+    w.open(gpus=2)
+    locked = w.registry.view("providerOf", w.provider)[1]
+    with pytest.raises(Reverted) as e:
+        w.send("market", w.registry, "slash", w.provider, GPUC, [w.renter, ZERO], [GPUC // 2, GPUC // 2])
+    assert e.value.name == "RegistryInvalidRecipient" and e.value.args_ == (1,)
+    assert w.registry.view("providerOf", w.provider)[1] == locked
+
+
+def test_release__a_running_rental_cannot_be_ended_before_its_end():
+    """release() on an Active rental before endsAt reverts: nobody can take a renter's GPUs back early."""
+    w = world()
+    rid = w.active(gpus=2, hours=3)
+    ends = w.rental(rid).endsAt
+    w.chain.warp(ends - w.chain.time - 1)
+    assert _revert("MarketRentalNotReleasable", w.market.call, w.stranger, "release", rid) == (rid, 2, ends)
+    assert w.rental(rid).status == 2 and w.market.view("getOffer", w.offer)[2] == 2  # still Active, GPUs held
+
+
+def test_release__settlement_unlocks_the_collateral():
+    w = world()
+    reg, p = w.registry, w.provider
+    free = reg.one("freeStakeOf", p)
+    rid = w.active(gpus=3, hours=2)
+    assert reg.one("freeStakeOf", p) == free - 3 * 100 * GPUC
+    w.chain.warp(w.rental(rid).endsAt + w.market.uint("disputeWindow") - w.chain.time)
+    w.market.call(w.stranger, "release", rid)
+    assert w.rental(rid).status == 5  # Settled
+    assert reg.one("freeStakeOf", p) == free and reg.view("providerOf", p)[1] == 0
