@@ -296,16 +296,19 @@ class Client:
             "rentals": self.market.nextRentalId() - 1,
         }
 
-    def _offer_raw(self, offer_id: int):
-        offer_id = positive_int(offer_id, "offer id")
-        o = self.market.getOffer(offer_id)
-        if o.status == 0:
-            raise NotFoundError(f"Offer #{offer_id} does not exist (offers run from #1 to "
-                                f"#{self.market.nextOfferId() - 1}).")
-        return offer_id, o
+    def _get(self, kind: str, number) -> tuple[int, Any]:
+        """(id, on-chain record) of an offer or a rental; a missing one names the ids that exist."""
+        number = positive_int(number, f"{kind} id")
+        m = self.market
+        getter, counter = (m.getOffer, m.nextOfferId) if kind == "offer" else (m.getRental, m.nextRentalId)
+        record = getter(number)
+        if record.status == 0:
+            raise NotFoundError(f"{kind.capitalize()} #{number} does not exist ({kind}s run from #1 to "
+                                f"#{counter() - 1}).")
+        return number, record
 
     def offer(self, offer_id: int) -> dict[str, Any]:
-        offer_id, o = self._offer_raw(offer_id)
+        offer_id, o = self._get("offer", offer_id)
         token = self._token_at(o.paymentToken)
         model, region = self.market.offerLabels(offer_id)
         tiers = [{"min_gpu_hours": t.minGpuHours, "discount_bps": t.discountBps}
@@ -344,16 +347,8 @@ class Client:
                "gpus": lambda r: (-r["gpus_free"], r["id"])}[sort]
         return sorted(rows, key=key)
 
-    def _rental_raw(self, rental_id: int):
-        rental_id = positive_int(rental_id, "rental id")
-        r = self.market.getRental(rental_id)
-        if r.status == 0:
-            raise NotFoundError(f"Rental #{rental_id} does not exist (rentals run from #1 to "
-                                f"#{self.market.nextRentalId() - 1}).")
-        return rental_id, r
-
     def rental(self, rental_id: int) -> dict[str, Any]:
-        rental_id, r = self._rental_raw(rental_id)
+        rental_id, r = self._get("rental", rental_id)
         o = self.market.getOffer(r.offerId)
         token = self._token_at(o.paymentToken)
         now = self.now()
@@ -370,7 +365,7 @@ class Client:
             "id": rental_id, "offer_id": r.offerId, "status": status, "provider": o.provider,
             "renter": r.renter, "payer": payer, "broker": None if r.broker == ZERO else r.broker,
             "broker_bps": r.brokerBps, "gpus": r.gpus, "hours_paid": r.hoursPaid, "discount_bps": r.discountBps,
-            "protocol_fee_bps": r.protocolFeeBps, "token": token.symbol,
+            "protocol_fee_bps": r.protocolFeeBps, "token": token.symbol, "token_address": token.address,
             "total": token.amount(r.total), "claimed": token.amount(r.claimed),
             "accrued": token.amount(self.market.accruedOf(rental_id)),
             "claimable": token.amount(self.market.claimableOf(rental_id)),
@@ -396,11 +391,11 @@ class Client:
         p = self.registry.providerOf(address)
         g = self.gpuc
         rep = self.market.reputationOf(address)
-        claimable: dict[str, int] = {}
+        claimable: dict[str, int] = {}  # by token address: a symbol need not be in the deployment record
         for row in self.rentals(address, "provider"):
             raw = int(row["claimable"]["raw"])
             if raw:
-                claimable[row["token"]] = claimable.get(row["token"], 0) + raw
+                claimable[row["token_address"]] = claimable.get(row["token_address"], 0) + raw
         credits = {}
         for symbol, token_address in self.record.get("payment_tokens", {}).items():
             token = self._token_at(token_address)
@@ -416,14 +411,16 @@ class Client:
             "reputation": {"gpu_hours_served": str(Decimal(rep.gpuSecondsServed) / 3600),
                            "rentals_completed": rep.rentalsCompleted, "disputes_lost": rep.disputesLost,
                            "amount_slashed": g.amount(rep.amountSlashed)},
-            "claimable": {sym: self._token_at(self.record["payment_tokens"].get(sym, self.gpuc_address)).amount(v)
-                          for sym, v in claimable.items()},
+            "claimable": {self._token_at(a).symbol: self._token_at(a).amount(v) for a, v in claimable.items()},
             "credits": credits,
         }
 
     def quote(self, offer_id: int, gpus: int, hours: int) -> dict[str, Any]:
-        offer_id, o = self._offer_raw(offer_id)
+        offer_id, o = self._get("offer", offer_id)
         gpus, hours = positive_int(gpus, "GPU count", 65535), positive_int(hours, "number of hours", 8760)
+        return self._quote(offer_id, o, gpus, hours)
+
+    def _quote(self, offer_id: int, o, gpus: int, hours: int) -> dict[str, Any]:
         token = self._token_at(o.paymentToken)
         cost, discount, rate = self.market.quote(offer_id, gpus, hours)
         effective = -(-rate // gpus)
@@ -540,7 +537,7 @@ class Client:
         return {"offer": self.offer(offer_id), "tx": r.txn_hash}
 
     def _own_offer(self, offer_id: int):
-        offer_id, o = self._offer_raw(offer_id)
+        offer_id, o = self._get("offer", offer_id)
         if o.provider != self.me:
             raise WrongRoleError(f"{self.me} is not the provider of offer #{offer_id} ({o.provider} is).")
         return offer_id, o
@@ -586,7 +583,7 @@ class Client:
 
     def rent(self, offer_id: int, *, gpus: int, hours: int, max_price: str, broker: str | None = None,
              broker_pct: str = "0", renter: str | None = None) -> dict:
-        offer_id, o = self._offer_raw(offer_id)
+        offer_id, o = self._get("offer", offer_id)
         gpus, hours = positive_int(gpus, "GPU count", 65535), positive_int(hours, "number of hours", 8760)
         t = self._token_at(o.paymentToken)
         max_raw = t.parse(max_price, "maximum price per GPU-hour")
@@ -615,7 +612,7 @@ class Client:
             raise WrongStateError(f"{t.symbol} is no longer an allowed payment token.")
         if not self.registry.isActive(o.provider):
             raise WrongStateError(f"The provider of offer #{offer_id} is not active (stake below the minimum).")
-        q = self.quote(offer_id, gpus, hours)
+        q = self._quote(offer_id, o, gpus, hours)
         effective, cost = int(q["effective_price_per_gpu_hour"]["raw"]), int(q["cost"]["raw"])
         if effective > max_raw:
             raise InputError(f"Offer #{offer_id} costs {t.show(effective)} per GPU-hour, above your maximum of "
@@ -637,7 +634,7 @@ class Client:
                 "tx": r.txn_hash}
 
     def _rental_as(self, rental_id: int, role: str, states: tuple[str, ...], action: str):
-        rental_id, r = self._rental_raw(rental_id)
+        rental_id, r = self._get("rental", rental_id)
         status = RENTAL_STATUS[r.status]
         if status not in states:
             raise WrongStateError(f"Rental #{rental_id} is {status}; only {' or '.join(states)} rentals can be "
@@ -667,7 +664,7 @@ class Client:
             raise InputError("Name at least one rental id to claim, or use --all.")
         checked = []
         for rid in rental_ids:
-            rid, r = self._rental_raw(rid)
+            rid, r = self._get("rental", rid)
             status = RENTAL_STATUS[r.status]
             if status not in ("active", "ended"):
                 raise WrongStateError(f"Rental #{rid} is {status}; only active or ended rentals can be claimed.")
@@ -725,7 +722,7 @@ class Client:
                 "penalty": self.gpuc.amount(ev.penalty), "tx": tx.txn_hash}
 
     def release(self, rental_id: int) -> dict:
-        rental_id, r = self._rental_raw(rental_id)
+        rental_id, r = self._get("rental", rental_id)
         at = self.market.releasableAt(rental_id)
         now = self.now()
         status = RENTAL_STATUS[r.status]

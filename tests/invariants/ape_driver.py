@@ -39,7 +39,7 @@ from eth_abi import decode, encode
 from eth_utils import keccak
 
 from evm import Chain, Reverted, _Fn, _type
-from system import DAY, GPUC, MAX, N_BROKERS, N_PAYERS, N_PROVIDERS, N_RENTERS, PROVIDER_STAKE, RICH, System
+from system import System
 
 START_TIME = 1_800_000_000  # the pyrevm driver's start time
 
@@ -183,7 +183,8 @@ class ApeChain:
             acct = self._signers[address] = self._accounts[address]
         return acct
 
-    def deploy(self, deployer: str, name: str, args: list = ()) -> ApeContract:
+    def deploy(self, deployer: str, name: str, types: list[str] = (), args: list = ()) -> ApeContract:
+        """Same signature as the pyrevm `Chain.deploy`; `types` is unused (ape encodes from the ABI)."""
         from ape import project
 
         self.before_tx()
@@ -252,35 +253,4 @@ def _error_table() -> dict[bytes, tuple[str, list[str]]]:
 
 def fresh_ape_system() -> System:
     """`System.fresh`, step for step, deployed with ape on the session's anvil."""
-    c = ApeChain()
-    a = iter(range(100))
-    owner, treasury, arbiter, stranger = (c.address(next(a)) for _ in range(4))
-    providers = [c.address(next(a)) for _ in range(N_PROVIDERS)]
-    renters = [c.address(next(a)) for _ in range(N_RENTERS)]
-    payers = [c.address(next(a)) for _ in range(N_PAYERS)]
-    brokers = [c.address(next(a)) for _ in range(N_BROKERS)]
-    for acct in (owner, treasury, arbiter, stranger, *providers, *renters, *payers, *brokers):
-        c.fund_eth(acct)
-    gpuc = c.deploy(owner, "ComputeToken", [treasury, 10**15 * GPUC])
-    usd = c.deploy(owner, "MockStablecoin")
-    registry = c.deploy(owner, "ProviderRegistry", [gpuc.address, owner, 7 * DAY, 1_000 * GPUC])
-    market = c.deploy(owner, "ComputeMarket", [registry.address, owner, treasury])
-    registry.call(owner, "setMarket", market.address)
-    market.call(owner, "setPaymentToken", usd.address, True)
-    market.call(owner, "setPaymentToken", gpuc.address, True)
-    market.call(owner, "setArbiter", arbiter)
-    for p in providers:
-        gpuc.call(treasury, "transfer", p, RICH)
-        gpuc.call(p, "approve", registry.address, MAX)
-        registry.call(p, "register", "ipfs://spec")
-        registry.call(p, "stake", PROVIDER_STAKE)
-    for who in (*renters, *payers):
-        gpuc.call(treasury, "transfer", who, RICH)
-        usd.call(who, "mint", who, RICH)
-        gpuc.call(who, "approve", market.address, MAX)
-        usd.call(who, "approve", market.address, MAX)
-    s = System(c, gpuc, usd, registry, market, owner, treasury, arbiter, stranger, providers, renters, payers,
-               brokers)
-    s.base_balances = {(a, t.address): t.one("balanceOf", a) for a in s.everyone for t in (usd, gpuc)}
-    s.base = c.snapshot()
-    return s
+    return System.fresh(ApeChain())

@@ -309,7 +309,17 @@ class MarketMachine(RuleBasedStateMachine):
 
     @rule(n=N)
     def open_rental(self, n):
-        n = self._n(n)
+        drawn = self._draw_open(self._n(n))
+        if drawn is None:
+            return
+        r, fn, args = drawn
+        (r.id,) = self.s.market.call(r.payer, fn, *args)
+        self._book_open(r)
+        self._count("openRental")
+
+    def _draw_open(self, n: int) -> tuple[RentalG, str, tuple] | None:
+        """The rental `n` draws (offer, parties, size, the model's cost) with the call that opens it,
+        or None when the model says no open is possible now. Shared with the hostile-token machine."""
         o = self.g.offers[n % len(self.g.offers)]
         n //= 8
         renter = self.s.renters[n % 3]
@@ -321,22 +331,24 @@ class MarketMachine(RuleBasedStateMachine):
         collateral = self.stake_per_gpu * gpus
         if (self.paused or o.status != 1 or gpus <= 0 or len(self.g.rentals) >= 24
                 or not self._active_provider(o.provider) or self._free(o.provider) < collateral):
-            return
-        gpu_hours = gpus * hours
-        discount = max([bps for mh, bps in o.tiers if gpu_hours >= mh], default=0)
+            return None
+        discount = max([bps for mh, bps in o.tiers if gpus * hours >= mh], default=0)
         cost = ceil_div(gpus * o.price * (BPS - discount), BPS) * hours
         if payer == renter:
-            (rid,) = self.s.market.call(renter, "openRental", o.id, gpus, hours, o.price, broker, broker_bps)
+            fn, args = "openRental", (o.id, gpus, hours, o.price, broker, broker_bps)
         else:
-            (rid,) = self.s.market.call(payer, "openRentalFor", renter, o.id, gpus, hours, o.price, broker, broker_bps)
-        r = RentalG(rid, o, renter, payer, broker, broker_bps, gpus, hours, cost, cost, collateral, self.protocol_bps,
+            fn, args = "openRentalFor", (renter, o.id, gpus, hours, o.price, broker, broker_bps)
+        r = RentalG(0, o, renter, payer, broker, broker_bps, gpus, hours, cost, cost, collateral, self.protocol_bps,
                     discount, self.now + self.activation_window)
+        return r, fn, args
+
+    def _book_open(self, r: RentalG) -> None:
+        """The model's side of an open that went through (`r.id` set from the call's return)."""
         self.g.rentals.append(r)
-        o.in_use += gpus
-        self.g.locked[o.provider] += collateral
-        self._move(payer, o.token, -cost)
-        self._touch(r, o, o.provider)
-        self._count("openRental")
+        r.offer.in_use += r.gpus
+        self.g.locked[r.offer.provider] += r.collateral
+        self._move(r.payer, r.offer.token, -r.deposit)
+        self._touch(r, r.offer, r.offer.provider)
 
     def _pick(self, n: int, *statuses) -> RentalG | None:
         pool = [r for r in self.g.rentals if r.status in statuses]

@@ -53,8 +53,10 @@ class System:
         self.base = self.chain.snapshot()
 
     @classmethod
-    def fresh(cls) -> "System":
-        c = Chain()
+    def fresh(cls, chain=None) -> "System":
+        """Deploys and funds everything on `chain` (default: a new pyrevm Chain; the ape driver passes
+        its anvil chain, which has the same `deploy`/`address`/`fund_eth`/`snapshot` interface)."""
+        c = chain if chain is not None else Chain()
         a = iter(range(100))
         owner, treasury, arbiter, stranger = (c.address(next(a)) for _ in range(4))
         providers = [c.address(next(a)) for _ in range(N_PROVIDERS)]

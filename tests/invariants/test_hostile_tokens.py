@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, note, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from evm import Contract, Reverted
-from machine import ACTIVE, BPS, DISPUTED, ENDED, PENDING, HOUR, TERMINAL, MarketMachine, N, OfferG, RentalG, ceil_div
+from machine import ACTIVE, BPS, DISPUTED, ENDED, PENDING, HOUR, TERMINAL, MarketMachine, N, OfferG
 from system import MAX, RICH, ZERO, System
 
 GUARD = "ReentrancyGuardReentrantCall"
@@ -230,26 +230,12 @@ class HostileMachine(MarketMachine):
     def open_rental(self, n):
         """Open (self-paid or third-party-paid) on any offer; a pull the token refuses must revert the
         whole call with the token's error and change nothing (fee-on-transfer: always)."""
-        n = self._mix(n)
-        o = self.g.offers[n % len(self.g.offers)]
-        n //= 8
-        renter = self.s.renters[n % 3]
-        payer = renter if n // 3 % 3 == 0 else self.s.payers[n // 3 % 2]
-        broker = ZERO if n // 9 % 3 == 0 else self.s.brokers[n // 9 % 2]
-        broker_bps = 0 if broker == ZERO else min(n // 27 % 1001, o.max_broker_bps)
-        gpus = min(n // 27_027 % 8 + 1, o.offered - o.in_use)
-        hours = n // 216_216 % o.max_hours + 1
-        collateral = self.stake_per_gpu * gpus
-        if (self.paused or o.status != 1 or gpus <= 0 or len(self.g.rentals) >= 24
-                or not self._active_provider(o.provider) or self._free(o.provider) < collateral):
+        drawn = self._draw_open(self._mix(n))
+        if drawn is None:
             return
-        discount = max([bps for mh, bps in o.tiers if gpus * hours >= mh], default=0)
-        cost = ceil_div(gpus * o.price * (BPS - discount), BPS) * hours
-        if payer == renter:
-            fn, args = "openRental", (o.id, gpus, hours, o.price, broker, broker_bps)
-        else:
-            fn, args = "openRentalFor", (renter, o.id, gpus, hours, o.price, broker, broker_bps)
-        refused = self._pull_refused(o.token, payer, cost)
+        r, fn, args = drawn
+        o, payer = r.offer, r.payer
+        refused = self._pull_refused(o.token, payer, r.deposit)
         if refused is not None:
             before = self._snapshot_open(o, payer)
             self._expect(refused, self.s.market, payer, fn, *args)
@@ -259,14 +245,8 @@ class HostileMachine(MarketMachine):
             self._count(f"open refused:{self.sym[o.token]}:{refused[0]}")
             self._touch(o=o, p=o.provider)
             return
-        (rid,) = self.s.market.call(payer, fn, *args)
-        r = RentalG(rid, o, renter, payer, broker, broker_bps, gpus, hours, cost, cost, collateral, self.protocol_bps,
-                    discount, self.now + self.activation_window)
-        self.g.rentals.append(r)
-        o.in_use += gpus
-        self.g.locked[o.provider] += collateral
-        self._move(payer, o.token, -cost)
-        self._touch(r, o, o.provider)
+        (r.id,) = self.s.market.call(payer, fn, *args)
+        self._book_open(r)
         self._count(f"openRental:{self.sym[o.token]}")
 
     @rule(n=N)
