@@ -359,12 +359,7 @@ def provider_withdraw(opts: Options):
 @click.argument("address", required=False)
 def provider_status(opts: Options, address: str | None):
     """Stake, locked collateral, unbonding (and when), reputation, claimable earnings and credits."""
-    from gpumarket.client import parse_address
-
-    def action(c):
-        return c.provider_status(parse_address(address, "provider address") if address else c.me)
-
-    run(opts, action, sends=False)
+    run(opts, lambda c: c.provider_status(c.address_or_me(address, "provider address")), sends=False)
 
 
 # ── offers ──
@@ -588,12 +583,8 @@ def rental_show(opts: Options, rental_id):
 @click.option("--address", default=None, help="Whose rentals (default: --account).")
 def rental_list(opts: Options, role, address):
     """Rentals of an address, as renter, payer, provider or broker."""
-    from gpumarket.client import parse_address
-
-    def action(c):
-        return c.rentals(parse_address(address) if address else c.me, role)
-
-    run(opts, action, sends=False, render=lambda rows: render_rows(rows, _rental_columns()))
+    run(opts, lambda c: c.rentals(c.address_or_me(address), role), sends=False,
+        render=lambda rows: render_rows(rows, _rental_columns()))
 
 
 @rental.command("dispute")
@@ -644,9 +635,7 @@ def fees():
 @click.argument("address", required=False)
 def fees_show(opts: Options, address):
     """Credits of an address and the protocol fees waiting for the treasury, per payment token."""
-    from gpumarket.client import parse_address
-
-    run(opts, lambda c: c.balances(parse_address(address) if address else c.me), sends=False)
+    run(opts, lambda c: c.balances(c.address_or_me(address)), sends=False)
 
 
 @fees.command("withdraw")
@@ -671,9 +660,7 @@ def token():
 @click.argument("address", required=False)
 def token_balance(opts: Options, address):
     """GPUC and payment-token balances of an address (default: --account)."""
-    from gpumarket.client import parse_address
-
-    run(opts, lambda c: c.token_balances(parse_address(address) if address else c.me), sends=False)
+    run(opts, lambda c: c.token_balances(c.address_or_me(address)), sends=False)
 
 
 @token.command("transfer")

@@ -202,6 +202,10 @@ class Client:
             raise InputError("This command sends a transaction: choose an account with --account.")
         return self.account.address
 
+    def address_or_me(self, address: str | None, what: str = "address") -> str:
+        """`address` checked, or the --account's address when none is given."""
+        return parse_address(address, what) if address else self.me
+
     def now(self) -> int:
         """The timestamp the next transaction will see (on anvil: the pending block's)."""
         from ape import chain

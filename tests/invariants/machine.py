@@ -406,22 +406,32 @@ class MarketMachine(RuleBasedStateMachine):
     @precondition(lambda self: self.g.rentals)
     @rule(n=N)
     def extend(self, n):
-        n = self._n(n)
-        r = self._pick(n, ACTIVE)
-        if r is None:
+        drawn = self._draw_extend(self._n(n))
+        if drawn is None:
             return
-        o, hours = r.offer, n // 64 % 48 + 1
-        if self.paused or self.now >= r.ends or r.payer != r.renter or o.status != 1 or r.hours + hours > o.max_hours:
-            return
+        r, hours = drawn
         (cost,) = self.s.market.call(r.renter, "extend", r.id, hours)
         assert cost == r.total // r.hours * hours
+        self._book_extend(r, hours, cost)
+        self._count("extend")
+
+    def _draw_extend(self, n: int) -> tuple[RentalG, int] | None:
+        """An active self-funded rental and the hours the model says it may be extended by, or None."""
+        r = self._pick(n, ACTIVE)
+        if r is None:
+            return None
+        o, hours = r.offer, n // 64 % 48 + 1
+        if self.paused or self.now >= r.ends or r.payer != r.renter or o.status != 1 or r.hours + hours > o.max_hours:
+            return None
+        return r, hours
+
+    def _book_extend(self, r: RentalG, hours: int, cost: int) -> None:
         r.total += cost
         r.deposit += cost
         r.hours += hours
         r.ends += hours * HOUR
-        self._move(r.payer, o.token, -cost)
+        self._move(r.payer, r.offer.token, -cost)
         self._touch(r)
-        self._count("extend")
 
     @precondition(lambda self: self.g.rentals)
     @rule(n=N)

@@ -252,14 +252,11 @@ class HostileMachine(MarketMachine):
     @rule(n=N)
     def extend(self, n):
         """A self-funded renter extends; a pull the token refuses reverts the whole extension."""
-        n = self._mix(n)
-        r = self._pick(n, ACTIVE)
-        if r is None:
+        drawn = self._draw_extend(self._mix(n))
+        if drawn is None:
             return
-        o, hours = r.offer, n // 64 % 48 + 1
-        if self.paused or self.now >= r.ends or r.payer != r.renter or o.status != 1 or r.hours + hours > o.max_hours:
-            return
-        cost = r.total // r.hours * hours
+        r, hours = drawn
+        o, cost = r.offer, r.total // r.hours * hours
         refused = self._pull_refused(o.token, r.renter, cost)
         if refused is not None:
             self._expect(refused, self.s.market, r.renter, "extend", r.id, hours)
@@ -268,12 +265,7 @@ class HostileMachine(MarketMachine):
             return
         (got,) = self.s.market.call(r.renter, "extend", r.id, hours)
         assert got == cost, f"extend cost {got}, model {cost}"
-        r.total += cost
-        r.deposit += cost
-        r.hours += hours
-        r.ends += hours * HOUR
-        self._move(r.payer, o.token, -cost)
-        self._touch(r)
+        self._book_extend(r, hours, cost)
         self._count(f"extend:{self.sym[o.token]}")
 
     @rule(n=N)
