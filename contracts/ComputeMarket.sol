@@ -20,7 +20,8 @@ import { Rental } from "./types/Rental.sol";
 /// @notice Offers, rentals and the streaming escrow. See {IComputeMarket}.
 /// @dev The owner configures bounded parameters and pauses new business; it can never move escrow
 /// or stake. Solvency: for every payment token, balance ≥ Σ over non-terminal rentals of
-/// (total − claimed) + accrued protocol and broker fees, with equality absent donations.
+/// (total − claimed) + the bonds of Disputed rentals + protocol fees + credits, with equality absent
+/// donations.
 contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuardTransient {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
@@ -84,6 +85,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @dev Broker fees, and payouts the token refused to push; withdrawn with {withdrawCredits}.
     mapping(address account => mapping(address token => uint256)) internal _credits;
     mapping(address provider => Reputation) internal _reputation;
+    /// @dev The bond the renter posted with {dispute}, held until the ruling pays it out.
+    mapping(uint256 rentalId => uint256) internal _disputeBonds;
 
     constructor(IProviderRegistry registry_, address owner_, address treasury_) Ownable(owner_) {
         if (address(registry_) == address(0)) revert MarketZeroAddress();
@@ -329,21 +332,12 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 endsAt = r.endsAt;
         if (block.timestamp >= endsAt) revert MarketRentalEnded(rentalId, endsAt);
 
-        // Effect: close the stream now; the stop charge (rounded up, against the caller) stays for
-        // the provider, the complement is refunded; the GPUs go back to the offer.
-        uint256 total = r.total;
-        uint256 charge = RentalMath.stopChargeUp(
-            RentalMath.accruedUp(total, r.startedAt, endsAt, block.timestamp), total, r.hoursPaid, r.discountBps
-        );
-        refund = total - charge;
-        r.total = uint112(charge); // safe: charge ≤ total
-        r.endsAt = uint40(block.timestamp);
-        r.status = Rental.Status.Ended;
-        Offer.Record storage o = _offers[r.offerId];
-        o.gpusInUse -= r.gpus;
+        // Effect: close the stream now and give the GPUs back.
+        address token;
+        (refund, token) = _stopStream(r);
 
         // Interaction: refund the unused deposit to its payer.
-        _pay(o.paymentToken, _payer(r), refund);
+        _pay(token, _payer(r), refund);
         emit RentalStopped(rentalId, block.timestamp, refund);
     }
 
@@ -398,7 +392,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     // ───────────────────────────── Disputes ─────────────────────────────
 
     /// @inheritdoc IComputeMarket
-    function dispute(uint256 rentalId, bytes32 evidenceHash) external {
+    function dispute(uint256 rentalId, bytes32 evidenceHash) external nonReentrant returns (uint256 bond) {
         // Check: the renter, on a rental that ran, within the dispute window after its end.
         Rental.Record storage r = _rentals[rentalId];
         Rental.Status status = r.status;
@@ -409,11 +403,25 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 closesAt = uint256(r.endsAt) + disputeWindow;
         if (block.timestamp >= closesAt) revert MarketDisputeWindowClosed(rentalId, closesAt);
 
-        // Effect: freeze what is unclaimed; an Active rental ends here and gives its GPUs back.
-        if (status == Rental.Status.Active) _offers[r.offerId].gpusInUse -= r.gpus;
+        // Effect: a running rental ends here exactly as a stop would end it (the time used is billed,
+        // the rest refunded, the GPUs freed), so a dispute is never a cheaper exit than a stop; one
+        // past its end only gives its GPUs back. What is billed and unclaimed is frozen until a ruling.
+        uint256 refund;
+        address token = _offers[r.offerId].paymentToken;
+        if (status == Rental.Status.Active) {
+            if (block.timestamp < r.endsAt) (refund,) = _stopStream(r);
+            else _offers[r.offerId].gpusInUse -= r.gpus;
+        }
         r.status = Rental.Status.Disputed;
         r.disputedAt = uint40(block.timestamp);
-        emit RentalDisputed(rentalId, msg.sender, evidenceHash, r.total - r.claimed);
+        uint256 total = r.total;
+        bond = RentalMath.disputeBondUp(total, uint256(r.endsAt) - r.startedAt, arbitrationTimeout, disputeWindow);
+        _disputeBonds[rentalId] = bond;
+        emit RentalDisputed(rentalId, msg.sender, evidenceHash, total - r.claimed, refund, bond);
+
+        // Interaction: refund the unused deposit to its payer, then take the bond from the renter.
+        _pay(token, _payer(r), refund);
+        _pullExact(token, msg.sender, bond);
     }
 
     /// @inheritdoc IComputeMarket
@@ -426,12 +434,11 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         if (providerShareBps > RentalMath.BPS) revert MarketInvalidShare(providerShareBps);
         if (slashAmount > r.collateral) revert MarketSlashAboveCollateral(rentalId, slashAmount, r.collateral);
 
-        // The provider's share of the frozen escrow, rounded down (the rest is the payer's).
-        uint256 claimed = r.claimed;
-        uint256 providerGross = (r.total - claimed) * providerShareBps / RentalMath.BPS;
-        uint256 accruedUnclaimed = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, r.disputedAt) - claimed;
-        bool lost = slashAmount != 0 || providerGross < accruedUnclaimed;
-        _resolve(rentalId, r, providerGross, slashAmount, lost, false);
+        // The provider's share of the frozen escrow, rounded down (the rest is the payer's). The provider
+        // lost if the ruling takes anything from it: less than the whole frozen escrow, or a slash.
+        uint256 frozen = r.total - r.claimed;
+        uint256 providerGross = RentalMath.bpsOfDown(frozen, providerShareBps);
+        _resolve(rentalId, r, providerGross, slashAmount, slashAmount != 0 || providerGross < frozen, false);
     }
 
     /// @inheritdoc IComputeMarket
@@ -439,9 +446,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         Rental.Record storage r = _disputed(rentalId);
         uint256 timeoutAt = uint256(r.disputedAt) + arbitrationTimeout;
         if (block.timestamp < timeoutAt) revert MarketArbitrationPending(rentalId, timeoutAt);
-        // Default: the provider keeps what had accrued up to the dispute, no slash.
-        uint256 providerGross = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, r.disputedAt) - r.claimed;
-        _resolve(rentalId, r, providerGross, 0, false, true);
+        // Default: the provider keeps everything billed (what a stop at the dispute would have billed),
+        // no slash, and the bond compensates it for the collateral the dispute kept locked.
+        _resolve(rentalId, r, r.total - r.claimed, 0, false, true);
     }
 
     // ───────────────────────────── Fees ─────────────────────────────
@@ -566,10 +573,10 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     function accruedOf(uint256 rentalId) public view returns (uint256) {
         Rental.Record storage r = _rentals[rentalId];
         Rental.Status status = r.status;
-        if (status == Rental.Status.Active || status == Rental.Status.Ended || status == Rental.Status.Settled) {
-            return RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);
+        if (status == Rental.Status.None || status == Rental.Status.Pending || status == Rental.Status.Cancelled) {
+            return 0; // never activated
         }
-        return 0;
+        return RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);
     }
 
     /// @inheritdoc IComputeMarket
@@ -584,7 +591,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         Rental.Record storage r = _rentals[rentalId];
         if (r.status == Rental.Status.Pending) return r.total;
         if (r.status != Rental.Status.Active || block.timestamp >= r.endsAt) return 0;
-        return r.total - RentalMath.accruedUp(r.total, r.startedAt, r.endsAt, block.timestamp);
+        return r.total - _stopCharge(r);
     }
 
     /// @inheritdoc IComputeMarket
@@ -603,6 +610,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     {
         Offer.Record storage o = _offers[offerId];
         if (o.status == Offer.Status.None) revert MarketOfferNotFound(offerId);
+        if (gpus == 0 || gpus > type(uint16).max) revert MarketInvalidGpuCount(gpus);
+        if (hoursPaid == 0 || hoursPaid > MAX_RENTAL_HOURS) revert MarketInvalidHours(hoursPaid, 1, MAX_RENTAL_HOURS);
         discountBps = RentalMath.discountBpsFor(o.tiers, gpus * hoursPaid);
         hourlyRate = RentalMath.hourlyRateUp(gpus, o.pricePerGpuHour, discountBps);
         cost = hourlyRate * hoursPaid;
@@ -627,13 +636,13 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     function disputeOf(uint256 rentalId)
         external
         view
-        returns (uint256 frozen, uint256 accruedUnclaimed, uint256 collateral, uint256 disputedAt, uint256 timeoutAt)
+        returns (uint256 frozen, uint256 bond, uint256 collateral, uint256 disputedAt, uint256 timeoutAt)
     {
         Rental.Record storage r = _rentals[rentalId];
         disputedAt = r.disputedAt;
         if (r.status != Rental.Status.Disputed) return (0, 0, 0, disputedAt, 0);
         frozen = r.total - r.claimed;
-        accruedUnclaimed = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, disputedAt) - r.claimed;
+        bond = _disputeBonds[rentalId];
         collateral = r.collateral;
         timeoutAt = disputedAt + arbitrationTimeout;
     }
@@ -710,8 +719,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         }
         provider = o.provider;
         if (renter == provider || msg.sender == provider) revert MarketSelfRental(offerId, provider);
+        if (gpus == 0) revert MarketInvalidGpuCount(0);
         uint256 available = o.gpusOffered - o.gpusInUse;
-        if (gpus == 0 || gpus > available) revert MarketInsufficientCapacity(offerId, available, gpus);
+        if (gpus > available) revert MarketInsufficientCapacity(offerId, available, gpus);
         if (hoursPaid < o.minHours || hoursPaid > o.maxHours) {
             revert MarketInvalidHours(hoursPaid, o.minHours, o.maxHours);
         }
@@ -759,6 +769,25 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         emit RentalClaimed(rentalId, provider, gross, net, protocolFee, brokerFee);
     }
 
+    /// @dev What {stopRental} would bill an Active rental now ({RentalMath-stopChargeUp}).
+    function _stopCharge(Rental.Record storage r) internal view returns (uint256) {
+        return RentalMath.stopChargeUp(r.total, r.hoursPaid, r.discountBps, block.timestamp - r.startedAt);
+    }
+
+    /// @dev Ends an Active rental's stream now, as {stopRental} does: the stop charge stays for the
+    /// provider (rounded up, against the renter who stops or disputes), the rest is returned to be
+    /// refunded, and the GPUs go back to the offer. Returns the refund and the payment token.
+    function _stopStream(Rental.Record storage r) internal returns (uint256 refund, address token) {
+        uint256 charge = _stopCharge(r);
+        refund = r.total - charge;
+        r.total = uint112(charge); // safe: charge ≤ total
+        r.endsAt = uint40(block.timestamp);
+        r.status = Rental.Status.Ended;
+        Offer.Record storage o = _offers[r.offerId];
+        o.gpusInUse -= r.gpus;
+        token = o.paymentToken;
+    }
+
     /// @dev Cancels a Pending rental: frees the capacity, refunds the payer in full, and after the
     /// activation deadline slashes the no-show penalty to the renter; unlocks the rest of the collateral.
     function _cancel(uint256 rentalId, Rental.Record storage r) internal returns (uint256 refund) {
@@ -772,7 +801,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         uint256 penalty;
         if (block.timestamp > r.activationDeadline) {
             // Rounded down: the renter is (usually) the caller.
-            penalty = collateral * noShowPenaltyBps / RentalMath.BPS;
+            penalty = RentalMath.bpsOfDown(collateral, noShowPenaltyBps);
             if (penalty != 0) _reputation[provider].amountSlashed += uint128(penalty); // safe: ≤ collateral
         }
         // Interaction: collateral via the trusted registry, then the refund.
@@ -795,7 +824,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
 
     /// @dev Applies a ruling: `providerGross` of the frozen escrow to the provider (fees apply as on a
     /// claim), the rest refunded to the payer; `slashAmount` of the collateral slashed to the renter and
-    /// the treasury; the rest of the collateral unlocked; the provider's record updated.
+    /// the treasury; the rest of the collateral unlocked; the dispute bond back to the renter if the
+    /// provider `lost`, else to the provider; the provider's record updated.
     function _resolve(
         uint256 rentalId,
         Rental.Record storage r,
@@ -818,19 +848,32 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
             RentalMath.splitClaim(claimed, newTotal, r.protocolFeeBps, r.brokerBps);
         if (protocolFee != 0) _protocolFees[token] += protocolFee;
         if (brokerFee != 0) _credits[r.broker][token] += brokerFee;
-        uint256 toTreasury = slashAmount * slashTreasuryBps / RentalMath.BPS;
+        uint256 toTreasury = RentalMath.bpsOfDown(slashAmount, slashTreasuryBps);
+        uint256 bond = _disputeBonds[rentalId];
+        delete _disputeBonds[rentalId];
+        address bondTo = lost ? r.renter : provider;
         Reputation storage rep = _reputation[provider];
         if (lost) {
             rep.disputesLost += 1;
             rep.amountSlashed += uint128(slashAmount); // safe: ≤ collateral
         } else {
-            _recordServed(provider, r.gpus, uint256(r.disputedAt < r.endsAt ? r.disputedAt : r.endsAt) - r.startedAt);
+            _recordServed(provider, r.gpus, uint256(r.endsAt) - r.startedAt); // the stream ended by the dispute
         }
         emit DisputeResolved(
-            rentalId, byDefault, providerGross, net, protocolFee, brokerFee, refund, slashAmount - toTreasury, toTreasury
+            rentalId,
+            byDefault,
+            providerGross,
+            net,
+            protocolFee,
+            brokerFee,
+            refund,
+            slashAmount - toTreasury,
+            toTreasury,
+            bondTo,
+            bond
         );
 
-        // Interaction: collateral through the trusted registry, then the two payouts.
+        // Interaction: collateral through the trusted registry, then the payouts.
         uint256 collateral = r.collateral;
         if (slashAmount != 0) {
             address[] memory recipients = new address[](2);
@@ -842,6 +885,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         registry.unlock(provider, collateral - slashAmount);
         _pay(token, provider, net);
         _pay(token, _payer(r), refund);
+        _pay(token, bondTo, bond);
     }
 
     /// @dev Pushes `amount` of `token` to `to`; if the token refuses (a blocklisted recipient, a

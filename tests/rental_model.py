@@ -4,9 +4,10 @@ It restates the rules of contracts/libraries/RentalMath.sol from their specifica
 compute expected values themselves instead of reading them back from the contract:
 
 - the stream: what a rental of `total` running from `started` to `ends` has paid out at time `t`,
-  rounded down for claims and up for a stop;
+  rounded down (claims);
 - the fee split of a claim: one fee on the combined bps of the cumulative gross, then divided;
-- the stop charge: the used time at the list (undiscounted) rate, at least one hour, at most `total`.
+- the stop charge: the used time at the list (undiscounted) rate, at least one hour, at most `total`;
+- the dispute bond: the billed hourly rate × (arbitration timeout + dispute window) / dispute window.
 """
 
 from __future__ import annotations
@@ -19,21 +20,13 @@ def ceil_div(a: int, b: int) -> int:
 
 
 def accrued_down(total: int, started: int, ends: int, t: int) -> int:
-    """What the stream has paid out by `t`, rounded down (a claim)."""
-    if t <= started:
-        return 0
+    """What the stream has paid out by `t`, rounded down (a claim). The end comes first: a stream
+    stopped in its activation second (`started == ends`) has accrued its whole billed total."""
     if t >= ends:
         return total
+    if t <= started:
+        return 0
     return total * (t - started) // (ends - started)
-
-
-def accrued_up(total: int, started: int, ends: int, t: int) -> int:
-    """What the stream has paid out by `t`, rounded up (a stop, against the renter who calls it)."""
-    if t <= started:
-        return 0
-    if t >= ends:
-        return total
-    return ceil_div(total * (t - started), ends - started)
 
 
 def split_claim(before: int, after: int, protocol_bps: int, broker_bps: int) -> tuple[int, int, int]:
@@ -50,9 +43,19 @@ def split_claim(before: int, after: int, protocol_bps: int, broker_bps: int) -> 
     return after - before - protocol - broker, protocol, broker
 
 
-def stop_charge(total: int, started: int, ends: int, t: int, hours_paid: int, discount_bps: int = 0) -> int:
-    """What a renter stopping at `t` is billed (the rental's new total; the rest is refunded): the
-    accrual rounded up, grossed up to the list rate (stopping early forfeits the volume discount),
-    at least one hour at the rental's rate, never more than `total`."""
-    charge = ceil_div(accrued_up(total, started, ends, t) * BPS, BPS - discount_bps)
-    return min(total, max(charge, total // hours_paid))
+def stop_charge(total: int, started: int, t: int, hours_paid: int, discount_bps: int = 0) -> int:
+    """What a renter stopping (or disputing) a running rental at `t` is billed (the rental's new total;
+    the rest is refunded), as the README states it:
+    min(total, max(rate, ⌈rate × elapsed × 10000 / (3600 × (10000 − discount))⌉)), rate = total / hours:
+    the time used at the list rate (stopping early forfeits the volume discount), rounded up once, at
+    least one hour at the rental's rate, never more than `total`."""
+    rate = total // hours_paid
+    listed = ceil_div(rate * (t - started) * BPS, 3600 * (BPS - discount_bps))
+    return min(total, max(rate, listed))
+
+
+def dispute_bond(billed: int, billed_seconds: int, arbitration_timeout: int, dispute_window: int) -> int:
+    """The bond a renter posts with a dispute: the billed hourly rate (billed × 3600 / max(seconds, 1 h))
+    × (arbitration timeout + dispute window) / dispute window, rounded up once."""
+    return ceil_div(billed * 3600 * (arbitration_timeout + dispute_window),
+                    max(billed_seconds, 3600) * dispute_window)

@@ -29,9 +29,9 @@ M, L = "contracts/ComputeMarket.sol", "contracts/libraries/RentalMath.sol"
 REUSE = False
 
 MUTANTS = [
-    ("refund-rounded-up", "stop rounds the accrued part down, so the refund is rounded up (in the renter's favour)",
-     L, "return Math.mulDiv(total, t - startedAt, endsAt - startedAt, Math.Rounding.Ceil);",
-     "return Math.mulDiv(total, t - startedAt, endsAt - startedAt, Math.Rounding.Floor);"),
+    ("refund-rounded-up", "the stop bill is rounded down, so the refund is rounded up (in the renter's favour)",
+     L, "charge = Math.mulDiv(rate * elapsed, BPS, SECONDS_PER_HOUR * (BPS - discountBps), Math.Rounding.Ceil);",
+     "charge = Math.mulDiv(rate * elapsed, BPS, SECONDS_PER_HOUR * (BPS - discountBps), Math.Rounding.Floor);"),
     ("claimed-not-updated", "claim pays out but does not advance `claimed`",
      M, "        r.claimed = uint112(accrued); // safe: accrued ≤ total, a uint112\n", ""),
     ("fee-on-deposit", "the protocol fee is booked on the deposit at open instead of on accrual at claim",
@@ -43,8 +43,8 @@ MUTANTS = [
      M, "        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n",
      "        registry.unlock(provider, collateral);\n        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n"),
     ("capacity-not-released", "stop does not give the GPUs back to the offer",
-     M, "        Offer.Record storage o = _offers[r.offerId];\n        o.gpusInUse -= r.gpus;\n\n        // Interaction: refund the unused",
-     "        Offer.Record storage o = _offers[r.offerId];\n\n        // Interaction: refund the unused"),
+     M, "        Offer.Record storage o = _offers[r.offerId];\n        o.gpusInUse -= r.gpus;\n        token = o.paymentToken;",
+     "        Offer.Record storage o = _offers[r.offerId];\n        token = o.paymentToken;"),
     ("pause-blocks-refund", "pause also blocks stopRental (a refund)",
      M, "function stopRental(uint256 rentalId) external nonReentrant returns",
      "function stopRental(uint256 rentalId) external whenNotPaused nonReentrant returns"),
@@ -52,9 +52,20 @@ MUTANTS = [
      M, "        if (slashAmount > r.collateral) revert MarketSlashAboveCollateral(rentalId, slashAmount, r.collateral);\n", ""),
     ("extension-overcharged", "an extension costs one base unit more than the rental's rate",
      M, "cost = total / hoursPaid * hoursAdded;", "cost = total / hoursPaid * hoursAdded + 1;"),
-    ("default-ruling-pays-all", "the default ruling gives the provider the whole frozen escrow",
-     M, "uint256 providerGross = RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, r.disputedAt) - r.claimed;",
-     "uint256 providerGross = r.total - r.claimed;"),
+    ("dispute-skips-the-stop-bill", "a dispute of a running rental freezes the whole deposit instead of billing it as a stop",
+     M, "            if (block.timestamp < r.endsAt) (refund,) = _stopStream(r);\n            else _offers[r.offerId].gpusInUse -= r.gpus;\n",
+     "            _offers[r.offerId].gpusInUse -= r.gpus;\n"),
+    ("bond-to-provider-on-loss", "the dispute bond goes to the provider even when the ruling goes against it",
+     M, "address bondTo = lost ? r.renter : provider;", "address bondTo = provider;"),
+    ("bond-not-scaled", "the dispute bond is one hour of rent, not scaled by the arbitration timeout",
+     L, "billed, SECONDS_PER_HOUR * (arbitrationTimeout + disputeWindow), perHourOver * disputeWindow, Math.Rounding.Ceil",
+     "billed, SECONDS_PER_HOUR * disputeWindow, perHourOver * disputeWindow, Math.Rounding.Ceil"),
+    ("same-second-stop-accrues-nothing", "a stream stopped in its activation second reports nothing accrued (start checked first)",
+     L, "        if (t >= endsAt) return total;\n        if (t <= startedAt) return 0;\n",
+     "        if (t <= startedAt) return 0;\n        if (t >= endsAt) return total;\n"),
+    ("refund-view-overstates", "refundableOf shows the unaccrued part, not what a stop refunds",
+     M, "        return r.total - _stopCharge(r);\n",
+     "        return r.total - RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);\n"),
 ]
 
 

@@ -77,11 +77,17 @@ interface IComputeMarket is IProviderRegistryErrors {
     event RentalEnded(uint256 indexed rentalId);
     event RentalSettled(uint256 indexed rentalId, uint256 collateralUnlocked);
 
-    event RentalDisputed(uint256 indexed rentalId, address indexed renter, bytes32 evidenceHash, uint256 frozen);
+    /// @notice The renter disputed a rental. `frozen` is the billed, unclaimed escrow held until a
+    /// ruling; `refund` what went back to the payer at once (the unused part of a rental disputed while
+    /// running, as a stop would refund it); `bond` what the renter posted (see {dispute}).
+    event RentalDisputed(
+        uint256 indexed rentalId, address indexed renter, bytes32 evidenceHash, uint256 frozen, uint256 refund, uint256 bond
+    );
     /// @notice A dispute was ruled. `byDefault` is true when the default ruling was applied after the
     /// arbitration timeout. Every amount that moved is in the event: the frozen escrow split into the
-    /// provider's gross (net + fees) and the refund to the payer, and the slash split into the
-    /// renter's and the treasury's parts.
+    /// provider's gross (net + fees) and the refund to the payer, the slash split into the renter's
+    /// and the treasury's parts, and the dispute bond paid to `bondTo` (the renter if the provider
+    /// lost, else the provider).
     event DisputeResolved(
         uint256 indexed rentalId,
         bool byDefault,
@@ -91,7 +97,9 @@ interface IComputeMarket is IProviderRegistryErrors {
         uint256 brokerFee,
         uint256 refund,
         uint256 slashToRenter,
-        uint256 slashToTreasury
+        uint256 slashToTreasury,
+        address bondTo,
+        uint256 bond
     );
 
     event ProtocolFeesWithdrawn(address indexed token, address indexed treasury, uint256 amount);
@@ -205,7 +213,7 @@ interface IComputeMarket is IProviderRegistryErrors {
     ///
     /// Requirements:
     /// - not paused; the offer is Active, not reserved for someone else, not the caller's own;
-    /// - `gpus` > 0 and within the free capacity; minHours ≤ `hoursPaid` ≤ maxHours;
+    /// - `gpus` > 0 ({MarketInvalidGpuCount}) and within the free capacity; minHours ≤ `hoursPaid` ≤ maxHours;
     /// - effective price per GPU-hour ≤ `maxPricePerGpuHour`; the payment token is still allowlisted;
     /// - `brokerBps` ≤ the offer's maxBrokerBps, and 0 without a broker;
     /// - the provider has enough free stake; the payer has approved the cost, and the token
@@ -261,8 +269,9 @@ interface IComputeMarket is IProviderRegistryErrors {
 
     /// @notice Stops an Active rental early; the part that has not been used goes back to the payer
     /// at once, and the GPUs go back to the offer. The time used is billed at the list rate (a volume
-    /// discount rewards the committed GPU-hours, so stopping early forfeits it), at least one hour,
-    /// never more than was paid: see {RentalMath-stopChargeUp}.
+    /// discount rewards the committed GPU-hours, so stopping early forfeits it), rounded up once, at
+    /// least one hour at the rental's rate, never more than was paid: see {RentalMath-stopChargeUp}.
+    /// The billed total is accrued in full at once (the provider may claim all of it).
     /// @dev Emits {RentalStopped}. The charge is rounded up (against the caller, the renter).
     ///
     /// Requirements:
@@ -289,22 +298,29 @@ interface IComputeMarket is IProviderRegistryErrors {
 
     // ───────────────────────────── Disputes ─────────────────────────────
 
-    /// @notice The renter disputes a rental it was not served on. The rental ends at once (the stream
-    /// stops counting for the provider, the GPUs go back to the offer); everything the provider has
-    /// not claimed is frozen, and the collateral stays locked, until a ruling.
+    /// @notice The renter disputes a rental it was not served on. A running rental ends at once exactly
+    /// as {stopRental} would end it (the time used is billed, the unused part goes back to the payer,
+    /// the GPUs go back to the offer), so a dispute is never a cheaper exit than a stop. Everything
+    /// billed that the provider has not claimed is frozen, and the collateral stays locked, until a
+    /// ruling. The renter posts a bond in the payment token, {RentalMath-disputeBondUp}: the billed
+    /// hourly rate × (arbitrationTimeout + disputeWindow) / disputeWindow. The bond goes back to the
+    /// renter if the ruling takes anything from the provider, and to the provider otherwise.
     /// @param evidenceHash Hash of the off-chain evidence (logs, benchmarks) for the arbiter.
-    /// @dev Emits {RentalDisputed}.
+    /// @return bond What was taken from the renter.
+    /// @dev Emits {RentalDisputed} (and {PaymentDeferred} if the refund cannot be pushed).
     ///
     /// Requirements:
-    /// - `msg.sender` is the renter;
+    /// - `msg.sender` is the renter, has approved the market for the bond, and the token delivers it;
     /// - the rental is Active, or Ended, and `block.timestamp` < endsAt + disputeWindow.
-    function dispute(uint256 rentalId, bytes32 evidenceHash) external;
+    function dispute(uint256 rentalId, bytes32 evidenceHash) external returns (uint256 bond);
 
     /// @notice The arbiter rules on a dispute: `providerShareBps` of the frozen escrow goes to the
     /// provider (as gross, so fees apply as on a claim), the rest back to the payer; `slashAmount` of
     /// the rental's collateral is slashed, slashTreasuryBps of it to the treasury and the rest to the
-    /// renter; the remaining collateral unlocks. The arbiter can never move more than the frozen
-    /// escrow plus this rental's collateral, and can only rule before the arbitration timeout.
+    /// renter; the remaining collateral unlocks. If the ruling takes anything from the provider (less
+    /// than the whole frozen escrow, or a slash) the provider lost: the dispute bond goes back to the
+    /// renter; otherwise it goes to the provider. The arbiter can never move more than the frozen
+    /// escrow, this rental's collateral and its bond, and can only rule before the arbitration timeout.
     /// @dev Emits {DisputeResolved}.
     ///
     /// Requirements:
@@ -313,8 +329,9 @@ interface IComputeMarket is IProviderRegistryErrors {
     /// - `providerShareBps` ≤ 10000 and `slashAmount` ≤ the rental's collateral.
     function resolveDispute(uint256 rentalId, uint256 providerShareBps, uint256 slashAmount) external;
 
-    /// @notice Applies the default ruling to a dispute the arbiter left unruled: the provider keeps
-    /// what had accrued up to the dispute, the rest goes back to the payer, no slash. Anyone may call.
+    /// @notice Applies the default ruling to a dispute the arbiter left unruled: the provider is paid
+    /// the whole frozen escrow (exactly what a stop at the dispute's second would have billed, less
+    /// what it had claimed), no slash, and the dispute bond goes to the provider. Anyone may call.
     /// @dev Emits {DisputeResolved} with `byDefault` = true.
     ///
     /// Requirements:
@@ -377,32 +394,39 @@ interface IComputeMarket is IProviderRegistryErrors {
     /// @notice The payer of a rental (the renter unless a third party funded it).
     function payerOf(uint256 rentalId) external view returns (address);
 
-    /// @notice What the stream has paid out by now (gross, claimed part included).
+    /// @notice What the stream has accrued by now (gross, claimed part included), for every rental that
+    /// was activated: for a Disputed rental the billed total (its unclaimed part frozen), for a
+    /// Resolved one what the ruling paid in total. 0 for a rental never activated.
     function accruedOf(uint256 rentalId) external view returns (uint256);
 
-    /// @notice What {claim} would pay out now (gross).
+    /// @notice What {claim} would pay out now (gross); 0 unless the rental is Active or Ended.
     function claimableOf(uint256 rentalId) external view returns (uint256);
 
-    /// @notice What {stopRental} (Active) or {cancelPending} (Pending) would refund now.
+    /// @notice Exactly what {stopRental} (Active, before its end) or {cancelPending} (Pending) would
+    /// refund at this second; 0 otherwise.
     function refundableOf(uint256 rentalId) external view returns (uint256);
 
-    /// @notice When {release} can settle the rental (0 while not started).
+    /// @notice When {release} can next move the rental on: for a Pending rental the first second it can
+    /// cancel a no-show (activationDeadline + 1); for an Active or Ended one when it settles (endsAt +
+    /// disputeWindow; an Active rental's GPUs are already released from endsAt); 0 for any other status.
     function releasableAt(uint256 rentalId) external view returns (uint256);
 
     /// @notice The cost of renting `gpus` × `hoursPaid` on an offer now, the discount it earns and
-    /// the hourly rate the rental would stream at.
+    /// the hourly rate the rental would stream at. Reverts {MarketOfferNotFound},
+    /// {MarketInvalidGpuCount} (gpus outside [1, 65535]) or {MarketInvalidHours} (hours outside
+    /// [1, MAX_RENTAL_HOURS]); the offer's own capacity and hour bounds are checked at open.
     function quote(uint256 offerId, uint256 gpus, uint256 hoursPaid)
         external
         view
         returns (uint256 cost, uint256 discountBps, uint256 hourlyRate);
 
-    /// @notice A dispute as the arbiter sees it: the frozen escrow, what had accrued to the provider
-    /// by the dispute (unclaimed part; the default ruling pays exactly this), the collateral at stake,
-    /// when it was raised and when the default ruling becomes available.
+    /// @notice A dispute as the arbiter sees it: the frozen escrow (billed and unclaimed; the default
+    /// ruling pays exactly this to the provider), the renter's bond, the collateral at stake, when it
+    /// was raised and when the default ruling becomes available. Zeros (but `disputedAt`) unless Disputed.
     function disputeOf(uint256 rentalId)
         external
         view
-        returns (uint256 frozen, uint256 accruedUnclaimed, uint256 collateral, uint256 disputedAt, uint256 timeoutAt);
+        returns (uint256 frozen, uint256 bond, uint256 collateral, uint256 disputedAt, uint256 timeoutAt);
 
     /// @notice A provider's on-chain track record, in one call.
     function reputationOf(address provider) external view returns (Reputation memory);

@@ -21,20 +21,15 @@ library RentalMath {
         return Math.mulDiv(gpus * pricePerGpuHour, BPS - discountBps, BPS, Math.Rounding.Ceil);
     }
 
-    /// @notice What the stream has paid out by time `t` (the provider's gross), rounded down.
+    /// @notice What the stream has paid out by time `t` (the provider's gross), rounded down:
+    /// `total` from `endsAt` on, 0 up to `startedAt`, and ⌊total × (t − startedAt) / (endsAt − startedAt)⌋
+    /// in between. The end is checked first, so a stream stopped in its activation second
+    /// (`startedAt == endsAt`) has accrued its whole billed total.
     /// @dev Rounds down: favours the renter; used by `claim`, which anyone (the provider included) calls.
     function accruedDown(uint256 total, uint256 startedAt, uint256 endsAt, uint256 t) internal pure returns (uint256) {
-        if (t <= startedAt) return 0;
         if (t >= endsAt) return total;
+        if (t <= startedAt) return 0;
         return Math.mulDiv(total, t - startedAt, endsAt - startedAt);
-    }
-
-    /// @notice What the stream has paid out by time `t`, rounded up.
-    /// @dev Rounds up: favours the provider; used by `stopRental`, which the renter calls.
-    function accruedUp(uint256 total, uint256 startedAt, uint256 endsAt, uint256 t) internal pure returns (uint256) {
-        if (t <= startedAt) return 0;
-        if (t >= endsAt) return total;
-        return Math.mulDiv(total, t - startedAt, endsAt - startedAt, Math.Rounding.Ceil);
     }
 
     /// @notice Splits a claim of the stream from `claimedBefore` to `claimedAfter` (both cumulative gross).
@@ -62,20 +57,47 @@ library RentalMath {
         providerNet = claimedAfter - claimedBefore - protocolFee - brokerFee;
     }
 
-    /// @notice What a renter who stops early owes for the time used: the stream's accrual at the
-    /// discounted rate, rounded up, grossed up to the undiscounted list rate (a volume discount is a
-    /// discount for the committed GPU-hours, so stopping early forfeits it), and at least one hour
-    /// at the rental's rate; never more than `total`.
-    /// @dev Rounds up: favours the provider, since the renter is the caller of `stopRental`.
-    function stopChargeUp(uint256 accruedUp_, uint256 total, uint256 hoursPaid, uint256 discountBps)
+    /// @notice What a renter who stops an Active rental `elapsed` seconds after activation is billed:
+    /// charge = min(total, max(rate, ⌈rate × elapsed × 10000 / (3600 × (10000 − discountBps))⌉)), with
+    /// rate = total / hoursPaid, the rental's hourly rate (volume discount included). The time used is
+    /// billed at the list rate (a volume discount rewards the committed GPU-hours, so stopping early
+    /// forfeits it), rounded up once; at least one hour at the rental's rate; never more than `total`.
+    /// @dev Rounds up: favours the provider, since the renter is the caller of `stopRental` and `dispute`.
+    /// `total / hoursPaid` is exact while the rental is Active (total == rate × hoursPaid).
+    function stopChargeUp(uint256 total, uint256 hoursPaid, uint256 discountBps, uint256 elapsed)
         internal
         pure
         returns (uint256 charge)
     {
-        charge = discountBps == 0 ? accruedUp_ : Math.mulDiv(accruedUp_, BPS, BPS - discountBps, Math.Rounding.Ceil);
-        uint256 oneHour = total / hoursPaid; // exact: total == hourly rate × hoursPaid while Active
-        if (charge < oneHour) charge = oneHour;
+        uint256 rate = total / hoursPaid;
+        charge = Math.mulDiv(rate * elapsed, BPS, SECONDS_PER_HOUR * (BPS - discountBps), Math.Rounding.Ceil);
+        if (charge < rate) charge = rate;
         if (charge > total) charge = total;
+    }
+
+    /// @notice The bond a renter posts to dispute a rental whose billed stream is `billed` over
+    /// `billedSeconds`: the billed hourly rate (billed × 3600 / max(billedSeconds, 3600)) times
+    /// (arbitrationTimeout + disputeWindow) / disputeWindow, rounded up once. With the defaults
+    /// (7 days, 1 day) that is 8 hours of rent. A dispute can keep the collateral locked for the
+    /// arbitration timeout where a stop keeps it for the dispute window; the bond makes the first at
+    /// least as costly per unit of collateral and time as the second (see SECURITY.md).
+    /// @dev Rounds up: favours the provider, since the renter is the caller of `dispute`.
+    function disputeBondUp(uint256 billed, uint256 billedSeconds, uint256 arbitrationTimeout, uint256 disputeWindow)
+        internal
+        pure
+        returns (uint256)
+    {
+        uint256 perHourOver = billedSeconds > SECONDS_PER_HOUR ? billedSeconds : SECONDS_PER_HOUR;
+        return Math.mulDiv(
+            billed, SECONDS_PER_HOUR * (arbitrationTimeout + disputeWindow), perHourOver * disputeWindow, Math.Rounding.Ceil
+        );
+    }
+
+    /// @notice `bps` basis points of `amount`, rounded down.
+    /// @dev Rounds down: used for shares paid to the side that did not choose the number (a ruling's
+    /// provider share, the no-show penalty, the treasury's part of a slash).
+    function bpsOfDown(uint256 amount, uint256 bps) internal pure returns (uint256) {
+        return amount * bps / BPS;
     }
 
     /// @notice The discount (bps) that `gpuHours` earns under the packed `tiers`: the highest tier reached.

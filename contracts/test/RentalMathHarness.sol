@@ -13,10 +13,6 @@ contract RentalMathHarness {
         return RentalMath.accruedDown(total, startedAt, endsAt, t);
     }
 
-    function accruedUp(uint256 total, uint256 startedAt, uint256 endsAt, uint256 t) external pure returns (uint256) {
-        return RentalMath.accruedUp(total, startedAt, endsAt, t);
-    }
-
     function splitClaim(uint256 before, uint256 after_, uint256 protocolFeeBps, uint256 brokerBps)
         external
         pure
@@ -25,12 +21,20 @@ contract RentalMathHarness {
         return RentalMath.splitClaim(before, after_, protocolFeeBps, brokerBps);
     }
 
-    function stopChargeUp(uint256 accrued, uint256 total, uint256 hoursPaid, uint256 discountBps)
+    function stopChargeUp(uint256 total, uint256 hoursPaid, uint256 discountBps, uint256 elapsed)
         external
         pure
         returns (uint256)
     {
-        return RentalMath.stopChargeUp(accrued, total, hoursPaid, discountBps);
+        return RentalMath.stopChargeUp(total, hoursPaid, discountBps, elapsed);
+    }
+
+    function disputeBondUp(uint256 billed, uint256 billedSeconds, uint256 arbitrationTimeout, uint256 disputeWindow)
+        external
+        pure
+        returns (uint256)
+    {
+        return RentalMath.disputeBondUp(billed, billedSeconds, arbitrationTimeout, disputeWindow);
     }
 
     function discountBpsFor(uint256 tiers, uint256 gpuHours) external pure returns (uint256) {

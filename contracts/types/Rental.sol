@@ -28,9 +28,10 @@ library Rental {
     /// that the stream's amount, times, offer and status share one slot.
     /// @dev The stream pays `total` linearly over [startedAt, endsAt]: accrued(t) =
     /// total × (min(t, endsAt) − startedAt) / (endsAt − startedAt). While Active, total / duration is
-    /// the rental's fixed rate, so extensions do not move what has already accrued. A stop replaces
-    /// `total` by the stop charge ({RentalMath.stopChargeUp}) and `endsAt` by the stop time. A dispute
-    /// changes neither: it records `disputedAt`, and the stream stops counting there.
+    /// the rental's fixed rate, so extensions do not move what has already accrued. A stop (or a
+    /// dispute of a running rental, which ends it the same way) replaces `total` by the stop charge
+    /// ({RentalMath.stopChargeUp}) and `endsAt` by that second; from `endsAt` on the whole `total` has
+    /// accrued. A dispute also records `disputedAt`.
     struct Record {
         // slot 0: the stream (read by claim, extend, stop, activate, dispute, release)
         uint112 total; // what the stream pays in total (the deposit, less any refund at stop)
@@ -47,7 +48,7 @@ library Rental {
         uint16 discountBps; // the volume discount the rental was priced with
         uint16 protocolFeeBps; // snapshot of the protocol fee at open
         uint16 brokerBps; // the broker's cut of the provider's gross
-        uint40 disputedAt; // when the renter disputed (0 = never)
+        uint40 disputedAt; // when the renter disputed (0 = never); ≥ endsAt once Disputed
         // slot 2: who may stop, extend, cancel and dispute, and the collateral
         address renter; // 20 bytes
         uint96 collateral; // provider stake locked for this rental, in ComputeToken base units

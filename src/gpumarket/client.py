@@ -361,8 +361,8 @@ class Client:
         time_left = max(0, r.endsAt - now) if status == "active" else 0
         dispute = None
         if status in ("disputed", "resolved"):
-            frozen, accrued_unclaimed, collateral, disputed_at, timeout_at = self.market.disputeOf(rental_id)
-            dispute = {"frozen": token.amount(frozen), "accrued_unclaimed": token.amount(accrued_unclaimed),
+            frozen, bond, collateral, disputed_at, timeout_at = self.market.disputeOf(rental_id)
+            dispute = {"frozen": token.amount(frozen), "bond": token.amount(bond),
                        "disputed_at": disputed_at, "timeout_at": timeout_at, "timeout_at_utc": when(timeout_at)}
         releasable = self.market.releasableAt(rental_id)
         return {
@@ -745,8 +745,27 @@ class Client:
         closes = r.endsAt + self.market.disputeWindow()
         if self.now() >= closes:
             raise WrongStateError(f"The dispute window of rental #{rental_id} closed at {when(closes)}.")
-        tx = self.send(f"dispute rental #{rental_id}", self.market.dispute, rental_id, evidence_hash)
-        return {"rental": self.rental(rental_id), "evidence_hash": "0x" + evidence_hash.hex(), "tx": tx.txn_hash}
+        t = self._token_at(self.market.getOffer(r.offerId).paymentToken)
+        bond_cap = self._dispute_bond_cap(r)
+        self._require_balance(t, bond_cap, f"Disputing rental #{rental_id} (a bond of up to {t.show(bond_cap)})")
+        approval = self._ensure_allowance(t, self.market, bond_cap)
+        tx = self.send(f"dispute rental #{rental_id} (bond up to {t.show(bond_cap)})", self.market.dispute, rental_id,
+                       evidence_hash)
+        ev = tx.decode_logs(self.market.RentalDisputed)[0]
+        return {"rental": self.rental(rental_id), "evidence_hash": "0x" + evidence_hash.hex(),
+                "frozen": t.amount(ev.frozen), "refund": t.amount(ev.refund), "bond": t.amount(ev.bond),
+                "approval_tx": approval, "tx": tx.txn_hash}
+
+    def _dispute_bond_cap(self, r) -> int:
+        """The most `dispute` can take as a bond in the block that includes it (contracts/libraries/
+        RentalMath.sol `disputeBondUp`: the billed hourly rate × (timeout + window) / window, rounded up).
+        Exact for an ended stream; for a running one the bill is that of a stop at the block's second, whose
+        hourly rate is at most the list rate (the rental's rate grossed up by its discount) plus rounding."""
+        timeout, window = self.market.arbitrationTimeout(), self.market.disputeWindow()
+        if RENTAL_STATUS[r.status] == "active" and self.now() < r.endsAt:
+            list_rate = -(-(r.total // r.hoursPaid) * BPS // (BPS - r.discountBps))
+            return -(-list_rate * (timeout + window) // window) - (-(timeout + window) // window) + 1
+        return -(-r.total * 3600 * (timeout + window) // (max(r.endsAt - r.startedAt, 3600) * window))
 
     def resolve(self, rental_id: int, provider_share_pct: str, slash: str) -> dict:
         share = parse_pct(provider_share_pct, "provider share")

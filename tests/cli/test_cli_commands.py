@@ -9,6 +9,7 @@ from ape import chain
 from cli_support import amount_shape, deployment_dir, gm, ok  # noqa: F401  (fixtures)
 from click.testing import CliRunner
 from conftest import DAY, HOUR, USD
+from rental_model import dispute_bond, stop_charge
 
 from gpumarket.cli import cli
 
@@ -209,6 +210,13 @@ def test_dispute_resolve_and_timeout(gm, staked, renter, owner, arbiter):
     disputed = ok(gm("rental", "dispute", ids[0], "--evidence", "nvidia-smi showed no GPUs", account=renter))
     assert disputed["rental"]["status"] == "disputed" and disputed["evidence_hash"].startswith("0x")
     assert disputed["rental"]["dispute"]["timeout_at"] > 0
+    # Billed as a stop at the dispute's second, the rest refunded; a bond of about 8 hours of rent (the defaults).
+    r = disputed["rental"]
+    total, used = 4 * 1_950_000, r["dispute"]["disputed_at"] - r["started_at"]
+    billed = stop_charge(total, 0, used, 4)
+    assert (disputed["frozen"]["raw"], disputed["refund"]["raw"], disputed["bond"]["raw"]) == \
+        (str(billed), str(total - billed), str(dispute_bond(billed, used, 7 * DAY, DAY)))
+    assert r["dispute"]["bond"] == disputed["bond"]
     resolved = ok(gm("rental", "resolve", ids[0], "--provider-share", "25", "--slash", "50", account=arbiter))
     assert resolved["rental"]["status"] == "resolved"
     ok(gm("rental", "dispute", ids[1], "--evidence", "0x" + "ab" * 32, account=renter))

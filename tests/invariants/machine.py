@@ -21,7 +21,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for rental_model
 
 from evm import Reverted  # noqa: E402
-from rental_model import BPS, accrued_down, ceil_div, split_claim, stop_charge  # noqa: E402
+from rental_model import BPS, accrued_down, ceil_div, dispute_bond, split_claim, stop_charge  # noqa: E402
 from system import GPUC, ZERO, System  # noqa: E402
 
 HOUR = 3600
@@ -101,6 +101,9 @@ class RentalG:
     protocol_fee: int = 0
     broker_fee: int = 0
     last_accrued: int = 0
+    bond: int = 0  # the renter's dispute bond, held by the market while Disputed
+    stop_bill: int = 0  # what a stop at the dispute's second bills (model): the floor of the payer's cost
+    by_default: bool = False  # resolved by the default ruling
 
 
 @dataclass
@@ -447,7 +450,7 @@ class MarketMachine(RuleBasedStateMachine):
             if self.now >= r.ends:
                 return
         (refund,) = self.s.market.call(r.renter, "stopRental", r.id)
-        charge = stop_charge(r.total, r.started, r.ends, self.now, r.hours, r.discount_bps)
+        charge = stop_charge(r.total, r.started, self.now, r.hours, r.discount_bps)
         assert refund == r.total - charge, f"stop refunded {refund}, model {r.total - charge}"
         r.refunded += refund
         r.total, r.ends, r.status = charge, self.now, ENDED
@@ -516,20 +519,41 @@ class MarketMachine(RuleBasedStateMachine):
         r = self._pick(n, ACTIVE, ENDED)
         if r is None or self.now >= r.ends + self.dispute_window:
             return
-        self.s.market.call(r.renter, "dispute", r.id, b"\x07" * 32)
+        # A running rental is billed as a stop at this second would bill it; the bond follows from the bill.
+        running = r.status == ACTIVE and self.now < r.ends
+        total = stop_charge(r.total, r.started, self.now, r.hours, r.discount_bps) if running else r.total
+        ends = self.now if running else r.ends
+        bond = dispute_bond(total, ends - r.started, self.arbitration_timeout, self.dispute_window)
+        if self._dispute_refused(r, bond):
+            return
+        (got,) = self.s.market.call(r.renter, "dispute", r.id, b"\x07" * 32)
+        assert got == bond, f"dispute bond {got}, model {bond}"
         if r.status == ACTIVE:
             self._release_capacity(r)
+        refund = r.total - total
+        r.refunded += refund
+        self._pay(r.offer.token, r.payer, refund)
+        self._move(r.renter, r.offer.token, -bond)
+        r.total, r.ends, r.bond, r.stop_bill = total, ends, bond, total
         r.status, r.disputed_at = DISPUTED, self.now
         self._touch(r, r.offer)
         self._count("dispute")
 
-    def _resolve_model(self, r: RentalG, provider_gross: int, slash: int) -> None:
-        refund = r.total - r.claimed - provider_gross
+    def _dispute_refused(self, r: RentalG, bond: int) -> bool:
+        """Whether the token refuses the bond's pull (the hostile-token machine checks the revert)."""
+        return False
+
+    def _resolve_model(self, r: RentalG, provider_gross: int, slash: int, by_default: bool = False) -> None:
+        frozen = r.total - r.claimed
+        lost = not by_default and (slash > 0 or provider_gross < frozen)
+        refund = frozen - provider_gross
         _, net, _, _ = self._claim_model(r, r.claimed + provider_gross)
         r.total = r.claimed
         r.refunded += refund
         self._pay(r.offer.token, r.offer.provider, net)
         self._pay(r.offer.token, r.payer, refund)
+        self._pay(r.offer.token, r.renter if lost else r.offer.provider, r.bond)
+        r.bond, r.by_default = 0, by_default
         to_treasury = slash * self.slash_treasury_bps // BPS
         self._move(r.renter, self.s.gpuc.address, slash - to_treasury)
         self._move(self.s.treasury, self.s.gpuc.address, to_treasury)
@@ -554,7 +578,7 @@ class MarketMachine(RuleBasedStateMachine):
             self._count("resolveDispute")
         else:
             self.s.market.call(self.s.stranger, "applyDefaultRuling", r.id)
-            self._resolve_model(r, accrued_down(r.total, r.started, r.ends, r.disputed_at) - r.claimed, 0)
+            self._resolve_model(r, r.total - r.claimed, 0, by_default=True)
             self._count("applyDefaultRuling")
         self._touch(r, r.offer, r.offer.provider)
 
@@ -705,10 +729,11 @@ class MarketMachine(RuleBasedStateMachine):
 
     @invariant()
     def inv1_solvency(self):
-        """1. For every payment token the market holds exactly the escrow of open rentals + fees + credits."""
+        """1. For every payment token the market holds exactly the escrow of open rentals + dispute bonds
+        + fees + credits."""
         for token in self.s.tokens:
             t = token.address
-            escrow = sum(r.total - r.claimed for r in self.g.rentals if r.offer.token == t and r.status not in TERMINAL)
+            escrow = sum(r.total - r.claimed + r.bond for r in self.g.rentals if r.offer.token == t and r.status not in TERMINAL)
             owed = escrow + self.g.protocol_fees[t] + sum(v for (a, tk), v in self.g.credits.items() if tk == t)
             held = token.uint("balanceOf", self.s.market.address)
             assert held == owed, f"inv1 solvency: market holds {held} of {t}, owes {owed}"
@@ -733,13 +758,33 @@ class MarketMachine(RuleBasedStateMachine):
         if r.status in TERMINAL:
             assert paid_out == r.deposit, f"inv2 conservation: closed rental {r.id} paid out {paid_out} != {r.deposit}"
         assert claimed <= total, f"inv3 accrual bounds: rental {r.id} claimed {claimed} > total {total}"
-        if r.status in (ACTIVE, ENDED, SETTLED):
-            accrued = self.s.market.uint("accruedOf", r.id)
+        accrued = self.s.market.uint("accruedOf", r.id)
+        if r.status in (PENDING, CANCELLED):
+            assert accrued == 0, f"inv3 accruedOf: rental {r.id} never activated but reports {accrued}"
+        else:
+            # Every status that started: the model's stream (the whole billed total from its end on, so
+            # a stop or dispute in the activation second has accrued everything it billed).
             assert claimed <= accrued <= total <= r.deposit, \
                 f"inv3 accrual bounds: rental {r.id} claimed {claimed}, accrued {accrued}, total {total}"
-            assert accrued >= r.last_accrued, f"inv3 accrual decreased on rental {r.id}: {r.last_accrued} -> {accrued}"
             assert accrued == accrued_down(r.total, r.started, r.ends, self.now), f"inv3 accrual off the model on {r.id}"
+            if r.status != RESOLVED:  # a ruling may cut the total back to what was claimed
+                assert accrued >= r.last_accrued, f"inv3 accrual decreased on rental {r.id}: {r.last_accrued} -> {accrued}"
             r.last_accrued = accrued
+        # The refund view is exactly what the action would refund at this second.
+        refundable = self.s.market.uint("refundableOf", r.id)
+        if r.status == PENDING:
+            expect = r.total
+        elif r.status == ACTIVE and self.now < r.ends:
+            expect = r.total - stop_charge(r.total, r.started, self.now, r.hours, r.discount_bps)
+        else:
+            expect = 0
+        assert refundable == expect, f"inv3 refundableOf: rental {r.id} shows {refundable}, a stop/cancel refunds {expect}"
+        # A dispute is never a cheaper exit than a stop at the dispute's second.
+        if r.status == DISPUTED:
+            assert total == r.stop_bill, f"inv2 dispute: rental {r.id} bills {total}, a stop would bill {r.stop_bill}"
+        if r.by_default:
+            assert r.deposit - r.refunded == r.stop_bill, \
+                f"inv2 default ruling: payer of {r.id} paid {r.deposit - r.refunded}, a stop would bill {r.stop_bill}"
 
     @invariant()
     def inv5_stake(self):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 from world import DAY, GPUC, HOUR, PRICE, ZERO, Reverted, world
 
-from rental_model import BPS, split_claim
+from rental_model import BPS, ceil_div, dispute_bond, split_claim, stop_charge
 
 
 def _revert(name, fn, *args):
@@ -95,12 +95,15 @@ def _dispute(w, gpus=2, hours=10, elapsed=3 * HOUR):
     return rid
 
 
-@pytest.mark.parametrize("share,slash_pct", [(0, 100), (10_000, 0), (3333, 50)])
-def test_arbiter__moves_exactly_the_frozen_escrow_and_at_most_the_collateral(share, slash_pct):
+@pytest.mark.parametrize("share,slash_pct", [(0, 100), (10_000, 0), (3333, 50), (9999, 0), (10_000, 1)])
+def test_arbiter__moves_exactly_the_frozen_escrow_the_bond_and_at_most_the_collateral(share, slash_pct):
     w = world()
     other = w.active(gpus=1, hours=5)  # another rental: the ruling must not touch it
     rid = _dispute(w)
-    frozen, _, collateral, _, _ = w.market.view("disputeOf", rid)
+    frozen, bond, collateral, _, _ = w.market.view("disputeOf", rid)
+    rate = 2 * PRICE
+    assert frozen == stop_charge(rate * 10, 0, 3 * HOUR, 10) == 3 * rate  # billed as a stop at 3 h
+    assert bond == dispute_bond(frozen, 3 * HOUR, 7 * DAY, DAY) == ceil_div(rate * 8 * DAY, DAY)  # 8 h of rent
     slash = collateral * slash_pct // 100
     watch = [w.provider, w.payer, w.renter, w.treasury]
     before = w.balances(watch)
@@ -110,17 +113,20 @@ def test_arbiter__moves_exactly_the_frozen_escrow_and_at_most_the_collateral(sha
     w.market.call(w.arbiter, "resolveDispute", rid, share, slash)
     after = w.balances(watch)
     gross = frozen * share // BPS
+    lost = slash > 0 or gross < frozen  # the ruling took something from the provider: the bond goes back
     net, proto, brok = split_claim(0, gross, 100, 200)
     usd, gpuc = w.usd.address, w.gpuc.address
-    assert after[(w.provider, usd)] - before[(w.provider, usd)] == net
+    assert after[(w.provider, usd)] - before[(w.provider, usd)] == net + (0 if lost else bond)
     assert after[(w.payer, usd)] - before[(w.payer, usd)] == frozen - gross
-    assert market_before - w.usd.uint("balanceOf", w.market.address) == net + frozen - gross  # fees stay, booked
+    assert after[(w.renter, usd)] - before[(w.renter, usd)] == (bond if lost else 0)
+    assert market_before - w.usd.uint("balanceOf", w.market.address) == net + frozen - gross + bond  # fees stay, booked
     to_treasury = slash * w.market.uint("slashTreasuryBps") // BPS
     assert after[(w.renter, gpuc)] - before[(w.renter, gpuc)] == slash - to_treasury
     assert after[(w.treasury, gpuc)] - before[(w.treasury, gpuc)] == to_treasury
     assert w.registry.view("providerOf", w.provider)[:2] == (staked - slash, w.rental(other).collateral)
     assert w.rental(other) == other_before
     assert w.rental(rid).status == 7
+    assert w.market.view("reputationOf", w.provider)[2] == (1 if lost else 0)  # disputesLost
 
 
 def test_arbiter__bounds_share_slash_timeout_and_status():
@@ -139,16 +145,21 @@ def test_arbiter__bounds_share_slash_timeout_and_status():
     _revert("MarketRentalNotDisputed", w.market.call, w.arbiter, "resolveDispute", rid, 0, 0)
 
 
-def test_default_ruling__accrued_to_the_provider_the_rest_to_the_payer_no_slash():
+def test_default_ruling__the_stop_bill_and_the_bond_to_the_provider_no_slash():
     w = world()
+    payer_before = w.usd.uint("balanceOf", w.payer)
     rid = _dispute(w, elapsed=4 * HOUR)
-    frozen, accrued, _, _, timeout_at = w.market.view("disputeOf", rid)
-    assert accrued == 2 * PRICE * 4 and frozen == 2 * PRICE * 10
+    frozen, bond, _, _, timeout_at = w.market.view("disputeOf", rid)
+    total = 2 * PRICE * 10
+    assert frozen == stop_charge(total, 0, 4 * HOUR, 10) == 2 * PRICE * 4
+    assert w.usd.uint("balanceOf", w.payer) - payer_before == -total + (total - frozen)  # refunded at the dispute
     staked = w.registry.view("providerOf", w.provider)[0]
-    was = w.usd.uint("balanceOf", w.payer)
+    was = {who: w.usd.uint("balanceOf", who) for who in (w.payer, w.provider, w.renter)}
     w.chain.set_time(timeout_at)
     w.market.call(w.stranger, "applyDefaultRuling", rid)
-    assert w.usd.uint("balanceOf", w.payer) - was == frozen - accrued
+    net, _, _ = split_claim(0, frozen, 100, 200)
+    got = {who: w.usd.uint("balanceOf", who) - was[who] for who in was}
+    assert got == {w.payer: 0, w.provider: net + bond, w.renter: 0}
     assert w.registry.view("providerOf", w.provider)[:2] == (staked, 0)
 
 

@@ -12,7 +12,7 @@ from eth_abi import decode
 from eth_utils import keccak
 from world import DAY, GPUC, HOUR, PRICE, ZERO, Reverted, world
 
-from rental_model import BPS, accrued_down, accrued_up, split_claim
+from rental_model import BPS, accrued_down, dispute_bond, split_claim, stop_charge
 
 PENDING, ACTIVE, ENDED, CANCELLED, SETTLED, DISPUTED, RESOLVED = range(1, 8)
 
@@ -41,7 +41,7 @@ def test_views__through_a_rental_life():
     w.chain.warp(3 * HOUR + 17)
     now = w.chain.time
     assert m.one("accruedOf", rid) == accrued_down(total, start, ends, now) == m.one("claimableOf", rid)
-    assert m.one("refundableOf", rid) == total - accrued_up(total, start, ends, now)
+    assert m.one("refundableOf", rid) == total - stop_charge(total, start, now, 10)
     assert m.one("releasableAt", rid) == ends + m.uint("disputeWindow")
     m.call(w.stranger, "claim", rid)
     assert m.one("claimableOf", rid) == 0 and m.one("accruedOf", rid) == accrued_down(total, start, ends, now)
@@ -54,20 +54,26 @@ def test_views__through_a_rental_life():
         == (total, 0, 0, 0)
 
 
-def test_views__pending_disputed_and_cancelled_accrue_nothing():
+def test_views__pending_and_cancelled_accrue_nothing_a_disputed_rental_its_billed_total():
     w = world()
     m = w.market
     pending = w.open()
     disputed = w.active(gpus=1, hours=10)
     w.chain.warp(2 * HOUR)
     m.call(w.renter, "dispute", disputed, b"\x04" * 32)
-    frozen, accrued, collateral, at, timeout_at = m.view("disputeOf", disputed)
-    assert (frozen, accrued, collateral, at, timeout_at) == (
-        PRICE * 10, PRICE * 2, 100 * GPUC, w.chain.time, w.chain.time + m.uint("arbitrationTimeout"))
+    billed = stop_charge(PRICE * 10, 0, 2 * HOUR, 10)
+    assert billed == PRICE * 2
+    assert m.view("disputeOf", disputed) == (
+        billed, dispute_bond(billed, 2 * HOUR, 7 * DAY, DAY), 100 * GPUC, w.chain.time,
+        w.chain.time + m.uint("arbitrationTimeout"))
     assert m.view("disputeOf", pending) == (0, 0, 0, 0, 0)
-    for rid in (pending, disputed):
-        assert (m.one("accruedOf", rid), m.one("claimableOf", rid)) == (0, 0)
+    assert (m.one("accruedOf", pending), m.one("claimableOf", pending)) == (0, 0)
+    # Billed in full, frozen: accrued but not claimable.
+    assert (m.one("accruedOf", disputed), m.one("claimableOf", disputed)) == (billed, 0)
     assert m.one("refundableOf", disputed) == 0 and m.one("releasableAt", disputed) == 0
+    m.call(w.arbiter, "resolveDispute", disputed, 2500, 0)
+    # Resolved: what the ruling paid the provider in total.
+    assert (m.one("accruedOf", disputed), m.one("claimableOf", disputed)) == (billed * 2500 // BPS, 0)
     m.call(w.renter, "cancelPending", pending)
     assert (m.one("refundableOf", pending), m.one("releasableAt", pending), m.one("accruedOf", pending)) == (0, 0, 0)
 
@@ -101,7 +107,7 @@ def test_reputation__served_completed_lost_slashed():
     m.call(w.renter, "dispute", lost, b"\x05" * 32)
     m.call(w.renter, "dispute", won, b"\x06" * 32)
     m.call(w.arbiter, "resolveDispute", lost, 0, 10 * GPUC)
-    m.call(w.arbiter, "resolveDispute", won, BPS, 0)
+    m.call(w.arbiter, "resolveDispute", won, BPS, 0)  # the whole frozen escrow, no slash: not lost
     w.chain.warp(2 * HOUR + DAY)
     m.call(w.stranger, "release", settled)
     m.call(w.stranger, "release", no_show)
@@ -128,16 +134,18 @@ def test_events__claim_stop_cancel_and_ruling_carry_what_moved():
         [(back, 100 * GPUC * m.uint("noShowPenaltyBps") // BPS)]
     disputed = w.active(gpus=2, hours=10, payer=w.payer, broker=w.broker, broker_bps=300)
     w.chain.warp(HOUR)
-    m.call(w.renter, "dispute", disputed, b"\x07" * 32)
-    [(evidence, frozen)] = _events(w, "RentalDisputed(uint256,address,bytes32,uint256)", ["bytes32", "uint256"])
-    assert evidence == b"\x07" * 32 and frozen == m.view("disputeOf", disputed)[0] == 2 * PRICE * 10
+    (bond,) = m.call(w.renter, "dispute", disputed, b"\x07" * 32)
+    [(evidence, frozen, refund, bond_)] = _events(w, "RentalDisputed(uint256,address,bytes32,uint256,uint256,uint256)",
+                                                  ["bytes32", "uint256", "uint256", "uint256"])
+    assert evidence == b"\x07" * 32 and frozen == m.view("disputeOf", disputed)[0] == 2 * PRICE  # one hour billed
+    assert (refund, bond_) == (2 * PRICE * 10 - frozen, bond) and bond == dispute_bond(frozen, HOUR, 7 * DAY, DAY)
     m.call(w.arbiter, "resolveDispute", disputed, 6000, 50 * GPUC)
-    ruled = _events(w, "DisputeResolved(uint256,bool,uint256,uint256,uint256,uint256,uint256,uint256,uint256)",
-                    ["bool"] + ["uint256"] * 7)  # read first: any later call replaces the logs
+    ruled = _events(w, "DisputeResolved(uint256,bool,uint256,uint256,uint256,uint256,uint256,uint256,uint256,address,"
+                       "uint256)", ["bool"] + ["uint256"] * 7 + ["address", "uint256"])  # read first: later calls replace the logs
     g = frozen * 6000 // BPS
     n, p, b = split_claim(0, g, 100, 300)
     to_treasury = 50 * GPUC * m.uint("slashTreasuryBps") // BPS
-    assert ruled == [(False, g, n, p, b, frozen - g, 50 * GPUC - to_treasury, to_treasury)]
+    assert ruled == [(False, g, n, p, b, frozen - g, 50 * GPUC - to_treasury, to_treasury, w.renter.lower(), bond)]
 
 
 def test_constructors__refuse_zero_addresses_and_start_with_the_defaults():

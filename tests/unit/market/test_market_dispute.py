@@ -1,114 +1,159 @@
-"""Disputes: dispute, resolveDispute, applyDefaultRuling, and what they do to escrow, stake and reputation."""
+"""Disputes: dispute, resolveDispute, applyDefaultRuling, and what they do to escrow, the bond, stake
+and reputation. A dispute of a running rental first bills it exactly as a stop at that second would
+(the rest goes back to the payer at once); the renter posts a bond that follows the ruling."""
 
-import ape
 import pytest
 
 from conftest import DAY, HOUR
-from rental_model import BPS, accrued_down, split_claim
+from rental_model import BPS, dispute_bond, split_claim, stop_charge
+from strict_reverts import reverts
 
 DISPUTED, RESOLVED, ENDED, SETTLED = 6, 7, 3, 5
 EVIDENCE = b"\x11" * 32
 
 
-def _accrued(r, t):
-    return accrued_down(r.total, r.startedAt, r.endsAt, t)
-
-
 @pytest.fixture
-def running(active_id, market, time_travel):
-    """An Active rental, 6 hours in, 3 of them claimed."""
+def running(active_id, market, fund, pay_token, renter, time_travel):
+    """An Active rental (8 GPUs, 24 h), 6 hours in, 3 of them claimed; the renter holds and has approved
+    enough of the payment token for a dispute bond."""
     start = market.getRental(active_id).startedAt
     time_travel.at(start + 3 * HOUR)
     market.claim(active_id, sender=market.getOffer(market.getRental(active_id).offerId).provider)
     time_travel.at(start + 6 * HOUR)
+    bond_budget = market.getRental(active_id).total  # far more than any bond of this rental
+    fund(renter, pay_token, bond_budget)
+    pay_token.approve(market, bond_budget, sender=renter)
     return active_id
+
+
+def _bond(market, billed, seconds):
+    return dispute_bond(billed, seconds, market.arbitrationTimeout(), market.disputeWindow())
 
 
 # ───────────────────────────── dispute ─────────────────────────────
 
 
-def test_dispute__while_active__freezes_unclaimed_and_frees_capacity(market, running, renter, offer_id):
+def test_dispute__while_active__bills_as_a_stop_refunds_the_rest_takes_the_bond_and_frees_capacity(
+    market, running, renter, offer_id, pay_token
+):
     r = market.getRental(running)
     in_use = market.getOffer(offer_id).gpusInUse
+    renter_before, market_before = pay_token.balanceOf(renter), pay_token.balanceOf(market)
+    t = r.startedAt + 6 * HOUR
     tx = market.dispute(running, EVIDENCE, sender=renter)
+    assert tx.timestamp == t
+    charge = stop_charge(r.total, r.startedAt, t, r.hoursPaid, r.discountBps)
+    assert charge == 6 * r.total // 24  # six hours at the list rate (no tiers)
+    refund = r.total - charge
+    bond = _bond(market, charge, 6 * HOUR)
+    assert bond == r.total // 24 * 8  # 8 hours of rent with the default timeout and window
+    assert tx.return_value == bond
     after = market.getRental(running)
-    assert after.status == DISPUTED
-    assert after.disputedAt == tx.timestamp
+    assert (after.status, after.disputedAt, after.total, after.endsAt) == (DISPUTED, t, charge, t)
     assert market.getOffer(offer_id).gpusInUse == in_use - r.gpus
+    # The renter is the payer: it gets the unused part back and posts the bond, in one call.
+    assert pay_token.balanceOf(renter) == renter_before + refund - bond
+    assert pay_token.balanceOf(market) == market_before - refund + bond
     [ev] = tx.decode_logs(market.RentalDisputed)
-    assert ev.frozen == r.total - r.claimed
-    assert ev.evidenceHash == EVIDENCE
-    frozen, accrued_unclaimed, collateral, disputed_at, timeout_at = market.disputeOf(running)
-    assert frozen == r.total - r.claimed
-    assert accrued_unclaimed == _accrued(r, tx.timestamp) - r.claimed
-    assert collateral == r.collateral
-    assert timeout_at == tx.timestamp + market.arbitrationTimeout()
+    assert (ev.rentalId, ev.renter, ev.evidenceHash) == (running, renter.address, EVIDENCE)
+    assert (ev.frozen, ev.refund, ev.bond) == (charge - r.claimed, refund, bond)
+    assert market.disputeOf(running) == (charge - r.claimed, bond, r.collateral, t, t + market.arbitrationTimeout())
+    # Billed in full and frozen: accrued, not claimable.
+    assert (market.accruedOf(running), market.claimableOf(running), market.refundableOf(running)) == (charge, 0, 0)
+
+
+def test_dispute__without_the_bonds_allowance__reverts_and_moves_nothing(market, running, renter, pay_token):
+    pay_token.approve(market, 0, sender=renter)
+    r = market.getRental(running)
+    bond = _bond(market, stop_charge(r.total, r.startedAt, r.startedAt + 6 * HOUR, 24), 6 * HOUR)
+    before = pay_token.balanceOf(renter)
+    with reverts(pay_token.ERC20InsufficientAllowance, spender=market.address, allowance=0, needed=bond):
+        market.dispute(running, EVIDENCE, sender=renter)
+    assert market.getRental(running).status == 2 and pay_token.balanceOf(renter) == before
 
 
 def test_dispute__frozen_funds__cannot_be_claimed_or_released(market, running, renter, provider, time_travel):
     market.dispute(running, EVIDENCE, sender=renter)
     time_travel.advance(HOUR)
-    with ape.reverts(market.MarketRentalNotClaimable, rentalId=running, status=DISPUTED):
+    with reverts(market.MarketRentalNotClaimable, rentalId=running, status=DISPUTED):
         market.claim(running, sender=provider)
     time_travel.advance(40 * DAY)
-    with ape.reverts(market.MarketRentalNotReleasable):
+    with reverts(market.MarketRentalNotReleasable, rentalId=running, status=DISPUTED, releasableAt=0):
         market.release(running, sender=provider)
     assert market.claimableOf(running) == 0
 
 
 def test_dispute__by_someone_else__reverts(market, running, provider, payer):
     for who in (provider, payer):
-        with ape.reverts(market.MarketNotRenter, rentalId=running, caller=who.address):
+        with reverts(market.MarketNotRenter, rentalId=running, caller=who.address):
             market.dispute(running, EVIDENCE, sender=who)
 
 
 def test_dispute__pending_rental__reverts(market, rental_id, renter):
-    with ape.reverts(market.MarketRentalNotDisputable, rentalId=rental_id, status=1):
+    with reverts(market.MarketRentalNotDisputable, rentalId=rental_id, status=1):
         market.dispute(rental_id, EVIDENCE, sender=renter)
 
 
-def test_dispute__at_the_last_second_of_the_window__succeeds(market, running, renter, time_travel):
-    market.stopRental(running, sender=renter)
-    closes_at = market.getRental(running).endsAt + market.disputeWindow()
-    time_travel.at(closes_at - 1)
-    market.dispute(running, EVIDENCE, sender=renter)
-    assert market.getRental(running).status == DISPUTED
+def test_dispute__after_a_stop__freezes_the_stop_bill_and_refunds_nothing_more(
+    market, running, renter, pay_token, time_travel
+):
+    stop = market.stopRental(running, sender=renter)
+    r = market.getRental(running)
+    closes_at = r.endsAt + market.disputeWindow()
+    time_travel.at(closes_at - 1)  # the last second of the window
+    before = pay_token.balanceOf(renter)
+    tx = market.dispute(running, EVIDENCE, sender=renter)
+    bond = _bond(market, r.total, r.endsAt - r.startedAt)
+    [ev] = tx.decode_logs(market.RentalDisputed)
+    assert (ev.frozen, ev.refund, ev.bond) == (r.total - r.claimed, 0, bond)
+    assert pay_token.balanceOf(renter) == before - bond
+    assert market.getRental(running).status == DISPUTED and stop.timestamp < tx.timestamp
 
 
 def test_dispute__when_the_window_has_closed__reverts(market, running, renter, time_travel):
     market.stopRental(running, sender=renter)
     closes_at = market.getRental(running).endsAt + market.disputeWindow()
     time_travel.at(closes_at)
-    with ape.reverts(market.MarketDisputeWindowClosed, rentalId=running, closedAt=closes_at):
+    with reverts(market.MarketDisputeWindowClosed, rentalId=running, closedAt=closes_at):
         market.dispute(running, EVIDENCE, sender=renter)
     market.release(running, sender=renter)  # and the rental settles instead
     assert market.getRental(running).status == SETTLED
 
 
-def test_dispute__after_natural_end_before_release__frees_capacity(market, active_id, renter, offer_id, time_travel):
+def test_dispute__after_natural_end_before_release__frees_capacity_refunds_nothing(
+    market, active_id, renter, offer_id, fund, pay_token, time_travel
+):
     r = market.getRental(active_id)
+    bond = _bond(market, r.total, r.endsAt - r.startedAt)
+    assert bond == r.total // 24 * 8
+    fund(renter, pay_token, bond)
+    pay_token.approve(market, bond, sender=renter)
     time_travel.at(r.endsAt + HOUR)
-    market.dispute(active_id, EVIDENCE, sender=renter)
+    tx = market.dispute(active_id, EVIDENCE, sender=renter)
+    [ev] = tx.decode_logs(market.RentalDisputed)
+    assert (ev.frozen, ev.refund, ev.bond) == (r.total, 0, bond)  # nothing was claimed: all of it is frozen
     assert market.getOffer(offer_id).gpusInUse == 0
-    assert market.disputeOf(active_id)[0] == r.total  # nothing was claimed: all of it is frozen
+    assert market.getRental(active_id).endsAt == r.endsAt  # the stream had ended on its own
 
 
 def test_dispute__twice__reverts(market, running, renter):
     market.dispute(running, EVIDENCE, sender=renter)
-    with ape.reverts(market.MarketRentalNotDisputable, rentalId=running, status=DISPUTED):
+    with reverts(market.MarketRentalNotDisputable, rentalId=running, status=DISPUTED):
         market.dispute(running, EVIDENCE, sender=renter)
 
 
 # ───────────────────────────── resolveDispute ─────────────────────────────
 
 
-def test_resolve__splits_frozen_escrow_and_slashes_to_renter_and_treasury(
-    market, registry, gpuc, running, renter, provider, arbiter, treasury, pay_token
+@pytest.mark.parametrize("share,slash_half", [(2500, True), (BPS, False)], ids=["provider_lost", "provider_won"])
+def test_resolve__splits_frozen_escrow_slashes_and_pays_the_bond_to_the_winner(
+    market, registry, gpuc, running, renter, provider, arbiter, treasury, pay_token, share, slash_half
 ):
     market.dispute(running, EVIDENCE, sender=renter)
     r = market.getRental(running)
-    frozen = r.total - r.claimed
-    share, slash = 2500, r.collateral // 2
+    frozen, bond = r.total - r.claimed, market.disputeOf(running)[1]
+    slash = r.collateral // 2 if slash_half else 0
+    lost = share < BPS or slash > 0
     gross = frozen * share // BPS
     net, proto, brok = split_claim(r.claimed, r.claimed + gross, r.protocolFeeBps, r.brokerBps)
     to_treasury = slash * market.slashTreasuryBps() // BPS
@@ -123,20 +168,24 @@ def test_resolve__splits_frozen_escrow_and_slashes_to_renter_and_treasury(
     assert (ev.byDefault, ev.providerGross, ev.providerNet, ev.protocolFee, ev.brokerFee) == (False, gross, net, proto, brok)
     assert ev.refund == frozen - gross
     assert (ev.slashToRenter, ev.slashToTreasury) == (slash - to_treasury, to_treasury)
+    assert (ev.bondTo, ev.bond) == ((renter if lost else provider).address, bond)
     assert market.getRental(running).status == RESOLVED
     assert market.protocolFees(pay_token) == fees_before + proto
+    assert market.disputeOf(running) == (0, 0, 0, r.disputedAt, 0)
     stake_after = registry.providerOf(provider)
     assert stake_after.staked == stake_before.staked - slash
     assert stake_after.locked == stake_before.locked - r.collateral
     same = pay_token.address == gpuc.address  # the payment token may be the stake token itself
-    assert pay_token.balanceOf(provider) == bal[provider.address] + net
-    renter_gain = (frozen - gross) + (slash - to_treasury if same else 0)
+    assert pay_token.balanceOf(provider) == bal[provider.address] + net + (0 if lost else bond)
+    renter_gain = (frozen - gross) + (bond if lost else 0) + (slash - to_treasury if same else 0)
     assert pay_token.balanceOf(renter) == bal[renter.address] + renter_gain
     if not same:
         assert gpuc.balanceOf(renter) == gpuc_bal[renter.address] + slash - to_treasury
     assert gpuc.balanceOf(treasury) == gpuc_bal[treasury.address] + to_treasury
     rep = market.reputationOf(provider)
-    assert (rep.disputesLost, rep.amountSlashed, rep.rentalsCompleted) == (1, slash, 0)
+    served = 0 if lost else r.gpus * (r.endsAt - r.startedAt)
+    assert (rep.disputesLost, rep.amountSlashed, rep.rentalsCompleted, rep.gpuSecondsServed) == \
+        (int(lost), slash, int(not lost), served)
     # conservation: everything deposited is accounted for
     assert market.getRental(running).total == market.getRental(running).claimed == r.claimed + gross
 
@@ -144,20 +193,20 @@ def test_resolve__splits_frozen_escrow_and_slashes_to_renter_and_treasury(
 def test_resolve__only_the_arbiter(market, running, renter, owner, provider):
     market.dispute(running, EVIDENCE, sender=renter)
     for who in (owner, provider, renter):
-        with ape.reverts(market.MarketNotArbiter, caller=who.address):
+        with reverts(market.MarketNotArbiter, caller=who.address):
             market.resolveDispute(running, 0, 0, sender=who)
 
 
 def test_resolve__share_above_100_percent__reverts(market, running, renter, arbiter):
     market.dispute(running, EVIDENCE, sender=renter)
-    with ape.reverts(market.MarketInvalidShare, providerShareBps=10_001):
+    with reverts(market.MarketInvalidShare, providerShareBps=10_001):
         market.resolveDispute(running, 10_001, 0, sender=arbiter)
 
 
 def test_resolve__slash_above_the_rentals_collateral__reverts(market, running, renter, arbiter):
     market.dispute(running, EVIDENCE, sender=renter)
     c = market.getRental(running).collateral
-    with ape.reverts(market.MarketSlashAboveCollateral, rentalId=running, slashAmount=c + 1, collateral=c):
+    with reverts(market.MarketSlashAboveCollateral, rentalId=running, slashAmount=c + 1, collateral=c):
         market.resolveDispute(running, 0, c + 1, sender=arbiter)
 
 
@@ -168,24 +217,25 @@ def test_resolve__whole_collateral_and_all_to_provider__are_the_bounds(market, r
     tx = market.resolveDispute(running, BPS, r.collateral, sender=arbiter)
     [ev] = tx.decode_logs(market.DisputeResolved)
     assert ev.providerGross == r.total - r.claimed and ev.refund == 0
+    assert ev.bondTo == renter.address  # a slash is a loss: the bond goes back
     assert registry.providerOf(provider).staked == staked - r.collateral
 
 
 def test_resolve__twice__reverts(market, running, renter, arbiter):
     market.dispute(running, EVIDENCE, sender=renter)
     market.resolveDispute(running, 5000, 0, sender=arbiter)
-    with ape.reverts(market.MarketRentalNotDisputed, rentalId=running, status=RESOLVED):
+    with reverts(market.MarketRentalNotDisputed, rentalId=running, status=RESOLVED):
         market.resolveDispute(running, 5000, 0, sender=arbiter)
-    with ape.reverts(market.MarketRentalNotDisputed, rentalId=running, status=RESOLVED):
+    with reverts(market.MarketRentalNotDisputed, rentalId=running, status=RESOLVED):
         market.applyDefaultRuling(running, sender=renter)
 
 
 def test_resolve__not_disputed__reverts(market, running, arbiter):
-    with ape.reverts(market.MarketRentalNotDisputed, rentalId=running, status=2):
+    with reverts(market.MarketRentalNotDisputed, rentalId=running, status=2):
         market.resolveDispute(running, 0, 0, sender=arbiter)
 
 
-def test_resolve__fully_claimed_rental__only_collateral_at_stake(
+def test_resolve__fully_claimed_rental__only_collateral_and_bond_at_stake(
     market, registry, gpuc, running, renter, provider, arbiter, treasury
 ):
     market.stopRental(running, sender=renter)
@@ -197,7 +247,7 @@ def test_resolve__fully_claimed_rental__only_collateral_at_stake(
     treasury_before = gpuc.balanceOf(treasury)
     tx = market.resolveDispute(running, 0, r.collateral, sender=arbiter)
     [ev] = tx.decode_logs(market.DisputeResolved)
-    assert ev.providerGross == 0 and ev.refund == 0
+    assert ev.providerGross == 0 and ev.refund == 0 and ev.bondTo == renter.address
     assert ev.slashToRenter + ev.slashToTreasury == r.collateral
     assert gpuc.balanceOf(treasury) == treasury_before + ev.slashToTreasury
     assert registry.providerOf(provider).locked == 0
@@ -207,7 +257,7 @@ def test_resolve__after_the_timeout__reverts_for_the_arbiter(market, running, re
     tx = market.dispute(running, EVIDENCE, sender=renter)
     timeout_at = tx.timestamp + market.arbitrationTimeout()
     time_travel.at(timeout_at)
-    with ape.reverts(market.MarketArbitrationTimedOut, rentalId=running, timeoutAt=timeout_at):
+    with reverts(market.MarketArbitrationTimedOut, rentalId=running, timeoutAt=timeout_at):
         market.resolveDispute(running, 0, 0, sender=arbiter)
 
 
@@ -225,27 +275,30 @@ def test_default_ruling__before_the_timeout__reverts(market, running, renter, st
     tx = market.dispute(running, EVIDENCE, sender=renter)
     timeout_at = tx.timestamp + market.arbitrationTimeout()
     time_travel.at(timeout_at - 1)
-    with ape.reverts(market.MarketArbitrationPending, rentalId=running, timeoutAt=timeout_at):
+    with reverts(market.MarketArbitrationPending, rentalId=running, timeoutAt=timeout_at):
         market.applyDefaultRuling(running, sender=stranger)
 
 
-def test_default_ruling__at_the_timeout__pays_accrued_to_provider_and_rest_to_payer(
+def test_default_ruling__at_the_timeout__pays_the_stop_bill_and_the_bond_to_the_provider(
     market, registry, running, renter, provider, stranger, pay_token, time_travel
 ):
+    r0 = market.getRental(running)
     tx = market.dispute(running, EVIDENCE, sender=renter)
     r = market.getRental(running)
-    owed = _accrued(r, tx.timestamp) - r.claimed
-    frozen = r.total - r.claimed
+    stop_bill = stop_charge(r0.total, r0.startedAt, tx.timestamp, r0.hoursPaid, r0.discountBps)
+    owed = stop_bill - r.claimed
+    bond = market.disputeOf(running)[1]
     net, _, _ = split_claim(r.claimed, r.claimed + owed, r.protocolFeeBps, r.brokerBps)
     time_travel.at(tx.timestamp + market.arbitrationTimeout())
     prov, rent = pay_token.balanceOf(provider), pay_token.balanceOf(renter)
     staked = registry.providerOf(provider).staked
     tx2 = market.applyDefaultRuling(running, sender=stranger)
     [ev] = tx2.decode_logs(market.DisputeResolved)
-    assert ev.byDefault and ev.providerGross == owed and ev.refund == frozen - owed
+    assert ev.byDefault and ev.providerGross == owed and ev.refund == 0
+    assert (ev.bondTo, ev.bond) == (provider.address, bond)
     assert ev.slashToRenter == ev.slashToTreasury == 0
-    assert pay_token.balanceOf(provider) == prov + net
-    assert pay_token.balanceOf(renter) == rent + frozen - owed
+    assert pay_token.balanceOf(provider) == prov + net + bond
+    assert pay_token.balanceOf(renter) == rent
     assert registry.providerOf(provider).staked == staked  # no slash
     assert registry.providerOf(provider).locked == 0
     rep = market.reputationOf(provider)
@@ -262,7 +315,7 @@ def test_unbond_around_dispute__collateral_cannot_escape_the_slash(
     market.dispute(running, EVIDENCE, sender=renter)
     p = registry.providerOf(provider)
     free = registry.freeStakeOf(provider)
-    with ape.reverts(registry.RegistryInsufficientFreeStake, provider=provider.address, free=free, needed=free + 1):
+    with reverts(registry.RegistryInsufficientFreeStake, provider=provider.address, free=free, needed=free + 1):
         registry.requestUnbond(free + 1, sender=provider)
     registry.requestUnbond(free, sender=provider)  # everything that is not collateral starts unbonding
     c = market.getRental(running).collateral

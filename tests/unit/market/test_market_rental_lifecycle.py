@@ -53,8 +53,8 @@ def test_lifecycle__open_claim_stop_settle__every_unit_of_the_deposit_is_account
     market.withdrawCredits(pay_token, sender=broker)
     assert_solvent(market, pay_token, brokers, "withdrawals")
 
-    # Stopped after the first hour, no volume discount: the stop charge is the accrual rounded up.
-    streamed = stop_charge(deposit, start, start + 24 * HOUR, stopped_at, 24)
+    # Stopped after the first hour, no volume discount: the stop charge is the time used, rounded up once.
+    streamed = stop_charge(deposit, start, stopped_at, 24)
     assert deposit // 24 < streamed < deposit
     # The fees of the claims at +1001 s, +7777 s and at settlement total those of one claim of the whole.
     net, protocol_fee, broker_fee = split_claim(0, streamed, protocol_bps, broker_bps)

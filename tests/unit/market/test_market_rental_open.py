@@ -102,7 +102,7 @@ def test_open_rental__more_gpus_than_left_free__reverts(market, offer_id, open_r
 
 @usd_only
 def test_open_rental__zero_gpus__reverts(market, offer_id, renter, price):
-    with reverts(market.MarketInsufficientCapacity, offerId=offer_id, available=8, requested=0):
+    with reverts(market.MarketInvalidGpuCount, gpus=0):
         market.openRental(offer_id, 0, 24, price, ZERO, 0, sender=renter)
 
 

@@ -4,7 +4,7 @@ list rate, at least one hour); the rest of the deposit goes back to the payer.""
 import pytest
 
 from conftest import HOUR
-from rental_model import accrued_up, split_claim, stop_charge
+from rental_model import BPS, ceil_div, split_claim, stop_charge
 from strict_reverts import reverts
 
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
@@ -26,11 +26,11 @@ def test_stop_rental__bills_the_time_used_refunds_the_rest_and_frees_the_gpus(
     time_travel.at(t)
     tx = market.stopRental(active_id, sender=renter)
 
-    accrued = accrued_up(total, start, ends, t)
-    assert accrued * (ends - start) > total * (t - start)  # rounding up matters here
-    charge = stop_charge(total, start, ends, t, 24)
-    # Within the first hour the renter pays the one-hour minimum; after it, the accrual rounded up.
-    assert charge == (8 * price if elapsed < HOUR else accrued)
+    rate = 8 * price
+    assert rate * elapsed % HOUR != 0  # rounding up matters here
+    charge = stop_charge(total, start, t, 24)
+    # Within the first hour the renter pays the one-hour minimum; after it, the time used rounded up once.
+    assert charge == (rate if elapsed < HOUR else ceil_div(rate * elapsed * BPS, HOUR * BPS))
     refund = total - charge
     assert tx.return_value == refund
     assert pay_token.balanceOf(renter) == renter_before + refund
@@ -66,7 +66,7 @@ def test_stop_rental__paid_by_a_third_party__refunds_the_payer(
     market.stopRental(rid, sender=renter)
 
     total = 8 * price * 24
-    assert usd.balanceOf(payer) == payer_before + total - stop_charge(total, start, start + 24 * HOUR, t, 24)
+    assert usd.balanceOf(payer) == payer_before + total - stop_charge(total, start, t, 24)
     assert usd.balanceOf(renter) == renter_before
 
 
@@ -80,7 +80,7 @@ def test_stop_rental__one_second_before_the_end__refunds_the_last_second(
     before = usd.balanceOf(renter)
     time_travel.at(ends - 1)
     market.stopRental(active_id, sender=renter)
-    assert usd.balanceOf(renter) == before + total - stop_charge(total, start, ends, ends - 1, 24)
+    assert usd.balanceOf(renter) == before + total - stop_charge(total, start, ends - 1, 24)
     assert market.getRental(active_id).status == 3
 
 
