@@ -267,7 +267,8 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
         Account storage p = _accounts[msg.sender];
         if (!p.registered) revert RegistryNotRegistered(msg.sender);
         // Effect: credit the stake before pulling (the token is ComputeToken, and the call is nonReentrant).
-        uint256 bonded = p.bonded + amount;
+        // An amount above 2^96 − 1 is refused by name (SafeCastOverflowedUintDowncast) before the sum.
+        uint256 bonded = uint256(p.bonded) + amount.toUint96();
         p.bonded = bonded.toUint96();
         uint256 staked = bonded + p.unbonding;
         // Interaction: pull the tokens.
