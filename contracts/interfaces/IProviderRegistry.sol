@@ -17,17 +17,16 @@ import { IProviderRegistryErrors } from "./IProviderRegistryErrors.sol";
 /// Slashes come out of `locked` only: collateral backing a rental can never start unbonding, so a
 /// provider cannot put stake that a rental (or a dispute about it) may need out of reach by unbonding;
 /// the rental's collateral stays slashable until the rental is settled, cancelled or resolved.
-/// (DESIGN.md's "staked + unbonding" is `bonded + unbonding` here, with bonded = staked − unbonding.)
+/// (docs/protocol.md, invariant 5; the registry stores bonded = staked − unbonding, so staked = bonded + unbonding.)
 interface IProviderRegistry is IProviderRegistryErrors {
     /// @notice A provider's stake, as {providerOf} returns it (the registry stores `bonded` = staked −
-    /// unbonding instead of `staked`, so that the collateral hooks touch one slot).
+    /// unbonding instead of `staked`, so that the collateral hooks touch one slot). Only ever built in
+    /// memory: its field order is not a storage layout.
     struct Provider {
-        // slot 0
-        uint128 staked;
-        uint128 locked;
-        // slot 1
-        uint128 unbonding;
-        uint40 unbondingReadyAt; // when `unbonding` may be withdrawn
+        uint128 staked; // every token the provider has in the registry, unbonding included
+        uint128 locked; // the part of `staked` backing rentals as collateral
+        uint128 unbonding; // the part of `staked` waiting out the unbonding period
+        uint40 unbondingReadyAt; // when `unbonding` may be withdrawn (0 while nothing is unbonding)
         bool registered;
     }
 

@@ -6,35 +6,37 @@ library Offer {
     /// @notice Where an offer is in its life. `Closed` is terminal.
     enum Status {
         None, // 0: no offer has this id
-        Active, // 1: open for new rentals
-        Paused, // 2: no new rentals or extensions; running rentals are unaffected
-        Closed // 3: terminal; running rentals are unaffected
+        Active, // 1: open for new rentals and for extensions of its running rentals
+        Paused, // 2: no new rentals or extensions; running rentals otherwise go on (claim, stop, dispute, ...)
+        Closed // 3: terminal; no new rentals or extensions; running rentals otherwise go on
     }
 
     /// @notice One listing of GPUs by a provider. Packed into four storage slots; opening a rental
     /// reads slots 0, 1 and 3, and slot 2 (the reserved renter) only for a private offer.
     /// @dev The payment token and the provider never change after creation.
     struct Record {
-        // slot 0 (read by every rental operation)
+        // slot 0: provider, capacity, bounds and status (read when a rental is opened, activated,
+        // claimed, extended, stopped, cancelled, released or ruled on, and when a running one is disputed)
         address provider; // 20 bytes
-        uint16 gpusOffered; // GPUs listed
-        uint16 gpusInUse; // GPUs held by Pending/Active/Stopped rentals not yet released
-        uint16 minHours; // shortest rental, in hours
+        uint16 gpusOffered; // GPUs listed; never below `gpusInUse`
+        uint16 gpusInUse; // GPUs held by this offer's Pending and Active rentals (Ended, Disputed: none)
+        uint16 minHours; // shortest rental that can be opened, in hours (a stop may still end it sooner)
         uint16 maxHours; // longest rental (extensions included), in hours
         uint16 maxBrokerBps; // the most the provider lets a broker take from its gross
         Status status; // 1 byte
-        bool reserved; // reservedFor != 0, so that a public offer's rentals never read slot 2
+        bool reserved; // reservedFor != 0, so that opening a rental on a public offer never reads slot 2
         // slot 1
         address paymentToken; // 20 bytes
-        uint96 pricePerGpuHour; // listed price, in base units of `paymentToken`
+        uint96 pricePerGpuHour; // listed price per GPU-hour, before any volume discount, in `paymentToken` base units
         // slot 2
         address reservedFor; // 0 = public; else the only renter who may rent it
         // slot 3
         uint256 tiers; // volume-discount tiers, packed by {RentalMath.packTiers}
     }
 
-    /// @notice What a provider sets when creating or updating an offer.
-    /// @dev `gpuModel` and `region` are only read at creation.
+    /// @notice What a provider sets when creating an offer ({IComputeMarket-createOffer}).
+    /// @dev The labels and the payment token are fixed at creation; {IComputeMarket-updateOffer} takes
+    /// the other terms as separate arguments, with the same bounds.
     struct Params {
         string gpuModel; // e.g. "H100-SXM-80GB", 1 to 32 bytes
         string region; // e.g. "AU-QLD", 1 to 32 bytes
@@ -45,10 +47,11 @@ library Offer {
         uint16 maxHours; // >= minHours, <= MAX_RENTAL_HOURS
         address reservedFor; // 0 = public
         uint16 maxBrokerBps; // <= MAX_BROKER_FEE_BPS
-        Tier[] tiers; // at most 4, strictly increasing in both fields
+        Tier[] tiers; // ≤ 4, strictly increasing in both fields, minGpuHours > 0, discount ≤ MAX_DISCOUNT_BPS
     }
 
-    /// @notice A volume-discount tier: rentals of at least `minGpuHours` GPU-hours get `discountBps` off.
+    /// @notice A volume-discount tier: rentals of at least `minGpuHours` GPU-hours (GPUs × hours at open)
+    /// get `discountBps` off; the highest tier reached applies.
     struct Tier {
         uint32 minGpuHours;
         uint16 discountBps;

@@ -1,5 +1,5 @@
 """The settlement state machine: rules are the handlers, `Ghost` is the store, `@invariant`s check
-DESIGN.md's settlement invariants after every step (see tests/invariants/README.md).
+docs/protocol.md's settlement invariants after every step (see tests/invariants/README.md).
 
 Rules generate only valid calls (preconditions + strategies), so any revert in a rule is a finding.
 `bad_*` rules make deliberately invalid calls and must revert with the expected custom error and

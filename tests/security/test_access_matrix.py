@@ -1,5 +1,5 @@
 """The access-control matrix: every external state-changing function of ComputeMarket,
-ProviderRegistry and ComputeToken × every role, allow or deny (SECURITY.md, DESIGN.md invariant 8).
+ProviderRegistry and ComputeToken × every role, allow or deny (SECURITY.md, docs/protocol.md invariant 8).
 
 The rows are read against the contracts' ABIs: a state-changing function without a row (or a row
 without a function) fails `test_matrix_covers_every_state_changing_function`. Each row prepares the
