@@ -127,7 +127,7 @@ class Deployer:
         self.record.setdefault("contracts", {})
         self.on_record = on_record or (lambda record: None)
         self.treasury = params.get("treasury") or deployer.address
-        self.arbiter = params.get("arbiter") or None
+        self.arbiter = params.get("arbiter") or deployer.address  # never unset: a dispute needs someone to rule
         self.owner = params.get("owner") or deployer.address
         self.contracts: dict[str, Any] = {}
         for name in self.CONTRACTS:
