@@ -6,6 +6,7 @@ import ape
 import pytest
 
 from gpumarket.errors import SENTENCES, RevertedError, from_exception, sentence_for
+from reverts import reverts
 
 
 @pytest.mark.parametrize("name", ["ComputeMarket", "ProviderRegistry"])
@@ -20,8 +21,8 @@ def test_every_custom_error_has_a_sentence(name):
 
 
 def test_a_revert_decodes_into_its_sentence(market, stranger):
-    with pytest.raises(Exception) as raised:
+    with reverts(market.MarketRentalNotPending, rentalId=77, status=0) as raised:  # status None: no such rental
         market.activate(77, sender=stranger)
-    decoded = from_exception(raised.value)
+    decoded = from_exception(raised.exception)
     assert isinstance(decoded, RevertedError)
     assert decoded.sentence == "Rental #77 is none, not pending."

@@ -12,11 +12,11 @@ actors at the same addresses, same deployments, parameters, stakes, approvals an
   views from ape calls; both are converted to the pyrevm driver's shapes: a tuple of ints (addresses
   and bools as ints, one static struct flattened to its fields) when every output is a static word,
   else exactly what eth_abi decodes (as pyrevm's driver does).
-- **Reverts**: ape's decoded `CustomError` (its ABI name and inputs, in ABI order) becomes
-  `evm.Reverted(name, args, data)`. A revert ape could not decode (an error the receiving contract's
-  ABI does not declare, e.g. a token's ERC20 error bubbling up through the market: ape raises a plain
-  `ContractLogicError` whose message is the raw revert data) is decoded from that data with the same
-  error table pyrevm uses, so `Reverted` has the same content on both drivers.
+- **Reverts**: ape's exception becomes `evm.Reverted(name, args, data)`, its raw revert data as
+  tests/reverts.py recovers it (a decoded `CustomError` encoded back from its ABI and inputs; a plain
+  `ContractLogicError`, e.g. a token's ERC20 error bubbling up through the market, carries the data
+  as its message) decoded with the same error table pyrevm uses, so `Reverted` has the same content
+  on both drivers.
 - **Time**: `ApeChain.time` is the model's "now". `warp`/`set_time` mine an empty block at exactly
   the new time, so ape's view calls (`eth_call` on the latest block) are evaluated at that time. Before
   every transaction the next block's timestamp is set to `time` (`evm_setNextBlockTimestamp`):
@@ -38,7 +38,8 @@ from typing import Any
 from eth_abi import decode, encode
 from eth_utils import keccak
 
-from evm import Chain, Reverted, _Fn, _type
+from evm import Chain, _Fn, _type, decode_revert
+from reverts import errors, is_revert, revert_data
 from system import System
 
 START_TIME = 1_800_000_000  # the pyrevm driver's start time
@@ -127,8 +128,9 @@ class ApeChain:
         self._ape_chain, self._accounts = chain, accounts
         self._signers: dict[str, Any] = {}
         self.calls = 0
-        # pyrevm's table of every custom error in the build (plus Error/Panic): the fallback decoder
-        self.errors = _error_table()
+        # every custom error in the project's build (plus Error/Panic), as tests/reverts.py decodes
+        # them: the one ape deploys (not GPUMARKET_BUILD, which only the pyrevm driver reads)
+        self.errors = errors()
         self.time = max(start_time, chain.blocks.head.timestamp + 1)
         self._mine_at(self.time)
 
@@ -198,57 +200,9 @@ class ApeChain:
     # ── reverts ──
     def reverted(self, exc: Exception) -> Exception:
         """ape's exception -> `evm.Reverted` (anything that is not a contract revert stays as it is)."""
-        from ape.exceptions import ContractLogicError, CustomError
-
-        if isinstance(exc, CustomError):
-            abi = exc.abi
-            types = [_type(i) for i in abi.model_dump(mode="json", by_alias=True)["inputs"]]
-            # ape's decoded inputs (ABI order) back to the revert data, then decoded as pyrevm decodes
-            # it, so the arguments have exactly the pyrevm driver's shapes
-            sel = keccak(text=f"{abi.name}({','.join(types)})")[:4]
-            body = encode(types, [_plain(v) for v in exc.inputs.values()])
-            return Reverted(abi.name, tuple(decode(types, body)), sel + body)
-        if isinstance(exc, ContractLogicError):
-            data = _revert_data(exc)
-            if data is not None:
-                spec = self.errors.get(data[:4])
-                if spec is not None:
-                    name, ins = spec
-                    return Reverted(name, tuple(decode(ins, data[4:])), data)
-                return Reverted("", (), data)
-            msg = exc.revert_message
-            if msg and msg != "Transaction failed.":  # a require/revert string, decoded by ape
-                return Reverted("Error", (msg,), bytes.fromhex("08c379a0") + encode(["string"], [msg]))
-            return Reverted("", (), b"")
-        return exc
-
-
-def _revert_data(exc: Exception) -> bytes | None:
-    """The raw revert data of an exception ape did not decode, when it carries it."""
-    for candidate in (getattr(exc, "revert_message", None), getattr(getattr(exc, "base_err", None), "data", None)):
-        if isinstance(candidate, str) and candidate.startswith("0x"):
-            try:
-                return bytes.fromhex(candidate[2:])
-            except ValueError:
-                continue
-    return None
-
-
-def _error_table() -> dict[bytes, tuple[str, list[str]]]:
-    import json
-
-    from evm import ROOT
-
-    errors: dict[bytes, tuple[str, list[str]]] = {}
-    # the project's own build: the one ape deploys (not GPUMARKET_BUILD, which only the pyrevm driver reads)
-    for ctype in json.loads((ROOT / ".build" / "__local__.json").read_text())["contractTypes"].values():
-        for item in ctype.get("abi", []):
-            if item["type"] == "error":
-                ins = [_type(i) for i in item["inputs"]]
-                errors[keccak(text=f"{item['name']}({','.join(ins)})")[:4]] = (item["name"], ins)
-    errors[bytes.fromhex("08c379a0")] = ("Error", ["string"])
-    errors[bytes.fromhex("4e487b71")] = ("Panic", ["uint256"])
-    return errors
+        if not is_revert(exc):
+            return exc
+        return decode_revert(self.errors, revert_data(exc) or b"")
 
 
 def fresh_ape_system() -> System:

@@ -42,6 +42,47 @@ class Reverted(Exception):
         self.name, self.args_, self.data = name, args, data
 
 
+@dataclass
+class ErrorAbi:
+    """One error a revert can carry: its name, its ABI inputs (name, type, components), their
+    canonical types and its selector."""
+
+    name: str
+    inputs: list[dict]
+    types: list[str]
+    selector: bytes
+
+    @property
+    def signature(self) -> str:
+        args = ", ".join(f"{t} {i['name']}" for t, i in zip(self.types, self.inputs))
+        return f"{self.name}({args})"
+
+
+# Solidity's built-in errors: require/revert with a string, and a panic (assert, overflow, ...)
+BUILTIN_ERRORS = ({"type": "error", "name": "Error", "inputs": [{"name": "message", "type": "string"}]},
+                  {"type": "error", "name": "Panic", "inputs": [{"name": "code", "type": "uint256"}]})
+
+
+def error_table(contract_types: dict) -> dict[bytes, ErrorAbi]:
+    """Every `error` of every contract type of a build (`contractTypes`), and Solidity's Error(string)
+    and Panic(uint256), by selector."""
+    items = [i for ctype in contract_types.values() for i in ctype.get("abi", []) if i["type"] == "error"]
+    table: dict[bytes, ErrorAbi] = {}
+    for item in (*items, *BUILTIN_ERRORS):
+        types = [_type(i) for i in item["inputs"]]
+        selector = keccak(text=f"{item['name']}({','.join(types)})")[:4]
+        table.setdefault(selector, ErrorAbi(item["name"], item["inputs"], types, selector))
+    return table
+
+
+def decode_revert(errors: dict[bytes, ErrorAbi], data: bytes) -> Reverted:
+    """Revert data -> `Reverted` with the error's name and arguments ('' and () if not in `errors`)."""
+    error = errors.get(data[:4])
+    if error is None:
+        return Reverted("", (), data)
+    return Reverted(error.name, tuple(decode(error.types, data[4:])), data)
+
+
 _WORD = re.compile(r"u?int\d*|bool|bytes32")
 
 
@@ -99,16 +140,7 @@ class Chain:
         types = json.loads(build.read_text())["contractTypes"]
         self._types = types
         self._fn_cache: dict[str, dict[str, _Fn]] = {}
-        self.errors: dict[bytes, tuple[str, list[str]]] = {}
-        for ctype in types.values():
-            for item in ctype.get("abi", []):
-                if item["type"] == "error":
-                    ins = [_type(i) for i in item["inputs"]]
-                    sel = keccak(text=f"{item['name']}({','.join(ins)})")[:4]
-                    self.errors[sel] = (item["name"], ins)
-        # Solidity's built-ins
-        self.errors[bytes.fromhex("08c379a0")] = ("Error", ["string"])
-        self.errors[bytes.fromhex("4e487b71")] = ("Panic", ["uint256"])
+        self.errors = error_table(types)
         # The mutation run (tools/mutation.py) deploys unoptimized builds, larger than EIP-170 allows.
         limit = os.environ.get("GPUMARKET_CODE_SIZE_LIMIT")
         env = Env(cfg=CfgEnv(limit_contract_code_size=int(limit))) if limit else None
@@ -187,9 +219,4 @@ class Chain:
         m = _REVERT_DATA.search(str(exc))
         if not m:
             return exc  # a halt (out of gas, invalid opcode): not a revert, report as is
-        data = bytes.fromhex(m.group(1)[2:])
-        spec = self.errors.get(data[:4])
-        if spec is None:
-            return Reverted("", (), data)
-        name, ins = spec
-        return Reverted(name, tuple(decode(ins, data[4:])), data)
+        return decode_revert(self.errors, bytes.fromhex(m.group(1)[2:]))

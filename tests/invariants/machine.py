@@ -20,8 +20,8 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for rental_model
 
-from evm import Reverted  # noqa: E402
 from rental_model import BPS, accrued_down, ceil_div, dispute_bond, split_claim, stop_charge  # noqa: E402
+from reverts import ExpectedRevert, raised_by  # noqa: E402
 from system import GPUC, ZERO, System  # noqa: E402
 
 HOUR = 3600
@@ -667,14 +667,17 @@ class MarketMachine(RuleBasedStateMachine):
 
     # ───────────────────────────── invalid calls (must revert, and leave no trace) ─────────────────────────────
 
-    def _expect_revert(self, name: str, contract, caller: str, fn: str, *args) -> None:
-        try:
-            contract.call(caller, fn, *args)
-        except Reverted as e:
-            assert e.name == name, f"inv8/4: {fn} by {caller} expected {name}, got {e}"
-            self._count(f"bad:{name}")
-            return
-        raise AssertionError(f"inv8/4: {fn} by {caller} should revert with {name}, it succeeded")
+    @staticmethod
+    def _reverts(why: str, error: tuple[str, dict], contract, caller: str, fn: str, *args) -> None:
+        """`fn(*args)` sent by `caller` must revert with `error`: its name and every argument by name
+        (tests/reverts.py)."""
+        name, inputs = error
+        problem = ExpectedRevert(name, **inputs).check(raised_by(lambda: contract.call(caller, fn, *args)))
+        assert problem is None, f"{why}: {fn} by {caller}: {problem}"
+
+    def _expect_revert(self, name: str, inputs: dict, contract, caller: str, fn: str, *args) -> None:
+        self._reverts("inv8/4", (name, inputs), contract, caller, fn, *args)
+        self._count(f"bad:{name}")
 
     @rule(n=N)
     def bad_call(self, n):
@@ -687,35 +690,40 @@ class MarketMachine(RuleBasedStateMachine):
             if r is None:
                 return
             caller = [r.offer.provider, self.s.stranger, self.s.arbiter, self.s.owner][k // 64 % 4]
+            not_renter = {"rentalId": r.id, "caller": caller}
             if r.status == PENDING:
-                self._expect_revert("MarketNotRenter", m, caller, "cancelPending", r.id)
+                self._expect_revert("MarketNotRenter", not_renter, m, caller, "cancelPending", r.id)
             elif k // 256 % 3 == 0:
-                self._expect_revert("MarketNotRenter", m, caller, "stopRental", r.id)
+                self._expect_revert("MarketNotRenter", not_renter, m, caller, "stopRental", r.id)
             elif k // 256 % 3 == 1:
-                self._expect_revert("MarketNotRenter", m, caller, "dispute", r.id, b"\0" * 32)
+                self._expect_revert("MarketNotRenter", not_renter, m, caller, "dispute", r.id, b"\0" * 32)
             elif not self.paused:
-                self._expect_revert("MarketNotRenter", m, caller, "extend", r.id, 1)
+                self._expect_revert("MarketNotRenter", not_renter, m, caller, "extend", r.id, 1)
         elif kind == 1:  # 8: only the provider activates
             r = self._pick(k, PENDING)
             if r is not None:
-                self._expect_revert("MarketNotProvider", m, r.renter, "activate", r.id)
+                self._expect_revert("MarketNotProvider", {"rentalId": r.id, "caller": r.renter}, m, r.renter, "activate",
+                                    r.id)
         elif kind == 2:  # 8: only the arbiter resolves
             r = self._pick(k, DISPUTED)
             if r is not None:
-                self._expect_revert("MarketNotArbiter", m, [r.renter, r.offer.provider, self.s.owner][k // 64 % 3],
-                                    "resolveDispute", r.id, BPS, 0)
+                caller = [r.renter, r.offer.provider, self.s.owner][k // 64 % 3]
+                self._expect_revert("MarketNotArbiter", {"caller": caller}, m, caller, "resolveDispute", r.id, BPS, 0)
         elif kind == 3:  # 8: only the owner configures
             fn, args = [("pause", ()), ("setProtocolFee", (0,)), ("setTreasury", (self.s.stranger,))][k % 3]
             caller = [self.s.stranger, self.s.arbiter, self.s.providers[0]][k // 3 % 3]
-            self._expect_revert("OwnableUnauthorizedAccount", m, caller, fn, *args)
+            self._expect_revert("OwnableUnauthorizedAccount", {"account": caller}, m, caller, fn, *args)
         elif kind == 4:  # 8: only the market moves collateral
             p = self.s.providers[k % 3]
-            self._expect_revert("RegistryCallerNotMarket", self.s.registry, p, ("lock", "unlock")[k // 3 % 2], p, 1)
+            self._expect_revert("RegistryCallerNotMarket", {"caller": p}, self.s.registry, p,
+                                ("lock", "unlock")[k // 3 % 2], p, 1)
         elif kind == 6:  # 5: a ruling cannot slash more than the rental's collateral
             r = self._pick(k, DISPUTED)
             if r is not None and self.now < r.disputed_at + self.arbitration_timeout:
-                self._expect_revert("MarketSlashAboveCollateral", m, self.s.arbiter, "resolveDispute", r.id, 0,
-                                    r.collateral + 1 + k // 64 % 10**18)
+                slash = r.collateral + 1 + k // 64 % 10**18
+                self._expect_revert("MarketSlashAboveCollateral",
+                                    {"rentalId": r.id, "slashAmount": slash, "collateral": r.collateral},
+                                    m, self.s.arbiter, "resolveDispute", r.id, 0, slash)
         else:  # 4: terminal states are absorbing
             r = self._pick(k, *TERMINAL)
             if r is None:
@@ -723,7 +731,10 @@ class MarketMachine(RuleBasedStateMachine):
             fn, name = [("claim", "MarketRentalNotClaimable"), ("release", "MarketRentalNotReleasable"),
                         ("stopRental", "MarketRentalNotActive"), ("activate", "MarketRentalNotPending")][k // 64 % 4]
             caller = {"stopRental": r.renter, "activate": r.offer.provider}.get(fn, self.s.stranger)
-            self._expect_revert(name, m, caller, fn, r.id)
+            inputs = {"rentalId": r.id, "status": r.status}
+            if fn == "release":
+                inputs["releasableAt"] = 0  # a terminal rental is never releasable
+            self._expect_revert(name, inputs, m, caller, fn, r.id)
 
     # ───────────────────────────── invariants ─────────────────────────────
 

@@ -39,8 +39,9 @@ from eth_utils import keccak
 from hypothesis import HealthCheck, note, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
-from evm import Contract, Reverted
+from evm import Contract
 from machine import ACTIVE, BPS, DISPUTED, ENDED, PENDING, HOUR, TERMINAL, MarketMachine, N, OfferG
+from reverts import reverts
 from system import MAX, RICH, ZERO, System
 
 GUARD = "ReentrancyGuardReentrantCall"
@@ -138,31 +139,33 @@ class HostileMachine(MarketMachine):
         fn, _ = self.armed
         return "EnforcedPause" if self.paused and fn in PAUSABLE else GUARD
 
-    def _push_refused(self, token: str, to: str) -> tuple[str, tuple] | None:
-        """The error a transfer of `token` from the market to `to` fails with, None if it goes through."""
+    def _push_refused(self, token: str, to: str) -> tuple[str, dict] | None:
+        """The error (name, arguments) a transfer of `token` from the market to `to` fails with, None if it
+        goes through."""
         s, m = self.s, self.s.market.address
         if token == s.blk.address:
             for who in (m, to):  # BlocklistToken checks `from`, then `to`
                 if who in self.blocked:
-                    return "Blocklisted", (who,)
+                    return "Blocklisted", {"account": who}
         elif token == s.frt.address:
             if self.false_all or m in self.false_for or to in self.false_for:
-                return "SafeERC20FailedOperation", (token,)
+                return "SafeERC20FailedOperation", {"token": token}
         elif token == s.ret.address and self.armed is not None:
             if self.armed[1]:
-                return self._reentry_error(), ()
+                return self._reentry_error(), {}
             self.ret_expected += 1
         return None
 
-    def _pull_refused(self, token: str, frm: str, amount: int) -> tuple[str, tuple] | None:
-        """The error a pull of `amount` of `token` from `frm` into the market reverts the call with."""
+    def _pull_refused(self, token: str, frm: str, amount: int) -> tuple[str, dict] | None:
+        """The error (name, arguments) a pull of `amount` of `token` from `frm` into the market reverts the
+        call with."""
         s, m = self.s, self.s.market.address
         if token == s.fot.address:
-            return "MarketTokenDeliveredLess", (token, amount, amount - amount // 100)
+            return "MarketTokenDeliveredLess", {"token": token, "expected": amount, "received": amount - amount // 100}
         if token == s.blk.address:
             for who in (frm, m):
                 if who in self.blocked:
-                    return "Blocklisted", (who,)
+                    return "Blocklisted", {"account": who}
             return None
         if token == s.frt.address:
             return self._push_refused(token, frm)  # the same flags: from, to, or all
@@ -178,16 +181,6 @@ class HostileMachine(MarketMachine):
         else:
             self.g.credits[(to, token)] += amount
             self._count(f"deferred:{self.sym[token]}:{refused[0]}")
-
-    def _expect(self, err: tuple[str, tuple], contract, caller, fn, *args) -> None:
-        name, args_ = err
-        try:
-            contract.call(caller, fn, *args)
-        except Reverted as e:
-            assert e.name == name and (not args_ or tuple(e.args_) == args_), \
-                f"{fn} by {caller}: expected {name}{args_}, got {e}"
-            return
-        raise AssertionError(f"{fn} by {caller} should revert with {name}{args_}, it succeeded")
 
     # ───────────────────────────── offers and rentals in hostile tokens ─────────────────────────────
 
@@ -238,7 +231,7 @@ class HostileMachine(MarketMachine):
         refused = self._pull_refused(o.token, payer, r.deposit)
         if refused is not None:
             before = self._snapshot_open(o, payer)
-            self._expect(refused, self.s.market, payer, fn, *args)
+            self._reverts("refused pull", refused, self.s.market, payer, fn, *args)
             after = self._snapshot_open(o, payer)
             assert after == before, (f"refused open ({self.sym[o.token]}, {refused[0]}) left a trace: (next id, "
                                      f"in use, locked, market, payer, registry balances) {before} -> {after}")
@@ -259,7 +252,7 @@ class HostileMachine(MarketMachine):
         o, cost = r.offer, r.total // r.hours * hours
         refused = self._pull_refused(o.token, r.renter, cost)
         if refused is not None:
-            self._expect(refused, self.s.market, r.renter, "extend", r.id, hours)
+            self._reverts("refused pull", refused, self.s.market, r.renter, "extend", r.id, hours)
             self._count(f"extend refused:{self.sym[o.token]}:{refused[0]}")
             self._touch(r)
             return
@@ -422,7 +415,7 @@ class HostileMachine(MarketMachine):
             amount, caller, fn = self.g.credits[(to, token)], to, "withdrawCredits"
         refused = self._push_refused(token, to)
         if refused is not None:
-            self._expect(refused, s.market, caller, fn, token)
+            self._reverts("refused push", refused, s.market, caller, fn, token)
             self._count(f"{fn} refused:{self.sym[token]}:{refused[0]}")
             return
         (got,) = s.market.call(caller, fn, token)
@@ -608,24 +601,15 @@ def _solvent(s: HostileSystem, token: Contract, rentals: list[int]) -> None:
     assert held == escrow + m.uint("protocolFees", token.address) + credits, f"inv1 solvency (hostile token): {held}"
 
 
-def _reverts(name: str, fn, *args) -> Reverted:
-    try:
-        fn(*args)
-    except Reverted as e:
-        assert e.name == name, f"expected {name}, got {e}"
-        return e
-    raise AssertionError(f"expected {name}, the call succeeded")
-
-
 def test_fee_on_transfer_token_is_refused_and_leaves_no_trace():
     s = _fresh()
     p, payer = s.providers[0], s.payers[0]
     oid = _offer(s, s.fot, p)
     before = (s.market.uint("nextRentalId"), s.market.view("getOffer", oid)[2], s.registry.view("providerOf", p)[1],
               s.fot.uint("balanceOf", s.market.address), s.fot.uint("balanceOf", payer))
-    e = _reverts("MarketTokenDeliveredLess", s.market.call, payer, "openRentalFor", s.renters[0], oid, 2, 3, MAX, ZERO, 0)
     cost = 2 * 2 * 10**18 * 3
-    assert e.args_ == (s.fot.address, cost, cost - cost // 100)
+    with reverts("MarketTokenDeliveredLess", token=s.fot.address, expected=cost, received=cost - cost // 100):
+        s.market.call(payer, "openRentalFor", s.renters[0], oid, 2, 3, MAX, ZERO, 0)
     after = (s.market.uint("nextRentalId"), s.market.view("getOffer", oid)[2], s.registry.view("providerOf", p)[1],
              s.fot.uint("balanceOf", s.market.address), s.fot.uint("balanceOf", payer))
     assert after == before
@@ -638,7 +622,8 @@ def test_reentrant_token_reentry_fails_payout_credited_or_exact():
     f = m._fns["claim"]
     # A pull while armed (bubble): the re-entry hits the guard, the open reverts whole.
     s.ret.call(s.owner, "arm", m.address, f.selector + encode(f.inputs, [1]), True)
-    _reverts(GUARD, m.call, renter, "openRental", oid, 1, 10, MAX, ZERO, 0)
+    with reverts(GUARD):
+        m.call(renter, "openRental", oid, 1, 10, MAX, ZERO, 0)
     assert m.uint("nextRentalId") == 1 and s.ret.uint("balanceOf", m.address) == 0
     s.ret.call(s.owner, "disarm")
     (rid,) = m.call(renter, "openRental", oid, 1, 10, MAX, ZERO, 0)
@@ -651,7 +636,8 @@ def test_reentrant_token_reentry_fails_payout_credited_or_exact():
     net = gross - gross * 100 // BPS
     assert m.uint("credits", p, s.ret.address) == net
     _solvent(s, s.ret, [rid])
-    _reverts(GUARD, m.call, p, "withdrawCredits", s.ret.address)  # still armed: the withdrawal reverts whole
+    with reverts(GUARD):  # still armed: the withdrawal reverts whole
+        m.call(p, "withdrawCredits", s.ret.address)
     # Record mode: the re-entry into stopRental fails with the guard, the refund is pushed exactly.
     f = m._fns["stopRental"]
     s.ret.call(s.owner, "arm", m.address, f.selector + encode(f.inputs, [rid]), False)
@@ -671,8 +657,8 @@ def test_false_returning_token_refused_pull_and_credited_push():
     p, payer, renter, m, frt = s.providers[1], s.payers[1], s.renters[1], s.market, s.frt
     oid = _offer(s, frt, p)
     frt.call(s.owner, "setFailFor", payer, True)
-    e = _reverts("SafeERC20FailedOperation", m.call, payer, "openRentalFor", renter, oid, 1, 10, MAX, ZERO, 0)
-    assert e.args_ == (frt.address,)
+    with reverts("SafeERC20FailedOperation", token=frt.address):
+        m.call(payer, "openRentalFor", renter, oid, 1, 10, MAX, ZERO, 0)
     frt.call(s.owner, "setFailFor", payer, False)
     (r1,) = m.call(payer, "openRentalFor", renter, oid, 1, 10, MAX, ZERO, 0)
     (r2,) = m.call(payer, "openRentalFor", renter, oid, 1, 10, MAX, ZERO, 0)
@@ -688,7 +674,8 @@ def test_false_returning_token_refused_pull_and_credited_push():
     assert m.uint("credits", p, frt.address) == gross - gross * 100 // BPS
     assert frt.uint("balanceOf", payer) == RICH - 2 * deposit
     _solvent(s, frt, [r1, r2])
-    _reverts("SafeERC20FailedOperation", m.call, payer, "withdrawCredits", frt.address)
+    with reverts("SafeERC20FailedOperation", token=frt.address):
+        m.call(payer, "withdrawCredits", frt.address)
     frt.call(s.owner, "setFailAll", False)
     assert m.call(payer, "withdrawCredits", frt.address) == (refund + deposit,)
     assert frt.uint("balanceOf", payer) == RICH - deposit + refund
@@ -721,8 +708,8 @@ def test_blocklisted_parties_never_block_settlement():
     for who in (p, payer, renter, broker):
         assert m.uint("credits", who, blk.address) > 0, f"{who} was not credited"
     _solvent(s, blk, [r1, r2])
-    e = _reverts("Blocklisted", m.call, broker, "withdrawCredits", blk.address)
-    assert e.args_ == (broker,)
+    with reverts("Blocklisted", account=broker):
+        m.call(broker, "withdrawCredits", blk.address)
     for who in (p, payer, renter, broker):
         blk.call(s.owner, "setBlocked", who, False)
         owed = m.uint("credits", who, blk.address)

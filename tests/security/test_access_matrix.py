@@ -5,8 +5,8 @@ The rows are read against the contracts' ABIs: a state-changing function without
 without a function) fails `test_matrix_covers_every_state_changing_function`. Each row prepares the
 state in which the function would succeed for an allowed caller (an open rental to stop, a dispute to
 rule on, ...), then every role calls it from that same state: an allowed role must succeed, any other
-must revert with the row's error — an access error, or (noted) the state the role cannot have, e.g.
-`MarketNoFees` for a role with no credits. Functions anyone may trigger ("anyone") also must pay only
+must revert with the row's error and its exact arguments (tests/reverts.py) — an access error, or
+(noted) the state the role cannot have, e.g. `MarketNoFees` for a role with no credits. Functions anyone may trigger ("anyone") also must pay only
 their fixed beneficiaries: the caller gets nothing unless it is one.
 
 `market` is the ComputeMarket contract as a caller (its code set aside for the call, see world.py):
@@ -20,11 +20,37 @@ from dataclasses import dataclass, field
 from typing import Callable
 
 import pytest
-from world import DAY, GPUC, HOUR, MAX, PRICE, ROLES, USD, ZERO, Reverted, World, world
+from world import DAY, GPUC, HOUR, MAX, PRICE, ROLES, USD, ZERO, World, world
+
+from reverts import ExpectedRevert, Revert, raised_by
 
 ANYONE = frozenset(ROLES)
 PROVIDERS = frozenset({"provider", "provider2"})
-OWNER_ERR = "OwnableUnauthorizedAccount"
+
+
+@dataclass(frozen=True)
+class Deny:
+    """The error a denied role gets: its name, and its arguments from the world, the caller's address
+    and the call's arguments."""
+
+    name: str
+    inputs: Callable[[World, str, tuple], dict] = lambda w, caller, args: {}
+
+    def expected(self, w: World, caller: str, args: tuple) -> ExpectedRevert:
+        return ExpectedRevert(self.name, **self.inputs(w, caller, args))
+
+
+def _caller(name: str, key: str = "caller") -> Deny:
+    """An error whose one argument is the caller."""
+    return Deny(name, lambda w, caller, args: {key: caller})
+
+
+def _of_first_arg(name: str, key: str) -> Deny:
+    """An error on the call's first argument (an offer or a rental) and the caller."""
+    return Deny(name, lambda w, caller, args: {key: args[0], "caller": caller})
+
+
+OWNER_ERR = _caller("OwnableUnauthorizedAccount", "account")
 
 
 @dataclass
@@ -33,13 +59,13 @@ class Row:
     fn: str
     setup: Callable[[World], tuple]  # prepares the state, returns the call's arguments
     ok: frozenset  # roles that succeed
-    deny: str = ""  # the error every other role gets
-    other: dict = field(default_factory=dict)  # role -> a different error for that role
+    deny: Deny | None = None  # the error every other role gets
+    other: dict = field(default_factory=dict)  # role -> a different error (a Deny) for that role
     pays: Callable[[World], set] | None = None  # "anyone" rows: the only accounts that may be paid
     note: str = ""
 
-    def expect(self, role: str) -> str | None:
-        """'ok', an error name, or None (n/a)."""
+    def expect(self, role: str) -> str | Deny | None:
+        """'ok', the error, or None (n/a)."""
         if role == "market" and self.contract == "ComputeMarket":
             return None
         if role in self.other:
@@ -133,12 +159,17 @@ def _permit(w: World) -> tuple:
 
 OFFER = ("H100-SXM-80GB", "EU-FRA", None, PRICE, 4, 1, 10, ZERO, 0, [])
 M, R, T = "ComputeMarket", "ProviderRegistry", "ComputeToken"
-NOT_OFFER_PROVIDER = "MarketNotOfferProvider"
+NOT_OFFER_PROVIDER = _of_first_arg("MarketNotOfferProvider", "offerId")
+NOT_PROVIDER, NOT_RENTER = _of_first_arg("MarketNotProvider", "rentalId"), _of_first_arg("MarketNotRenter", "rentalId")
+SELF_RENTAL = Deny("MarketSelfRental", lambda w, caller, args: {"offerId": w.offer, "provider": w.provider})
+NOT_REGISTERED = _caller("RegistryNotRegistered", "provider")
+NOTHING_UNBONDING = _caller("RegistryNothingUnbonding", "provider")
+NOT_MARKET = _caller("RegistryCallerNotMarket")
 
 ROWS: list[Row] = [
     # ── offers: providers only; an offer only by its own provider ──
-    Row(M, "createOffer", lambda w: ((*OFFER[:2], w.usd.address, *OFFER[3:]),), PROVIDERS, "MarketProviderNotActive",
-        note="registered with bonded stake ≥ minStake"),
+    Row(M, "createOffer", lambda w: ((*OFFER[:2], w.usd.address, *OFFER[3:]),), PROVIDERS,
+        _caller("MarketProviderNotActive", "provider"), note="registered with bonded stake ≥ minStake"),
     Row(M, "updateOffer", lambda w: (w.offer, PRICE + 1, 8, 1, 100, ZERO, 500, []), frozenset({"provider"}),
         NOT_OFFER_PROVIDER),
     Row(M, "pauseOffer", lambda w: (w.offer,), frozenset({"provider"}), NOT_OFFER_PROVIDER),
@@ -146,26 +177,27 @@ ROWS: list[Row] = [
         frozenset({"provider"}), NOT_OFFER_PROVIDER),
     Row(M, "closeOffer", lambda w: (w.offer,), frozenset({"provider"}), NOT_OFFER_PROVIDER),
     # ── rentals ──
-    Row(M, "openRental", lambda w: (w.offer, 1, 10, PRICE, ZERO, 0), ANYONE - {"provider"}, other={"provider": "MarketSelfRental"},
+    Row(M, "openRental", lambda w: (w.offer, 1, 10, PRICE, ZERO, 0), ANYONE - {"provider"}, other={"provider": SELF_RENTAL},
         note="anyone but the offer's provider; the caller pays"),
     Row(M, "openRentalFor", lambda w: (w.renter, w.offer, 1, 10, PRICE, ZERO, 0), ANYONE - {"provider"},
-        other={"provider": "MarketSelfRental"}, note="anyone but the offer's provider; the caller pays"),
-    Row(M, "activate", lambda w: (w.open(),), frozenset({"provider"}), "MarketNotProvider"),
+        other={"provider": SELF_RENTAL}, note="anyone but the offer's provider; the caller pays"),
+    Row(M, "activate", lambda w: (w.open(),), frozenset({"provider"}), NOT_PROVIDER),
     Row(M, "claim", _claimable, ANYONE, pays=lambda w: {w.provider}, note="anyone; pays only the provider"),
     Row(M, "claimMany", lambda w: ([_claimable(w)[0]],), ANYONE, pays=lambda w: {w.provider},
         note="anyone; pays only the providers"),
-    Row(M, "extend", lambda w: (w.active(), 1), frozenset({"renter"}), "MarketNotRenter"),
-    Row(M, "stopRental", lambda w: (w.active(),), frozenset({"renter"}), "MarketNotRenter"),
-    Row(M, "cancelPending", lambda w: (w.open(),), frozenset({"renter"}), "MarketNotRenter"),
+    Row(M, "extend", lambda w: (w.active(), 1), frozenset({"renter"}), NOT_RENTER),
+    Row(M, "stopRental", lambda w: (w.active(),), frozenset({"renter"}), NOT_RENTER),
+    Row(M, "cancelPending", lambda w: (w.open(),), frozenset({"renter"}), NOT_RENTER),
     Row(M, "release", _settleable, ANYONE, pays=lambda w: {w.provider}, note="anyone; pays only the provider"),
     # ── disputes ──
-    Row(M, "dispute", lambda w: (w.active(), b"\x01" * 32), frozenset({"renter"}), "MarketNotRenter"),
-    Row(M, "resolveDispute", lambda w: (_disputed(w), 5000, 10 * GPUC), frozenset({"arbiter"}), "MarketNotArbiter"),
+    Row(M, "dispute", lambda w: (w.active(), b"\x01" * 32), frozenset({"renter"}), NOT_RENTER),
+    Row(M, "resolveDispute", lambda w: (_disputed(w), 5000, 10 * GPUC), frozenset({"arbiter"}), _caller("MarketNotArbiter")),
     Row(M, "applyDefaultRuling", _then(_disputed, lambda w: (w.chain.warp(7 * DAY), (w.market.uint("nextRentalId") - 1,))[1]),
         ANYONE, pays=lambda w: {w.provider, w.payer}, note="anyone, after the timeout; pays provider and payer"),
     # ── fees and credits ──
     Row(M, "withdrawProtocolFees", _fees_booked, ANYONE, pays=lambda w: {w.treasury}, note="anyone; pays only the treasury"),
-    Row(M, "withdrawCredits", _then(_fees_booked, lambda w: (w.usd.address,)), frozenset({"broker"}), "MarketNoFees",
+    Row(M, "withdrawCredits", _then(_fees_booked, lambda w: (w.usd.address,)), frozenset({"broker"}),
+        Deny("MarketNoFees", lambda w, caller, args: {"account": caller, "token": args[0]}),
         note="only an account with credits, to itself (here: the broker's fee)"),
     # ── owner ──
     *(_owner(M, fn, *args) for fn, args in (
@@ -176,36 +208,41 @@ ROWS: list[Row] = [
     Row(M, "unpause", lambda w: (w.market.call(w.owner, "pause"), ())[1], frozenset({"owner"}), OWNER_ERR),
     Row(M, "acceptOwnership", _pending_owner(M), frozenset({"stranger"}), OWNER_ERR,
         note="only the pending owner (here: stranger)"),
-    _owner(M, "renounceOwnership", other={"owner": "MarketRenounceDisabled"}, note="disabled, even for the owner"),
+    _owner(M, "renounceOwnership", other={"owner": Deny("MarketRenounceDisabled")}, note="disabled, even for the owner"),
     # ── registry: a provider acts on its own stake ──
-    Row(R, "register", lambda w: ("ipfs://spec-2",), ANYONE - PROVIDERS, other=dict.fromkeys(PROVIDERS, "RegistryAlreadyRegistered"),
-        note="anyone, once"),
-    Row(R, "updateMetadata", lambda w: ("ipfs://spec-3",), PROVIDERS, "RegistryNotRegistered"),
-    Row(R, "stake", lambda w: (GPUC,), PROVIDERS, "RegistryNotRegistered", other={"market": "RegistryNotRegistered"}),
-    Row(R, "stakeWithPermit", lambda w: (GPUC, 0, 27, b"\0" * 32, b"\0" * 32), PROVIDERS, "RegistryNotRegistered",
+    Row(R, "register", lambda w: ("ipfs://spec-2",), ANYONE - PROVIDERS,
+        other=dict.fromkeys(PROVIDERS, _caller("RegistryAlreadyRegistered", "provider")), note="anyone, once"),
+    Row(R, "updateMetadata", lambda w: ("ipfs://spec-3",), PROVIDERS, NOT_REGISTERED),
+    Row(R, "stake", lambda w: (GPUC,), PROVIDERS, NOT_REGISTERED, other={"market": NOT_REGISTERED}),
+    Row(R, "stakeWithPermit", lambda w: (GPUC, 0, 27, b"\0" * 32, b"\0" * 32), PROVIDERS, NOT_REGISTERED,
         note="a bad permit is ignored; the existing allowance pays"),
-    Row(R, "requestUnbond", lambda w: (GPUC,), PROVIDERS, "RegistryInsufficientFreeStake", note="own free stake only"),
-    Row(R, "cancelUnbond", _unbonding, PROVIDERS, "RegistryNothingUnbonding"),
-    Row(R, "withdrawUnbonded", lambda w: _unbonding(w, ready=True), PROVIDERS, "RegistryNothingUnbonding",
+    Row(R, "requestUnbond", lambda w: (GPUC,), PROVIDERS,
+        Deny("RegistryInsufficientFreeStake", lambda w, caller, args: {"provider": caller, "free": 0, "needed": args[0]}),
+        note="own free stake only"),
+    Row(R, "cancelUnbond", _unbonding, PROVIDERS, NOTHING_UNBONDING),
+    Row(R, "withdrawUnbonded", lambda w: _unbonding(w, ready=True), PROVIDERS, NOTHING_UNBONDING,
         note="pays only the caller its own unbonded stake"),
     # ── registry: collateral hooks, the market only ──
-    Row(R, "lock", lambda w: (w.provider, GPUC), frozenset({"market"}), "RegistryCallerNotMarket"),
-    Row(R, "unlock", _then(_locked, lambda w: (w.provider, GPUC)), frozenset({"market"}), "RegistryCallerNotMarket"),
-    Row(R, "slash", _then(_locked, lambda w: (w.provider, GPUC, [w.renter], [GPUC])), frozenset({"market"}),
-        "RegistryCallerNotMarket"),
+    Row(R, "lock", lambda w: (w.provider, GPUC), frozenset({"market"}), NOT_MARKET),
+    Row(R, "unlock", _then(_locked, lambda w: (w.provider, GPUC)), frozenset({"market"}), NOT_MARKET),
+    Row(R, "slash", _then(_locked, lambda w: (w.provider, GPUC, [w.renter], [GPUC])), frozenset({"market"}), NOT_MARKET),
     # ── registry: owner ──
-    _owner(R, "setMarket", "0x" + "7b" * 20, other={"owner": "RegistryMarketAlreadySet"},
+    _owner(R, "setMarket", "0x" + "7b" * 20,
+           other={"owner": Deny("RegistryMarketAlreadySet", lambda w, caller, args: {"market": w.market.address})},
            note="set once at deployment: afterwards not even the owner can repoint the hooks"),
     _owner(R, "setUnbondingPeriod", 3 * DAY),
     _owner(R, "setMinStake", 10 * GPUC),
     _owner(R, "transferOwnership", "0x" + "7a" * 20),
     Row(R, "acceptOwnership", _pending_owner(R), frozenset({"stranger"}), OWNER_ERR, note="only the pending owner (here: stranger)"),
-    _owner(R, "renounceOwnership", other={"owner": "RegistryRenounceDisabled"}, note="disabled, even for the owner"),
+    _owner(R, "renounceOwnership", other={"owner": Deny("RegistryRenounceDisabled")}, note="disabled, even for the owner"),
     # ── the token: every holder moves only its own balance ──
-    Row(T, "transfer", lambda w: (w.stranger, GPUC), ANYONE - {"market"}, other={"market": "ERC20InsufficientBalance"},
+    Row(T, "transfer", lambda w: (w.stranger, GPUC), ANYONE - {"market"},
+        other={"market": Deny("ERC20InsufficientBalance",
+                              lambda w, caller, args: {"sender": caller, "balance": 0, "needed": args[1]})},
         note="own balance only (the market holds no GPUC here)"),
     Row(T, "approve", lambda w: (w.stranger, GPUC), ANYONE),
-    Row(T, "transferFrom", _allowance, frozenset({"broker"}), "ERC20InsufficientAllowance",
+    Row(T, "transferFrom", _allowance, frozenset({"broker"}),
+        Deny("ERC20InsufficientAllowance", lambda w, caller, args: {"spender": caller, "allowance": 0, "needed": args[2]}),
         note="only the approved spender (here: broker)"),
     Row(T, "permit", _permit, ANYONE, note="signature-gated: anyone may relay a valid permit, once"),
 ]
@@ -237,7 +274,7 @@ def test_access(row: Row):
     args = row.setup(w)
     base = w.chain.snapshot()
     watched = [w.role[r] for r in ROLES]
-    outcomes = {}
+    wrong = {}  # role -> how its outcome differs from the row's
     for role in ROLES:
         want = row.expect(role)
         if want is None:
@@ -245,18 +282,16 @@ def test_access(row: Row):
         w.chain.restore(base)
         base = w.chain.snapshot()
         before = w.balances(watched) if row.pays else None
-        try:
-            w.send(role, _contract(w, row.contract), row.fn, *args)
-            got = "ok"
-        except Reverted as e:
-            got = e.name or str(e)
-        outcomes[role] = got
-        if row.pays and got == "ok":
+        raised = raised_by(lambda: w.send(role, _contract(w, row.contract), row.fn, *args))
+        if want != "ok":
+            problem = want.expected(w, w.role[role], args).check(raised)
+            if problem is not None:
+                wrong[role] = problem
+        elif raised is not None:
+            wrong[role] = f"expected ok, got {Revert(raised)}"
+        elif row.pays:
             after = w.balances(watched)
             paid = {a for (a, _), v in after.items() if v > before[(a, _)]}
             allowed = row.pays(w)
             assert paid and paid <= allowed, f"{row.fn} by {role} paid {paid}, only {allowed} may be paid"
-    expected = {role: row.expect(role) for role in outcomes}
-    assert outcomes == expected, "\n".join(
-        f"{row.contract}.{row.fn} by {role}: expected {expected[role]}, got {got}"
-        for role, got in outcomes.items() if got != expected[role])
+    assert not wrong, "\n".join(f"{row.contract}.{row.fn} by {role}: {problem}" for role, problem in wrong.items())

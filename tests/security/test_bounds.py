@@ -5,16 +5,10 @@ and never reach money already in escrow."""
 from __future__ import annotations
 
 import pytest
-from world import DAY, GPUC, HOUR, PRICE, ZERO, Reverted, world
+from world import DAY, GPUC, HOUR, PRICE, ZERO, world
 
 from rental_model import BPS, ceil_div, dispute_bond, split_claim, stop_charge
-
-
-def _revert(name, fn, *args):
-    with pytest.raises(Reverted) as e:
-        fn(*args)
-    assert e.value.name == name, f"expected {name}, got {e.value}"
-    return e.value.args_
+from reverts import reverts
 
 
 # ───────────────────────────── stake ─────────────────────────────
@@ -27,7 +21,8 @@ def test_unbonding__withdraw_waits_the_full_period_to_the_second():
     reg.call(p, "requestUnbond", 5 * GPUC)
     ready = w.chain.time + period
     w.chain.warp(period - 1)
-    assert _revert("RegistryUnbondingNotReady", reg.call, p, "withdrawUnbonded") == (p, ready, ready - 1)
+    with reverts("RegistryUnbondingNotReady", provider=p, readyAt=ready, nowTime=ready - 1):
+        reg.call(p, "withdrawUnbonded")
     w.chain.warp(1)
     was, staked = w.gpuc.uint("balanceOf", p), reg.view("providerOf", p)[0]
     assert reg.call(p, "withdrawUnbonded") == (5 * GPUC,)
@@ -41,12 +36,15 @@ def test_unbonding__a_new_request_restarts_the_clock_and_cancel_restores_the_bon
     reg.call(p, "requestUnbond", GPUC)
     w.chain.warp(period // 2)
     reg.call(p, "requestUnbond", GPUC)
-    assert reg.view("providerOf", p)[2:4] == (2 * GPUC, w.chain.time + period)
+    ready = w.chain.time + period
+    assert reg.view("providerOf", p)[2:4] == (2 * GPUC, ready)
     w.chain.warp(period - 1)
-    _revert("RegistryUnbondingNotReady", reg.call, p, "withdrawUnbonded")
+    with reverts("RegistryUnbondingNotReady", provider=p, readyAt=ready, nowTime=ready - 1):
+        reg.call(p, "withdrawUnbonded")
     reg.call(p, "cancelUnbond")
     assert reg.view("providerOf", p)[2:4] == (0, 0)
-    _revert("RegistryNothingUnbonding", reg.call, p, "withdrawUnbonded")
+    with reverts("RegistryNothingUnbonding", provider=p):
+        reg.call(p, "withdrawUnbonded")
 
 
 def test_unbonding__locked_collateral_cannot_start_unbonding():
@@ -57,7 +55,8 @@ def test_unbonding__locked_collateral_cannot_start_unbonding():
     free = reg.one("freeStakeOf", p)
     staked, locked = reg.view("providerOf", p)[:2]
     assert free == staked - locked and locked == 800 * GPUC
-    assert _revert("RegistryInsufficientFreeStake", reg.call, p, "requestUnbond", free + 1) == (p, free, free + 1)
+    with reverts("RegistryInsufficientFreeStake", provider=p, free=free, needed=free + 1):
+        reg.call(p, "requestUnbond", free + 1)
     reg.call(p, "requestUnbond", free)
     assert reg.one("freeStakeOf", p) == 0
 
@@ -65,11 +64,13 @@ def test_unbonding__locked_collateral_cannot_start_unbonding():
 def test_unbonding__below_min_stake__the_provider_takes_no_new_business():
     w = world()
     reg, p = w.registry, w.provider
-    staked = reg.view("providerOf", p)[0]
-    reg.call(p, "requestUnbond", staked - reg.uint("minStake") + 1)
+    staked, min_stake = reg.view("providerOf", p)[0], reg.uint("minStake")
+    reg.call(p, "requestUnbond", staked - min_stake + 1)
     assert reg.one("isActive", p) == 0
-    _revert("RegistryProviderNotActive", w.open)
-    _revert("MarketProviderNotActive", w.create_offer)
+    with reverts("RegistryProviderNotActive", provider=p, bonded=min_stake - 1, minStake=min_stake):
+        w.open()
+    with reverts("MarketProviderNotActive", provider=p):
+        w.create_offer()
 
 
 def test_no_show__slash_is_the_penalty_share_of_that_rentals_collateral():
@@ -132,17 +133,23 @@ def test_arbiter__moves_exactly_the_frozen_escrow_the_bond_and_at_most_the_colla
 def test_arbiter__bounds_share_slash_timeout_and_status():
     w = world()
     rid = _dispute(w)
-    collateral = w.market.view("disputeOf", rid)[2]
-    assert _revert("MarketInvalidShare", w.market.call, w.arbiter, "resolveDispute", rid, BPS + 1, 0) == (BPS + 1,)
-    assert _revert("MarketSlashAboveCollateral", w.market.call, w.arbiter, "resolveDispute", rid, 0, collateral + 1) \
-        == (rid, collateral + 1, collateral)
+    _, _, collateral, _, timeout_at = w.market.view("disputeOf", rid)
+    assert timeout_at == w.chain.time + w.market.uint("arbitrationTimeout")
+    with reverts("MarketInvalidShare", providerShareBps=BPS + 1):
+        w.market.call(w.arbiter, "resolveDispute", rid, BPS + 1, 0)
+    with reverts("MarketSlashAboveCollateral", rentalId=rid, slashAmount=collateral + 1, collateral=collateral):
+        w.market.call(w.arbiter, "resolveDispute", rid, 0, collateral + 1)
     running = w.active()
-    _revert("MarketRentalNotDisputed", w.market.call, w.arbiter, "resolveDispute", running, 0, 0)
-    _revert("MarketArbitrationPending", w.market.call, w.stranger, "applyDefaultRuling", rid)
+    with reverts("MarketRentalNotDisputed", rentalId=running, status=2):  # Active
+        w.market.call(w.arbiter, "resolveDispute", running, 0, 0)
+    with reverts("MarketArbitrationPending", rentalId=rid, timeoutAt=timeout_at):
+        w.market.call(w.stranger, "applyDefaultRuling", rid)
     w.chain.warp(w.market.uint("arbitrationTimeout"))  # disputed this second: now the timeout
-    _revert("MarketArbitrationTimedOut", w.market.call, w.arbiter, "resolveDispute", rid, 0, 0)
+    with reverts("MarketArbitrationTimedOut", rentalId=rid, timeoutAt=timeout_at):
+        w.market.call(w.arbiter, "resolveDispute", rid, 0, 0)
     w.market.call(w.stranger, "applyDefaultRuling", rid)
-    _revert("MarketRentalNotDisputed", w.market.call, w.arbiter, "resolveDispute", rid, 0, 0)
+    with reverts("MarketRentalNotDisputed", rentalId=rid, status=7):  # Resolved
+        w.market.call(w.arbiter, "resolveDispute", rid, 0, 0)
 
 
 def test_default_ruling__the_stop_bill_and_the_bond_to_the_provider_no_slash():
@@ -174,19 +181,24 @@ SETTERS = [("setProtocolFee", 1000, 0), ("setStakePerGpu", 10**6 * GPUC, 0), ("s
 def test_owner__every_parameter_is_bounded(fn, hi, lo):
     w = world()
     w.market.call(w.owner, fn, hi)
-    assert _revert("MarketParameterOutOfBounds", w.market.call, w.owner, fn, hi + 1) == (hi + 1, lo, hi)
+    with reverts("MarketParameterOutOfBounds", value=hi + 1, min=lo, max=hi):
+        w.market.call(w.owner, fn, hi + 1)
     w.market.call(w.owner, fn, lo)
     if lo:
-        assert _revert("MarketParameterOutOfBounds", w.market.call, w.owner, fn, lo - 1) == (lo - 1, lo, hi)
+        with reverts("MarketParameterOutOfBounds", value=lo - 1, min=lo, max=hi):
+            w.market.call(w.owner, fn, lo - 1)
 
 
 def test_owner__registry_parameters_are_bounded_and_the_market_is_set_once():
     w = world()
     reg = w.registry
-    assert _revert("RegistryParameterOutOfBounds", reg.call, w.owner, "setUnbondingPeriod", DAY - 1) == (DAY - 1, DAY, 90 * DAY)
-    assert _revert("RegistryParameterOutOfBounds", reg.call, w.owner, "setUnbondingPeriod", 90 * DAY + 1)[0] == 90 * DAY + 1
-    assert _revert("RegistryParameterOutOfBounds", reg.call, w.owner, "setMinStake", 10**9 * GPUC + 1)[0] == 10**9 * GPUC + 1
-    _revert("RegistryMarketAlreadySet", reg.call, w.owner, "setMarket", w.stranger)
+    for period in (DAY - 1, 90 * DAY + 1):
+        with reverts("RegistryParameterOutOfBounds", value=period, min=DAY, max=90 * DAY):
+            reg.call(w.owner, "setUnbondingPeriod", period)
+    with reverts("RegistryParameterOutOfBounds", value=10**9 * GPUC + 1, min=0, max=10**9 * GPUC):
+        reg.call(w.owner, "setMinStake", 10**9 * GPUC + 1)
+    with reverts("RegistryMarketAlreadySet", market=w.market.address):
+        reg.call(w.owner, "setMarket", w.stranger)
 
 
 def test_owner__changes_never_reach_a_running_rental_or_its_escrow():
@@ -210,8 +222,10 @@ def test_owner__changes_never_reach_a_running_rental_or_its_escrow():
 
 def test_zero_addresses__a_rental_for_nobody_and_a_zero_payment_token_are_refused():
     w = world()
-    _revert("MarketZeroAddress", w.market.call, w.payer, "openRentalFor", ZERO, w.offer, 1, 2, 2**96, ZERO, 0)
-    _revert("MarketZeroAddress", w.market.call, w.owner, "setPaymentToken", ZERO, True)
+    with reverts("MarketZeroAddress"):
+        w.market.call(w.payer, "openRentalFor", ZERO, w.offer, 1, 2, 2**96, ZERO, 0)
+    with reverts("MarketZeroAddress"):
+        w.market.call(w.owner, "setPaymentToken", ZERO, True)
     assert w.market.uint("nextRentalId") == 1  # nothing opened
 
 
@@ -221,9 +235,8 @@ def test_slash__a_zero_recipient_is_refused_even_from_the_market():
     w = world()
     w.open(gpus=2)
     locked = w.registry.view("providerOf", w.provider)[1]
-    with pytest.raises(Reverted) as e:
+    with reverts("RegistryInvalidRecipient", index=1):
         w.send("market", w.registry, "slash", w.provider, GPUC, [w.renter, ZERO], [GPUC // 2, GPUC // 2])
-    assert e.value.name == "RegistryInvalidRecipient" and e.value.args_ == (1,)
     assert w.registry.view("providerOf", w.provider)[1] == locked
 
 
@@ -233,7 +246,8 @@ def test_release__a_running_rental_cannot_be_ended_before_its_end():
     rid = w.active(gpus=2, hours=3)
     ends = w.rental(rid).endsAt
     w.chain.warp(ends - w.chain.time - 1)
-    assert _revert("MarketRentalNotReleasable", w.market.call, w.stranger, "release", rid) == (rid, 2, ends)
+    with reverts("MarketRentalNotReleasable", rentalId=rid, status=2, releasableAt=ends):
+        w.market.call(w.stranger, "release", rid)
     assert w.rental(rid).status == 2 and w.market.view("getOffer", w.offer)[2] == 2  # still Active, GPUs held
 
 

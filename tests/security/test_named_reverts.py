@@ -20,7 +20,9 @@ import world as _world  # noqa: F401  (puts tests/invariants on sys.path)
 from evm import BUILD, _type
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from world import DAY, HOUR, ZERO, Reverted, world
+from world import DAY, HOUR, ZERO, world
+
+from reverts import Revert, raised_by, reverts
 
 CONTRACTS = ("ComputeMarket", "ProviderRegistry")
 PEOPLE = ("owner", "arbiter", "provider", "provider2", "renter", "payer", "broker", "treasury", "stranger")
@@ -127,35 +129,24 @@ def test_every_revert_is_a_named_custom_error(contract_name, fn, inputs, data):
     args = [data.draw(strategy(t, addresses, ids, name), label=name or t) for t, name in inputs]
     caller = w.role[data.draw(st.sampled_from(PEOPLE), label="caller")]
     contract = w.market if contract_name == "ComputeMarket" else w.registry
-    try:
-        contract.call(caller, fn, *args)
-    except Reverted as e:
-        assert e.name not in UNNAMED, f"{contract_name}.{fn}{tuple(args)} by {caller} reverted unnamed: {e}"
+    raised = raised_by(lambda: contract.call(caller, fn, *args))
+    if raised is not None:
+        revert = Revert(raised)
+        assert revert.name not in UNNAMED, f"{contract_name}.{fn}{tuple(args)} by {caller} reverted unnamed: {revert}"
 
 
 def test_the_issues_examples__quote_with_a_huge_gpu_count_open_with_zero_gpus_and_a_huge_stake():
     w = world()
-    for gpus, hours, err in ((2**255, 2, ("MarketInvalidGpuCount", (2**255,))),
-                             (0, 2, ("MarketInvalidGpuCount", (0,))),
-                             (65_536, 2, ("MarketInvalidGpuCount", (65_536,))),
-                             (1, 0, ("MarketInvalidHours", (0, 1, 8760))),
-                             (1, 8761, ("MarketInvalidHours", (8761, 1, 8760)))):
-        try:
+    for gpus, hours, error, inputs in ((2**255, 2, "MarketInvalidGpuCount", {"gpus": 2**255}),
+                                       (0, 2, "MarketInvalidGpuCount", {"gpus": 0}),
+                                       (65_536, 2, "MarketInvalidGpuCount", {"gpus": 65_536}),
+                                       (1, 0, "MarketInvalidHours", {"hoursRequested": 0, "minHours": 1, "maxHours": 8760}),
+                                       (1, 8761, "MarketInvalidHours",
+                                        {"hoursRequested": 8761, "minHours": 1, "maxHours": 8760})):
+        with reverts(error, **inputs):
             w.market.view("quote", w.offer, gpus, hours)
-        except Reverted as e:
-            assert (e.name, e.args_) == err
-        else:
-            raise AssertionError(f"quote({gpus}, {hours}) did not revert")
-    try:
+    with reverts("MarketInvalidGpuCount", gpus=0):
         w.open(gpus=0)
-    except Reverted as e:
-        assert (e.name, e.args_) == ("MarketInvalidGpuCount", (0,))
-    else:
-        raise AssertionError("an open of 0 GPUs did not revert")
     for amount in (2**96, 2**256 - 1):  # found by the fuzz above: the sum overflowed before the cast
-        try:
+        with reverts("SafeCastOverflowedUintDowncast", bits=96, value=amount):
             w.registry.call(w.provider, "stake", amount)
-        except Reverted as e:
-            assert (e.name, e.args_) == ("SafeCastOverflowedUintDowncast", (96, amount))
-        else:
-            raise AssertionError(f"a stake of {amount} did not revert")

@@ -16,7 +16,6 @@ sys.path[:0] = [str(Path(__file__).resolve().parents[1] / "invariants"), str(Pat
 
 from pyrevm import AccountInfo  # noqa: E402
 
-from evm import Reverted  # noqa: E402,F401  (re-exported for the tests)
 from system import GPUC, MAX, USD, ZERO, System  # noqa: E402,F401
 
 HOUR, DAY = 3600, 86_400

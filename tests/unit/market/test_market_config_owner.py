@@ -1,9 +1,9 @@
 """The owner: pause/unpause, Ownable2Step handover, and parameters snapshotted into rentals at open."""
 
-import ape
 import pytest
 
 from conftest import GPUC, PRICE_USD, ZERO
+from reverts import reverts
 
 
 # ───────────────────────────── Pause ─────────────────────────────
@@ -21,10 +21,10 @@ def test_pause__then_unpause__by_the_owner__toggles_with_events(market, owner):
 
 
 def test_pause__when_paused__reverts_and_unpause_when_not__reverts(market, owner):
-    with ape.reverts(market.ExpectedPause):
+    with reverts(market.ExpectedPause):
         market.unpause(sender=owner)
     market.pause(sender=owner)
-    with ape.reverts(market.EnforcedPause):
+    with reverts(market.EnforcedPause):
         market.pause(sender=owner)
 
 
@@ -47,13 +47,13 @@ def test_transfer_ownership__takes_effect_only_when_accepted(market, owner, trea
     # The new owner configures; the old one no longer can.
     market.setProtocolFee(300, sender=treasury)
     assert market.protocolFeeBps() == 300
-    with ape.reverts(market.OwnableUnauthorizedAccount, account=owner.address):
+    with reverts(market.OwnableUnauthorizedAccount, account=owner.address):
         market.setProtocolFee(400, sender=owner)
 
 
 def test_accept_ownership__by_someone_other_than_the_pending_owner__reverts(market, owner, treasury, stranger):
     market.transferOwnership(treasury, sender=owner)
-    with ape.reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
+    with reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
         market.acceptOwnership(sender=stranger)
     assert (market.owner(), market.pendingOwner()) == (owner.address, treasury.address)
 

@@ -1,9 +1,9 @@
 """Owner setters: bounded parameters, addresses and the payment-token allowlist."""
 
-import ape
 import pytest
 
 from conftest import DAY, GPUC, HOUR, ZERO
+from reverts import reverts
 
 # setter -> (getter, event, event field, min, max)
 BOUNDED = {
@@ -26,7 +26,7 @@ def test_bounded_setter__accepts_its_bounds_and_rejects_one_beyond(market, owner
 
     outside = [high + 1] + ([low - 1] if low > 0 else [])
     for value in outside:
-        with ape.reverts(market.MarketParameterOutOfBounds, value=value, min=low, max=high):
+        with reverts(market.MarketParameterOutOfBounds, value=value, min=low, max=high):
             getattr(market, setter)(value, sender=owner)
     assert getattr(market, getter)() == high
 
@@ -39,10 +39,10 @@ def test_owner_functions__by_a_non_owner__revert(market, owner, treasury, strang
         ("transferOwnership", stranger.address),
     ]
     for fn, *args in calls:
-        with ape.reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
+        with reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
             getattr(market, fn)(*args, sender=stranger)
     market.pause(sender=owner)
-    with ape.reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
+    with reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
         market.unpause(sender=stranger)
     assert market.paused()
     assert (market.protocolFeeBps(), market.treasury(), market.pendingOwner()) == (100, treasury.address, ZERO)
@@ -64,7 +64,7 @@ def test_treasury_and_arbiter_setters__store_and_emit(market, owner, stranger, b
 
 def test_address_setters__with_the_zero_address__revert(market, owner):
     for fn, *args in [("setTreasury", ZERO), ("setArbiter", ZERO), ("setPaymentToken", ZERO, True)]:
-        with ape.reverts(market.MarketZeroAddress):
+        with reverts(market.MarketZeroAddress):
             getattr(market, fn)(*args, sender=owner)
     assert market.treasury() != ZERO and market.arbiter() != ZERO
 
@@ -92,5 +92,5 @@ def test_set_payment_token__removal__stops_new_rentals_on_existing_offers(market
     offer_id = create_offer(staked, token=usd)
     market.setPaymentToken(usd, False, sender=owner)
     assert market.getOffer(offer_id).status == 1  # the offer itself stays Active
-    with ape.reverts(market.MarketTokenNotAllowed, token=usd.address):
+    with reverts(market.MarketTokenNotAllowed, token=usd.address):
         open_rental(offer_id, renter, gpus=1)

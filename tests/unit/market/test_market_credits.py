@@ -1,10 +1,10 @@
 """Payouts the token refuses are credited, never blocking a settlement (blocklisting token)."""
 
-import ape
 import pytest
 from ape import project
 
 from conftest import HOUR, ZERO
+from reverts import reverts
 
 PRICE = 1_950_000
 
@@ -38,7 +38,7 @@ def test_no_show_release__to_a_blocklisted_payer__credits_the_refund(
     assert market.getRental(b_rental).status == 4
     assert registry.providerOf(provider).locked == 0
     assert market.credits(renter, busd) == r.total
-    with ape.reverts(busd.Blocklisted, account=renter.address):
+    with reverts(busd.Blocklisted, account=renter.address):
         market.withdrawCredits(busd, sender=renter)
     busd.setBlocked(renter, False, sender=stranger)
     market.withdrawCredits(busd, sender=renter)
@@ -62,7 +62,7 @@ def test_release__to_a_blocklisted_provider__credits_the_rest_and_settles(
 
 
 def test_withdraw_credits__nothing__reverts(market, busd, stranger):
-    with ape.reverts(market.MarketNoFees, account=stranger.address, token=busd.address):
+    with reverts(market.MarketNoFees, account=stranger.address, token=busd.address):
         market.withdrawCredits(busd, sender=stranger)
 
 
@@ -89,10 +89,12 @@ def test_stop__in_the_first_minutes__bills_one_hour(market, active_id, renter, t
 
 
 def test_renounce_ownership__is_disabled_on_market_and_registry(market, registry, owner, stranger):
-    with ape.reverts(market.MarketRenounceDisabled):
-        market.renounceOwnership(sender=owner)
-    with ape.reverts(registry.RegistryRenounceDisabled):
-        registry.renounceOwnership(sender=owner)
-    with ape.reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
-        market.renounceOwnership(sender=stranger)
+    # renounceOwnership is declared `view`: ape would send an eth_call, whose revert data it drops
+    # (it keeps only the node's message), so it is sent as a transaction to assert the exact error.
+    with reverts(market.MarketRenounceDisabled):
+        market.renounceOwnership.transact(sender=owner)
+    with reverts(registry.RegistryRenounceDisabled):
+        registry.renounceOwnership.transact(sender=owner)
+    with reverts(market.OwnableUnauthorizedAccount, account=stranger.address):
+        market.renounceOwnership.transact(sender=stranger)
     assert market.owner() == owner.address and registry.owner() == owner.address

@@ -6,7 +6,7 @@ import pytest
 
 from conftest import DAY, HOUR
 from rental_model import BPS, dispute_bond, split_claim, stop_charge
-from strict_reverts import reverts
+from reverts import reverts
 
 DISPUTED, RESOLVED, ENDED, SETTLED = 6, 7, 3, 5
 EVIDENCE = b"\x11" * 32

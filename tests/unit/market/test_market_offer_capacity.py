@@ -1,7 +1,8 @@
 """An offer's capacity (gpusOffered − gpusInUse) and reserved offers (reservedFor)."""
 
-import ape
 import pytest
+
+from reverts import reverts
 
 
 @pytest.fixture
@@ -24,7 +25,7 @@ def test_open_rental__takes_capacity_from_the_offer(market, usd_offer, renter, p
 
 def test_open_rental__beyond_the_free_capacity__reverts(market, usd_offer, renter, payer, open_rental):
     open_rental(usd_offer, renter, gpus=6)
-    with ape.reverts(market.MarketInsufficientCapacity, offerId=usd_offer, available=2, requested=3):
+    with reverts(market.MarketInsufficientCapacity, offerId=usd_offer, available=2, requested=3):
         open_rental(usd_offer, payer, gpus=3)
     # The last two GPUs can still be rented.
     open_rental(usd_offer, payer, gpus=2)
@@ -32,7 +33,7 @@ def test_open_rental__beyond_the_free_capacity__reverts(market, usd_offer, rente
 
 
 def test_open_rental__of_zero_gpus__reverts(market, usd_offer, renter, open_rental):
-    with ape.reverts(market.MarketInsufficientCapacity, offerId=usd_offer, available=8, requested=0):
+    with reverts(market.MarketInsufficientCapacity, offerId=usd_offer, available=8, requested=0):
         open_rental(usd_offer, renter, gpus=0)
 
 
@@ -54,7 +55,7 @@ def test_open_rental__of_a_reserved_offer_by_the_reserved_renter__succeeds(marke
 
 def test_open_rental__of_a_reserved_offer_by_someone_else__reverts(market, reserved_offer, renter, stranger,
                                                                     open_rental):
-    with ape.reverts(market.MarketOfferReserved, offerId=reserved_offer, reservedFor=renter.address,
+    with reverts(market.MarketOfferReserved, offerId=reserved_offer, reservedFor=renter.address,
                      renter=stranger.address):
         open_rental(reserved_offer, stranger, gpus=1)
 
@@ -70,6 +71,6 @@ def test_open_rental_for__the_reserved_renter_paid_by_a_third_party__succeeds(ma
 def test_open_rental_for__someone_else_paid_by_the_reserved_renter__reverts(market, reserved_offer, renter, stranger,
                                                                              open_rental):
     # The reservation is about who uses the GPUs, not who pays.
-    with ape.reverts(market.MarketOfferReserved, offerId=reserved_offer, reservedFor=renter.address,
+    with reverts(market.MarketOfferReserved, offerId=reserved_offer, reservedFor=renter.address,
                      renter=stranger.address):
         open_rental(reserved_offer, stranger, gpus=1, payer=renter)

@@ -1,9 +1,9 @@
 """createOffer: the stored record, its views and event, and every check on the provider and the terms."""
 
-import ape
 import pytest
 
 from conftest import GPUC, PRICE_USD, ZERO
+from reverts import reverts
 
 MIN_STAKE = 1_000 * GPUC  # DEFAULT_PARAMS["min_stake"]
 
@@ -82,14 +82,14 @@ def test_create_offer__at_the_widest_bounds__succeeds(market, staked, create_off
 
 def test_create_offer__by_an_unregistered_account__reverts(market, registry, provider2, offer_params):
     assert not registry.providerOf(provider2).registered
-    with ape.reverts(market.MarketProviderNotActive, provider=provider2.address):
+    with reverts(market.MarketProviderNotActive, provider=provider2.address):
         market.createOffer(offer_params(), sender=provider2)
 
 
 def test_create_offer__staked_one_unit_below_min_stake__reverts_until_topped_up(market, provider2, stake_provider,
                                                                                offer_params, create_offer):
     stake_provider(provider2, MIN_STAKE - 1)
-    with ape.reverts(market.MarketProviderNotActive, provider=provider2.address):
+    with reverts(market.MarketProviderNotActive, provider=provider2.address):
         market.createOffer(offer_params(), sender=provider2)
     stake_provider(provider2, 1)  # bonded == minStake exactly
     assert market.getOffer(create_offer(provider2)).provider == provider2.address
@@ -97,7 +97,7 @@ def test_create_offer__staked_one_unit_below_min_stake__reverts_until_topped_up(
 
 def test_create_offer__while_the_market_is_paused__reverts(market, owner, staked, offer_params):
     market.pause(sender=owner)
-    with ape.reverts(market.EnforcedPause):
+    with reverts(market.EnforcedPause):
         market.createOffer(offer_params(), sender=staked)
 
 
@@ -112,13 +112,13 @@ def test_create_offer__with_an_invalid_label__reverts(market, staked, offer_para
         ({"region": "€" * 11}, 33),  # 11 characters but 33 UTF-8 bytes: the limit is in bytes
     ]
     for overrides, length in cases:
-        with ape.reverts(market.MarketInvalidLabel, length=length):
+        with reverts(market.MarketInvalidLabel, length=length):
             market.createOffer(offer_params(**overrides), sender=staked)
 
 
 def test_create_offer__in_a_token_not_allowlisted__reverts(market, owner, staked, usd, offer_params):
     market.setPaymentToken(usd, False, sender=owner)
-    with ape.reverts(market.MarketTokenNotAllowed, token=usd.address):
+    with reverts(market.MarketTokenNotAllowed, token=usd.address):
         market.createOffer(offer_params(token=usd), sender=staked)
 
 
@@ -135,7 +135,7 @@ def test_create_offer__in_a_token_not_allowlisted__reverts(market, owner, staked
     ids=["zero_price", "zero_gpus", "min_hours_zero", "max_below_min", "max_above_one_year", "broker_bps_above_cap"],
 )
 def test_create_offer__with_invalid_terms__reverts(market, staked, offer_params, overrides, error, inputs):
-    with ape.reverts(getattr(market, error), **inputs):
+    with reverts(getattr(market, error), **inputs):
         market.createOffer(offer_params(**overrides), sender=staked)
 
 
@@ -152,5 +152,5 @@ def test_create_offer__with_invalid_terms__reverts(market, staked, offer_params,
 )
 def test_create_offer__with_invalid_tiers__reverts(market, staked, offer_params, tiers, index):
     # RentalMathInvalidTiers is declared in the library; solc puts it in the market's ABI, so ape decodes it.
-    with ape.reverts(market.RentalMathInvalidTiers, index=index):
+    with reverts(market.RentalMathInvalidTiers, index=index):
         market.createOffer(offer_params(tiers=tiers), sender=staked)

@@ -1,9 +1,9 @@
 """pauseOffer, resumeOffer, closeOffer: Active ⇄ Paused → Closed (terminal)."""
 
-import ape
 import pytest
 
 from conftest import PRICE_USD, ZERO
+from reverts import reverts
 
 ACTIVE, PAUSED, CLOSED = 1, 2, 3
 
@@ -37,12 +37,12 @@ def test_close_offer__of_a_paused_offer__closes_with_an_event(market, usd_offer,
 
 def test_pause_offer__when_already_paused__reverts(market, usd_offer, staked):
     market.pauseOffer(usd_offer, sender=staked)
-    with ape.reverts(market.MarketOfferNotActive, offerId=usd_offer, status=PAUSED):
+    with reverts(market.MarketOfferNotActive, offerId=usd_offer, status=PAUSED):
         market.pauseOffer(usd_offer, sender=staked)
 
 
 def test_resume_offer__when_active__reverts(market, usd_offer, staked):
-    with ape.reverts(market.MarketOfferNotPaused, offerId=usd_offer, status=ACTIVE):
+    with reverts(market.MarketOfferNotPaused, offerId=usd_offer, status=ACTIVE):
         market.resumeOffer(usd_offer, sender=staked)
     assert market.getOffer(usd_offer).status == ACTIVE
 
@@ -51,23 +51,23 @@ def test_offer_status__after_close__every_transition_reverts_offer_closed(market
     tx = market.closeOffer(usd_offer, sender=staked)
     assert status_events(market, tx) == [(usd_offer, CLOSED)]
     for fn in ("resumeOffer", "pauseOffer", "closeOffer"):
-        with ape.reverts(market.MarketOfferClosed, offerId=usd_offer):
+        with reverts(market.MarketOfferClosed, offerId=usd_offer):
             getattr(market, fn)(usd_offer, sender=staked)
     assert market.getOffer(usd_offer).status == CLOSED
 
 
 def test_offer_status__by_someone_else__reverts(market, usd_offer, staked, stranger):
     for fn in ("pauseOffer", "closeOffer"):
-        with ape.reverts(market.MarketNotOfferProvider, offerId=usd_offer, caller=stranger.address):
+        with reverts(market.MarketNotOfferProvider, offerId=usd_offer, caller=stranger.address):
             getattr(market, fn)(usd_offer, sender=stranger)
     market.pauseOffer(usd_offer, sender=staked)
-    with ape.reverts(market.MarketNotOfferProvider, offerId=usd_offer, caller=stranger.address):
+    with reverts(market.MarketNotOfferProvider, offerId=usd_offer, caller=stranger.address):
         market.resumeOffer(usd_offer, sender=stranger)
     assert market.getOffer(usd_offer).status == PAUSED
 
 
 def test_close_offer__of_an_unknown_offer__reverts(market, staked):
-    with ape.reverts(market.MarketOfferNotFound, offerId=7):
+    with reverts(market.MarketOfferNotFound, offerId=7):
         market.closeOffer(7, sender=staked)
 
 
@@ -76,7 +76,7 @@ def test_open_rental__on_an_offer_not_active__reverts(market, usd_offer, staked,
     getattr(market, fn)(usd_offer, sender=staked)
     usd.mint(renter, 10_000 * 10**6, sender=renter)
     usd.approve(market, 10_000 * 10**6, sender=renter)
-    with ape.reverts(market.MarketOfferNotActive, offerId=usd_offer, status=status):
+    with reverts(market.MarketOfferNotActive, offerId=usd_offer, status=status):
         market.openRental(usd_offer, 1, 1, PRICE_USD, ZERO, 0, sender=renter)
 
 

@@ -1,9 +1,9 @@
 """updateOffer(offerId, price, gpusOffered, minHours, maxHours, reservedFor, maxBrokerBps, tiers)."""
 
-import ape
 import pytest
 
 from conftest import PRICE_USD, ZERO
+from reverts import reverts
 
 
 def pack_tiers(tiers):
@@ -42,18 +42,18 @@ def test_update_offer__replaces_the_terms_and_emits(market, usd_offer, staked, u
 
 
 def test_update_offer__by_someone_else__reverts(market, usd_offer, stranger):
-    with ape.reverts(market.MarketNotOfferProvider, offerId=usd_offer, caller=stranger.address):
+    with reverts(market.MarketNotOfferProvider, offerId=usd_offer, caller=stranger.address):
         update(market, usd_offer, stranger, price=1)
 
 
 def test_update_offer__of_an_unknown_offer__reverts(market, staked):
-    with ape.reverts(market.MarketOfferNotFound, offerId=42):
+    with reverts(market.MarketOfferNotFound, offerId=42):
         update(market, 42, staked)
 
 
 def test_update_offer__of_a_closed_offer__reverts(market, usd_offer, staked):
     market.closeOffer(usd_offer, sender=staked)
-    with ape.reverts(market.MarketOfferClosed, offerId=usd_offer):
+    with reverts(market.MarketOfferClosed, offerId=usd_offer):
         update(market, usd_offer, staked)
 
 
@@ -76,7 +76,7 @@ def test_offer_management__while_the_market_is_paused__still_works(market, usd_o
 
 def test_update_offer__gpus_offered_below_gpus_in_use__reverts(market, usd_offer, staked, renter, open_rental):
     open_rental(usd_offer, renter, gpus=6)
-    with ape.reverts(market.MarketGpusOfferedBelowInUse, offerId=usd_offer, gpusInUse=6, gpusOffered=5):
+    with reverts(market.MarketGpusOfferedBelowInUse, offerId=usd_offer, gpusInUse=6, gpusOffered=5):
         update(market, usd_offer, staked, gpus=5)
     # Exactly the GPUs in use is allowed: the offer is then full.
     update(market, usd_offer, staked, gpus=6)
@@ -94,7 +94,7 @@ def test_update_offer__gpus_offered_below_gpus_in_use__reverts(market, usd_offer
     ids=["zero_price", "hour_bounds", "tiers"],
 )
 def test_update_offer__with_invalid_terms__reverts(market, usd_offer, staked, overrides, error, inputs):
-    with ape.reverts(getattr(market, error), **inputs):
+    with reverts(getattr(market, error), **inputs):
         update(market, usd_offer, staked, **overrides)
 
 
@@ -117,7 +117,7 @@ def test_update_offer__reserving_then_opening_again__the_reservation_follows(
 ):
     update(market, usd_offer, staked, reserved_for=renter.address)
     assert market.getOffer(usd_offer).reserved
-    with ape.reverts(market.MarketOfferReserved, offerId=usd_offer, reservedFor=renter.address,
+    with reverts(market.MarketOfferReserved, offerId=usd_offer, reservedFor=renter.address,
                      renter=stranger.address):
         open_rental(usd_offer, stranger, gpus=1)
 

@@ -1,6 +1,5 @@
-import ape
-
 from conftest import HOUR
+from reverts import reverts
 
 
 def test_activate__starts_the_stream_for_the_hours_paid(market, rental_id, provider, time_travel):
@@ -25,15 +24,15 @@ def test_activate__exactly_at_the_deadline__succeeds(market, rental_id, provider
 def test_activate__one_second_after_the_deadline__reverts(market, rental_id, provider, time_travel):
     deadline = market.getRental(rental_id).activationDeadline
     time_travel.at(deadline + 1)
-    with ape.reverts(market.MarketActivationExpired, rentalId=rental_id, activationDeadline=deadline):
+    with reverts(market.MarketActivationExpired, rentalId=rental_id, activationDeadline=deadline):
         market.activate(rental_id, sender=provider)
 
 
 def test_activate__by_someone_else__reverts(market, rental_id, renter):
-    with ape.reverts(market.MarketNotProvider, rentalId=rental_id, caller=renter.address):
+    with reverts(market.MarketNotProvider, rentalId=rental_id, caller=renter.address):
         market.activate(rental_id, sender=renter)
 
 
 def test_activate__twice__reverts(market, active_id, provider):
-    with ape.reverts(market.MarketRentalNotPending, rentalId=active_id, status=2):
+    with reverts(market.MarketRentalNotPending, rentalId=active_id, status=2):
         market.activate(active_id, sender=provider)

@@ -4,7 +4,7 @@ import pytest
 
 from conftest import DAY, HOUR
 from rental_model import BPS, accrued_down, split_claim
-from strict_reverts import reverts
+from reverts import reverts
 
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
 

@@ -4,7 +4,7 @@ import pytest
 from ape import project
 
 from conftest import GPUC, PROVIDER_STAKE, ZERO
-from strict_reverts import reverts
+from reverts import reverts
 
 BPS = 10_000
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])

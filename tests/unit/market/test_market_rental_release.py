@@ -3,7 +3,7 @@
 import pytest
 
 from conftest import HOUR, PROVIDER_STAKE
-from strict_reverts import reverts
+from reverts import reverts
 
 BPS = 10_000
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])

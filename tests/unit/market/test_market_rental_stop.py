@@ -5,7 +5,7 @@ import pytest
 
 from conftest import HOUR
 from rental_model import BPS, ceil_div, split_claim, stop_charge
-from strict_reverts import reverts
+from reverts import reverts
 
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])
 

@@ -4,7 +4,7 @@
 import pytest
 
 from rental_model import accrued_down, split_claim
-from strict_reverts import reverts
+from reverts import reverts
 
 BROKER_BPS = 300
 usd_only = pytest.mark.parametrize("pay_token", ["usd"], indirect=True, ids=["usd6"])

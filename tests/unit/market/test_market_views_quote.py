@@ -1,9 +1,9 @@
 """quote(offerId, gpus, hours) -> (cost, discountBps, hourlyRate): tier selection and rounding."""
 
-import ape
 import pytest
 
 from conftest import PRICE_USD
+from reverts import reverts
 
 TIERS = [(100, 500), (1_000, 1_500), (10_000, 3_000)]  # (minGpuHours, discountBps)
 
@@ -62,8 +62,7 @@ def test_quote__matches_the_deposit_taken_at_open(market, tiered_offer, renter, 
 
 
 def test_quote__of_an_unknown_offer__reverts(market, stranger):
-    # ape 0.8.51 (ape-foundry 0.8.12) does not decode custom errors of a reverted eth_call: `ape.reverts(...)` around a
-    # plain view call passes on ANY revert without checking the error or its inputs. Sending the view as a
-    # transaction makes ape decode the error.
-    with ape.reverts(market.MarketOfferNotFound, offerId=42):
+    # ape 0.8.51 (ape-foundry 0.8.12) keeps only the node's message of a reverted eth_call, not its revert
+    # data, which `reverts` needs to check the error and its inputs: the view is sent as a transaction.
+    with reverts(market.MarketOfferNotFound, offerId=42):
         market.quote.transact(42, 1, 1, sender=stranger)

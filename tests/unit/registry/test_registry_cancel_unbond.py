@@ -1,6 +1,5 @@
-import ape
-
 from conftest import DAY, GPUC, PROVIDER_STAKE
+from reverts import reverts
 
 
 def test_cancel_unbond__returns_all_unbonding_stake_to_free_stake(registry, staked):
@@ -15,7 +14,7 @@ def test_cancel_unbond__returns_all_unbonding_stake_to_free_stake(registry, stak
 
 
 def test_cancel_unbond__with_nothing_unbonding__reverts(registry, staked):
-    with ape.reverts(registry.RegistryNothingUnbonding, provider=staked.address):
+    with reverts(registry.RegistryNothingUnbonding, provider=staked.address):
         registry.cancelUnbond(sender=staked)
 
 
@@ -30,5 +29,5 @@ def test_cancel_unbond__then_withdraw__reverts(registry, staked, time_travel):
     registry.requestUnbond(GPUC, sender=staked)
     registry.cancelUnbond(sender=staked)
     time_travel.advance(30 * DAY)
-    with ape.reverts(registry.RegistryNothingUnbonding, provider=staked.address):
+    with reverts(registry.RegistryNothingUnbonding, provider=staked.address):
         registry.withdrawUnbonded(sender=staked)

@@ -1,7 +1,7 @@
-import ape
 import pytest
 
 from conftest import GPUC, PROVIDER_STAKE
+from reverts import reverts
 
 
 @pytest.fixture
@@ -40,7 +40,7 @@ def test_lock__all_free_stake__succeeds_and_keeps_the_provider_active(registry, 
 
 def test_lock__more_than_free__reverts(registry, staked, as_market):
     registry.lock(staked, 9_000 * GPUC, sender=as_market)
-    with ape.reverts(
+    with reverts(
         registry.RegistryInsufficientFreeStake, provider=staked.address, free=1_000 * GPUC, needed=1_000 * GPUC + 1
     ):
         registry.lock(staked, 1_000 * GPUC + 1, sender=as_market)
@@ -49,7 +49,7 @@ def test_lock__more_than_free__reverts(registry, staked, as_market):
 
 def test_lock__unbonding_stake_is_not_free__reverts(registry, staked, as_market):
     registry.requestUnbond(8_000 * GPUC, sender=staked)  # bonded 2 000 ≥ minStake, free 2 000
-    with ape.reverts(
+    with reverts(
         registry.RegistryInsufficientFreeStake, provider=staked.address, free=2_000 * GPUC, needed=2_000 * GPUC + 1
     ):
         registry.lock(staked, 2_000 * GPUC + 1, sender=as_market)
@@ -57,7 +57,7 @@ def test_lock__unbonding_stake_is_not_free__reverts(registry, staked, as_market)
 
 def test_lock__provider_below_min_stake__reverts(registry, provider, stake_provider, as_market):
     stake_provider(provider, 999 * GPUC)
-    with ape.reverts(
+    with reverts(
         registry.RegistryProviderNotActive, provider=provider.address, bonded=999 * GPUC, minStake=1_000 * GPUC
     ):
         registry.lock(provider, GPUC, sender=as_market)
@@ -65,7 +65,7 @@ def test_lock__provider_below_min_stake__reverts(registry, provider, stake_provi
 
 def test_lock__provider_unbonding_below_min_stake__reverts(registry, staked, as_market):
     registry.requestUnbond(9_001 * GPUC, sender=staked)
-    with ape.reverts(
+    with reverts(
         registry.RegistryProviderNotActive, provider=staked.address, bonded=999 * GPUC, minStake=1_000 * GPUC
     ):
         registry.lock(staked, GPUC, sender=as_market)
@@ -73,14 +73,14 @@ def test_lock__provider_unbonding_below_min_stake__reverts(registry, staked, as_
 
 def test_lock__unregistered_address__reverts_even_with_zero_min_stake(registry, owner, stranger, as_market):
     registry.setMinStake(0, sender=owner)
-    with ape.reverts(registry.RegistryProviderNotActive, provider=stranger.address, bonded=0, minStake=0):
+    with reverts(registry.RegistryProviderNotActive, provider=stranger.address, bonded=0, minStake=0):
         registry.lock(stranger, 0, sender=as_market)
 
 
 @pytest.mark.parametrize("caller", ["owner", "stranger", "staked"])
 def test_lock__by_anyone_but_the_market__reverts(registry, staked, request, caller):
     sender = request.getfixturevalue(caller)
-    with ape.reverts(registry.RegistryCallerNotMarket, caller=sender.address):
+    with reverts(registry.RegistryCallerNotMarket, caller=sender.address):
         registry.lock(staked, GPUC, sender=sender)
     assert registry.providerOf(staked).locked == 0
 
@@ -107,7 +107,7 @@ def test_unlock__all_locked__leaves_nothing_locked(registry, staked, as_market):
 
 def test_unlock__more_than_locked__reverts(registry, staked, as_market):
     registry.lock(staked, 800 * GPUC, sender=as_market)
-    with ape.reverts(
+    with reverts(
         registry.RegistryInsufficientLocked, provider=staked.address, locked=800 * GPUC, needed=800 * GPUC + 1
     ):
         registry.unlock(staked, 800 * GPUC + 1, sender=as_market)
@@ -118,6 +118,6 @@ def test_unlock__more_than_locked__reverts(registry, staked, as_market):
 def test_unlock__by_anyone_but_the_market__reverts(registry, staked, as_market, request, caller):
     registry.lock(staked, 800 * GPUC, sender=as_market)
     sender = request.getfixturevalue(caller)
-    with ape.reverts(registry.RegistryCallerNotMarket, caller=sender.address):
+    with reverts(registry.RegistryCallerNotMarket, caller=sender.address):
         registry.unlock(staked, 800 * GPUC, sender=sender)
     assert registry.providerOf(staked).locked == 800 * GPUC

@@ -1,7 +1,7 @@
-import ape
 import pytest
 
 from conftest import DAY, GPUC, ZERO
+from reverts import reverts
 
 MAX_MIN_STAKE = 10**9 * GPUC
 
@@ -24,13 +24,13 @@ def test_bounds__match_the_documented_constants(registry):
 
 def test_set_market__when_already_set__reverts(registry, market, owner, stranger):
     assert registry.market() == market.address
-    with ape.reverts(registry.RegistryMarketAlreadySet, market=market.address):
+    with reverts(registry.RegistryMarketAlreadySet, market=market.address):
         registry.setMarket(stranger, sender=owner)
     assert registry.market() == market.address
 
 
 def test_set_market__by_a_non_owner__reverts(registry, stranger):
-    with ape.reverts(registry.OwnableUnauthorizedAccount, account=stranger.address):
+    with reverts(registry.OwnableUnauthorizedAccount, account=stranger.address):
         registry.setMarket(stranger, sender=stranger)
 
 
@@ -40,12 +40,12 @@ def test_set_market__on_a_fresh_registry__sets_it_once(fresh_registry, owner, ma
     assert fresh_registry.market() == market.address
     [event] = tx.decode_logs(fresh_registry.MarketSet)
     assert event.market == market.address
-    with ape.reverts(fresh_registry.RegistryMarketAlreadySet, market=market.address):
+    with reverts(fresh_registry.RegistryMarketAlreadySet, market=market.address):
         fresh_registry.setMarket(stranger, sender=owner)
 
 
 def test_set_market__to_the_zero_address__reverts(fresh_registry, owner):
-    with ape.reverts(fresh_registry.RegistryZeroAddress):
+    with reverts(fresh_registry.RegistryZeroAddress):
         fresh_registry.setMarket(ZERO, sender=owner)
     assert fresh_registry.market() == ZERO
 
@@ -63,13 +63,13 @@ def test_set_unbonding_period__at_the_bounds__succeeds(registry, owner, period):
 
 @pytest.mark.parametrize("period", [0, DAY - 1, 90 * DAY + 1], ids=["zero", "below-min", "above-max"])
 def test_set_unbonding_period__out_of_bounds__reverts(registry, owner, period):
-    with ape.reverts(registry.RegistryParameterOutOfBounds, value=period, min=DAY, max=90 * DAY):
+    with reverts(registry.RegistryParameterOutOfBounds, value=period, min=DAY, max=90 * DAY):
         registry.setUnbondingPeriod(period, sender=owner)
     assert registry.unbondingPeriod() == 7 * DAY
 
 
 def test_set_unbonding_period__by_a_non_owner__reverts(registry, stranger):
-    with ape.reverts(registry.OwnableUnauthorizedAccount, account=stranger.address):
+    with reverts(registry.OwnableUnauthorizedAccount, account=stranger.address):
         registry.setUnbondingPeriod(DAY, sender=stranger)
     assert registry.unbondingPeriod() == 7 * DAY
 
@@ -86,13 +86,13 @@ def test_set_min_stake__within_bounds__succeeds(registry, owner, value):
 
 
 def test_set_min_stake__above_the_max__reverts(registry, owner):
-    with ape.reverts(registry.RegistryParameterOutOfBounds, value=MAX_MIN_STAKE + 1, min=0, max=MAX_MIN_STAKE):
+    with reverts(registry.RegistryParameterOutOfBounds, value=MAX_MIN_STAKE + 1, min=0, max=MAX_MIN_STAKE):
         registry.setMinStake(MAX_MIN_STAKE + 1, sender=owner)
     assert registry.minStake() == 1_000 * GPUC
 
 
 def test_set_min_stake__by_a_non_owner__reverts(registry, staked):
-    with ape.reverts(registry.OwnableUnauthorizedAccount, account=staked.address):
+    with reverts(registry.OwnableUnauthorizedAccount, account=staked.address):
         registry.setMinStake(0, sender=staked)
     assert registry.minStake() == 1_000 * GPUC
 
@@ -108,10 +108,10 @@ def test_set_min_stake__raised_above_a_stake__deactivates_the_provider(registry,
 
 
 def test_constructor__with_a_zero_token__reverts(project, owner):
-    with ape.reverts(project.ProviderRegistry.RegistryZeroAddress):
+    with reverts(project.ProviderRegistry.RegistryZeroAddress):
         owner.deploy(project.ProviderRegistry, ZERO, owner, 7 * DAY, 1_000 * GPUC)
 
 
 def test_constructor__with_an_out_of_bounds_period__reverts(project, owner, gpuc):
-    with ape.reverts(project.ProviderRegistry.RegistryParameterOutOfBounds, value=DAY - 1, min=DAY, max=90 * DAY):
+    with reverts(project.ProviderRegistry.RegistryParameterOutOfBounds, value=DAY - 1, min=DAY, max=90 * DAY):
         owner.deploy(project.ProviderRegistry, gpuc, owner, DAY - 1, 1_000 * GPUC)

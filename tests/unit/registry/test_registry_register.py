@@ -1,5 +1,6 @@
-import ape
 import pytest
+
+from reverts import reverts
 
 METADATA = "ipfs://bafy-h100-spec"
 
@@ -16,7 +17,7 @@ def test_register__records_the_provider_with_no_stake(registry, provider):
 
 def test_register__twice__reverts(registry, provider):
     registry.register(METADATA, sender=provider)
-    with ape.reverts(registry.RegistryAlreadyRegistered, provider=provider.address):
+    with reverts(registry.RegistryAlreadyRegistered, provider=provider.address):
         registry.register("ipfs://other", sender=provider)
     assert registry.metadataOf(provider) == METADATA
 
@@ -37,14 +38,14 @@ def test_register__with_metadata_at_the_length_bounds__succeeds(registry, provid
 
 @pytest.mark.parametrize("length", [0, 513])
 def test_register__with_metadata_outside_the_length_bounds__reverts(registry, provider, length):
-    with ape.reverts(registry.RegistryInvalidMetadata, length=length):
+    with reverts(registry.RegistryInvalidMetadata, length=length):
         registry.register("a" * length, sender=provider)
     assert registry.providerOf(provider).registered is False
 
 
 def test_register__metadata_length_is_counted_in_bytes_not_characters(registry, provider):
     # "€" is 3 bytes in UTF-8: 171 characters are 513 bytes.
-    with ape.reverts(registry.RegistryInvalidMetadata, length=513):
+    with reverts(registry.RegistryInvalidMetadata, length=513):
         registry.register("€" * 171, sender=provider)
     registry.register("€" * 170, sender=provider)
     assert registry.metadataOf(provider) == "€" * 170

@@ -1,7 +1,7 @@
-import ape
 import pytest
 
 from conftest import DAY, GPUC, PROVIDER_STAKE
+from reverts import reverts
 
 
 @pytest.fixture
@@ -50,12 +50,12 @@ def test_request_unbond__all_free_stake__succeeds(registry, staked):
 
 
 def test_request_unbond__zero__reverts(registry, staked):
-    with ape.reverts(registry.RegistryZeroAmount):
+    with reverts(registry.RegistryZeroAmount):
         registry.requestUnbond(0, sender=staked)
 
 
 def test_request_unbond__more_than_free__reverts(registry, staked):
-    with ape.reverts(
+    with reverts(
         registry.RegistryInsufficientFreeStake, provider=staked.address, free=PROVIDER_STAKE, needed=PROVIDER_STAKE + 1
     ):
         registry.requestUnbond(PROVIDER_STAKE + 1, sender=staked)
@@ -64,21 +64,21 @@ def test_request_unbond__more_than_free__reverts(registry, staked):
 
 def test_request_unbond__stake_already_unbonding_is_not_free__reverts(registry, staked):
     registry.requestUnbond(PROVIDER_STAKE - GPUC, sender=staked)
-    with ape.reverts(registry.RegistryInsufficientFreeStake, provider=staked.address, free=GPUC, needed=GPUC + 1):
+    with reverts(registry.RegistryInsufficientFreeStake, provider=staked.address, free=GPUC, needed=GPUC + 1):
         registry.requestUnbond(GPUC + 1, sender=staked)
 
 
 def test_request_unbond__locked_stake_is_not_free__reverts(registry, staked, as_market):
     registry.lock(staked, 800 * GPUC, sender=as_market)
     free = PROVIDER_STAKE - 800 * GPUC
-    with ape.reverts(registry.RegistryInsufficientFreeStake, provider=staked.address, free=free, needed=free + 1):
+    with reverts(registry.RegistryInsufficientFreeStake, provider=staked.address, free=free, needed=free + 1):
         registry.requestUnbond(free + 1, sender=staked)
     registry.requestUnbond(free, sender=staked)
     assert registry.freeStakeOf(staked) == 0
 
 
 def test_request_unbond__without_stake__reverts(registry, stranger):
-    with ape.reverts(registry.RegistryInsufficientFreeStake, provider=stranger.address, free=0, needed=1):
+    with reverts(registry.RegistryInsufficientFreeStake, provider=stranger.address, free=0, needed=1):
         registry.requestUnbond(1, sender=stranger)
 
 

@@ -1,7 +1,7 @@
-import ape
 import pytest
 
 from conftest import DAY, GPUC, PROVIDER_STAKE, ZERO
+from reverts import reverts
 
 LOCKED = 800 * GPUC
 
@@ -72,26 +72,26 @@ def test_slash__can_drop_the_provider_below_min_stake(registry, provider, stake_
 
 
 def test_slash__more_than_locked__reverts(registry, locked, renter, as_market):
-    with ape.reverts(registry.RegistryInsufficientLocked, provider=locked.address, locked=LOCKED, needed=LOCKED + 1):
+    with reverts(registry.RegistryInsufficientLocked, provider=locked.address, locked=LOCKED, needed=LOCKED + 1):
         registry.slash(locked, LOCKED + 1, [renter], [LOCKED + 1], sender=as_market)
     assert registry.providerOf(locked).staked == PROVIDER_STAKE
 
 
 @pytest.mark.parametrize("shares", [[100 * GPUC, 99 * GPUC], [100 * GPUC, 101 * GPUC]], ids=["short", "over"])
 def test_slash__shares_not_summing_to_amount__reverts(registry, locked, renter, treasury, as_market, shares):
-    with ape.reverts(registry.RegistrySlashMismatch, amount=200 * GPUC, sumOfAmounts=sum(shares)):
+    with reverts(registry.RegistrySlashMismatch, amount=200 * GPUC, sumOfAmounts=sum(shares)):
         registry.slash(locked, 200 * GPUC, [renter, treasury], shares, sender=as_market)
     assert registry.providerOf(locked).locked == LOCKED
 
 
 def test_slash__to_the_zero_address__reverts_with_its_index(registry, locked, renter, as_market):
-    with ape.reverts(registry.RegistryInvalidRecipient, index=1):
+    with reverts(registry.RegistryInvalidRecipient, index=1):
         registry.slash(locked, 200 * GPUC, [renter, ZERO], [100 * GPUC, 100 * GPUC], sender=as_market)
 
 
 def test_slash__recipients_and_amounts_of_different_lengths__reverts(registry, locked, renter, treasury, as_market):
     # The length mismatch reports both lengths: 2 recipients, 1 amount.
-    with ape.reverts(registry.RegistrySlashLengthMismatch, recipients=2, amounts=1):
+    with reverts(registry.RegistrySlashLengthMismatch, recipients=2, amounts=1):
         registry.slash(locked, 200 * GPUC, [renter, treasury], [200 * GPUC], sender=as_market)
     assert registry.providerOf(locked).locked == LOCKED
 
@@ -99,6 +99,6 @@ def test_slash__recipients_and_amounts_of_different_lengths__reverts(registry, l
 @pytest.mark.parametrize("caller", ["owner", "renter", "staked"])
 def test_slash__by_anyone_but_the_market__reverts(registry, locked, renter, request, caller):
     sender = request.getfixturevalue(caller)
-    with ape.reverts(registry.RegistryCallerNotMarket, caller=sender.address):
+    with reverts(registry.RegistryCallerNotMarket, caller=sender.address):
         registry.slash(locked, 100 * GPUC, [renter], [100 * GPUC], sender=sender)
     assert registry.providerOf(locked).locked == LOCKED

@@ -1,6 +1,5 @@
-import ape
-
 from conftest import GPUC
+from reverts import reverts
 
 
 def test_stake__pulls_the_tokens_and_credits_the_stake(registry, gpuc, provider, fund):
@@ -29,14 +28,14 @@ def test_stake__twice__adds_up_and_reports_the_running_total(registry, gpuc, pro
 
 def test_stake__zero__reverts(registry, provider):
     registry.register("ipfs://spec", sender=provider)
-    with ape.reverts(registry.RegistryZeroAmount):
+    with reverts(registry.RegistryZeroAmount):
         registry.stake(0, sender=provider)
 
 
 def test_stake__by_an_unregistered_address__reverts(registry, gpuc, stranger, fund):
     fund(stranger, gpuc, GPUC)
     gpuc.approve(registry, GPUC, sender=stranger)
-    with ape.reverts(registry.RegistryNotRegistered, provider=stranger.address):
+    with reverts(registry.RegistryNotRegistered, provider=stranger.address):
         registry.stake(GPUC, sender=stranger)
     assert gpuc.balanceOf(stranger) == GPUC
 
@@ -44,7 +43,7 @@ def test_stake__by_an_unregistered_address__reverts(registry, gpuc, stranger, fu
 def test_stake__without_allowance__reverts_in_the_token(registry, gpuc, provider, fund):
     registry.register("ipfs://spec", sender=provider)
     fund(provider, gpuc, 10 * GPUC)
-    with ape.reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=10 * GPUC):
+    with reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=10 * GPUC):
         registry.stake(10 * GPUC, sender=provider)
     assert registry.providerOf(provider).staked == 0
 
@@ -53,6 +52,6 @@ def test_stake__beyond_the_balance__reverts_in_the_token(registry, gpuc, provide
     registry.register("ipfs://spec", sender=provider)
     fund(provider, gpuc, 10 * GPUC)
     gpuc.approve(registry, 11 * GPUC, sender=provider)
-    with ape.reverts(gpuc.ERC20InsufficientBalance, sender=provider.address, balance=10 * GPUC, needed=11 * GPUC):
+    with reverts(gpuc.ERC20InsufficientBalance, sender=provider.address, balance=10 * GPUC, needed=11 * GPUC):
         registry.stake(11 * GPUC, sender=provider)
     assert registry.providerOf(provider).staked == 0

@@ -1,7 +1,6 @@
-import ape
-
 from conftest import GPUC
 from gpumarket.permit import sign_permit_with_key
+from reverts import reverts
 
 AMOUNT = 3_000 * GPUC
 DEADLINE = 2**40
@@ -50,7 +49,7 @@ def test_stake_with_permit__bad_signature_without_allowance__reverts(registry, g
     _registered_and_funded(registry, gpuc, fund, provider)
     # Signed by the wrong key: the permit fails and is ignored, then the pull fails.
     v, r, s = sign_permit_with_key(provider2.private_key, gpuc, provider.address, registry.address, AMOUNT, DEADLINE)
-    with ape.reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=AMOUNT):
+    with reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=AMOUNT):
         registry.stakeWithPermit(AMOUNT, DEADLINE, v, r, s, sender=provider)
     assert registry.providerOf(provider).staked == 0
     assert gpuc.nonces(provider) == 0
@@ -60,7 +59,7 @@ def test_stake_with_permit__expired_permit_without_allowance__reverts(registry, 
     _registered_and_funded(registry, gpuc, fund, provider)
     deadline = time_travel.now() - 1
     v, r, s = sign_permit_with_key(provider.private_key, gpuc, provider.address, registry.address, AMOUNT, deadline)
-    with ape.reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=AMOUNT):
+    with reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=AMOUNT):
         registry.stakeWithPermit(AMOUNT, deadline, v, r, s, sender=provider)
     assert registry.providerOf(provider).staked == 0
 
@@ -69,7 +68,7 @@ def test_stake_with_permit__for_more_than_signed__reverts(registry, gpuc, provid
     _registered_and_funded(registry, gpuc, fund, provider, 2 * AMOUNT)
     # The signature covers AMOUNT; presenting it for 2 × AMOUNT does not verify.
     v, r, s = sign_permit_with_key(provider.private_key, gpuc, provider.address, registry.address, AMOUNT, DEADLINE)
-    with ape.reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=2 * AMOUNT):
+    with reverts(gpuc.ERC20InsufficientAllowance, spender=registry.address, allowance=0, needed=2 * AMOUNT):
         registry.stakeWithPermit(2 * AMOUNT, DEADLINE, v, r, s, sender=provider)
     assert gpuc.allowance(provider, registry) == 0
 
@@ -77,7 +76,7 @@ def test_stake_with_permit__for_more_than_signed__reverts(registry, gpuc, provid
 def test_stake_with_permit__by_an_unregistered_holder__reverts_and_leaves_the_nonce(registry, gpuc, provider, fund):
     fund(provider, gpuc, AMOUNT)
     v, r, s = sign_permit_with_key(provider.private_key, gpuc, provider.address, registry.address, AMOUNT, DEADLINE)
-    with ape.reverts(registry.RegistryNotRegistered, provider=provider.address):
+    with reverts(registry.RegistryNotRegistered, provider=provider.address):
         registry.stakeWithPermit(AMOUNT, DEADLINE, v, r, s, sender=provider)
     assert gpuc.nonces(provider) == 0
     assert gpuc.allowance(provider, registry) == 0
@@ -86,5 +85,5 @@ def test_stake_with_permit__by_an_unregistered_holder__reverts_and_leaves_the_no
 def test_stake_with_permit__zero__reverts(registry, gpuc, provider, fund):
     _registered_and_funded(registry, gpuc, fund, provider)
     v, r, s = sign_permit_with_key(provider.private_key, gpuc, provider.address, registry.address, 0, DEADLINE)
-    with ape.reverts(registry.RegistryZeroAmount):
+    with reverts(registry.RegistryZeroAmount):
         registry.stakeWithPermit(0, DEADLINE, v, r, s, sender=provider)

@@ -1,7 +1,7 @@
-import ape
 import pytest
 
 from conftest import PROVIDER_STAKE
+from reverts import reverts
 
 
 def test_update_metadata__replaces_the_metadata_and_keeps_the_stake(registry, staked):
@@ -15,7 +15,7 @@ def test_update_metadata__replaces_the_metadata_and_keeps_the_stake(registry, st
 
 
 def test_update_metadata__by_an_unregistered_address__reverts(registry, stranger):
-    with ape.reverts(registry.RegistryNotRegistered, provider=stranger.address):
+    with reverts(registry.RegistryNotRegistered, provider=stranger.address):
         registry.updateMetadata("ipfs://x", sender=stranger)
     assert registry.metadataOf(stranger) == ""
 
@@ -29,6 +29,6 @@ def test_update_metadata__at_the_length_bounds__succeeds(registry, staked, lengt
 @pytest.mark.parametrize("length", [0, 513])
 def test_update_metadata__outside_the_length_bounds__reverts(registry, staked, length):
     before = registry.metadataOf(staked)
-    with ape.reverts(registry.RegistryInvalidMetadata, length=length):
+    with reverts(registry.RegistryInvalidMetadata, length=length):
         registry.updateMetadata("b" * length, sender=staked)
     assert registry.metadataOf(staked) == before

@@ -1,7 +1,7 @@
-import ape
 import pytest
 
 from conftest import DAY, GPUC, PROVIDER_STAKE
+from reverts import reverts
 
 
 @pytest.fixture
@@ -29,7 +29,7 @@ def test_withdraw_unbonded__one_second_before_ready_time__reverts(registry, stak
     registry.requestUnbond(4_000 * GPUC, sender=staked)
     ready_at = registry.providerOf(staked).unbondingReadyAt
     time_travel.at(ready_at - 1)
-    with ape.reverts(
+    with reverts(
         registry.RegistryUnbondingNotReady, provider=staked.address, readyAt=ready_at, nowTime=ready_at - 1
     ):
         registry.withdrawUnbonded(sender=staked)
@@ -37,7 +37,7 @@ def test_withdraw_unbonded__one_second_before_ready_time__reverts(registry, stak
 
 
 def test_withdraw_unbonded__with_nothing_unbonding__reverts(registry, staked):
-    with ape.reverts(registry.RegistryNothingUnbonding, provider=staked.address):
+    with reverts(registry.RegistryNothingUnbonding, provider=staked.address):
         registry.withdrawUnbonded(sender=staked)
 
 
@@ -49,7 +49,7 @@ def test_withdraw_unbonded__after_a_new_request__waits_for_the_restarted_clock(r
     time_travel.at(t2)
     registry.requestUnbond(GPUC, sender=staked)
     time_travel.at(t1 + 7 * DAY)  # the first request's ready time no longer counts
-    with ape.reverts(
+    with reverts(
         registry.RegistryUnbondingNotReady, provider=staked.address, readyAt=t2 + 7 * DAY, nowTime=t1 + 7 * DAY
     ):
         registry.withdrawUnbonded(sender=staked)
@@ -74,5 +74,5 @@ def test_withdraw_unbonded__twice__reverts(registry, staked, time_travel):
     registry.requestUnbond(GPUC, sender=staked)
     time_travel.advance(7 * DAY)
     registry.withdrawUnbonded(sender=staked)
-    with ape.reverts(registry.RegistryNothingUnbonding, provider=staked.address):
+    with reverts(registry.RegistryNothingUnbonding, provider=staked.address):
         registry.withdrawUnbonded(sender=staked)
