@@ -70,6 +70,7 @@ library RentalMath {
         returns (uint256 charge)
     {
         uint256 rate = total / hoursPaid;
+        // slither-disable-next-line divide-before-multiply — exact: total == rate × hoursPaid while Active
         charge = Math.mulDiv(rate * elapsed, BPS, SECONDS_PER_HOUR * (BPS - discountBps), Math.Rounding.Ceil);
         if (charge < rate) charge = rate;
         if (charge > total) charge = total;

@@ -267,7 +267,7 @@ class HostileMachine(MarketMachine):
         refused = self._pull_refused(r.offer.token, r.renter, bond)
         if refused is None:
             return False
-        self._expect(refused, self.s.market, r.renter, "dispute", r.id, b"\x07" * 32)
+        self._reverts("refused pull", refused, self.s.market, r.renter, "dispute", r.id, b"\x07" * 32)
         self._count(f"dispute refused:{self.sym[r.offer.token]}:{refused[0]}")
         self._touch(r)
         return True

@@ -16,13 +16,13 @@ EVIDENCE = b"\x11" * 32
 def running(active_id, market, fund, pay_token, renter, time_travel):
     """An Active rental (8 GPUs, 24 h), 6 hours in, 3 of them claimed; the renter holds and has approved
     enough of the payment token for a dispute bond."""
-    start = market.getRental(active_id).startedAt
-    time_travel.at(start + 3 * HOUR)
-    market.claim(active_id, sender=market.getOffer(market.getRental(active_id).offerId).provider)
-    time_travel.at(start + 6 * HOUR)
     bond_budget = market.getRental(active_id).total  # far more than any bond of this rental
     fund(renter, pay_token, bond_budget)
     pay_token.approve(market, bond_budget, sender=renter)
+    start = market.getRental(active_id).startedAt
+    time_travel.at(start + 3 * HOUR)
+    market.claim(active_id, sender=market.getOffer(market.getRental(active_id).offerId).provider)
+    time_travel.at(start + 6 * HOUR)  # the next transaction is mined exactly here
     return active_id
 
 
@@ -62,10 +62,13 @@ def test_dispute__while_active__bills_as_a_stop_refunds_the_rest_takes_the_bond_
     assert (market.accruedOf(running), market.claimableOf(running), market.refundableOf(running)) == (charge, 0, 0)
 
 
-def test_dispute__without_the_bonds_allowance__reverts_and_moves_nothing(market, running, renter, pay_token):
+def test_dispute__without_the_bonds_allowance__reverts_and_moves_nothing(market, running, renter, pay_token,
+                                                                         time_travel):
     pay_token.approve(market, 0, sender=renter)
     r = market.getRental(running)
-    bond = _bond(market, stop_charge(r.total, r.startedAt, r.startedAt + 6 * HOUR, 24), 6 * HOUR)
+    t = r.startedAt + 7 * HOUR
+    time_travel.at(t)
+    bond = _bond(market, stop_charge(r.total, r.startedAt, t, 24), 7 * HOUR)
     before = pay_token.balanceOf(renter)
     with reverts(pay_token.ERC20InsufficientAllowance, spender=market.address, allowance=0, needed=bond):
         market.dispute(running, EVIDENCE, sender=renter)

@@ -2,6 +2,7 @@
 
 import pytest
 
+from conftest import ZERO
 from reverts import reverts
 
 
@@ -32,9 +33,9 @@ def test_open_rental__beyond_the_free_capacity__reverts(market, usd_offer, rente
     assert market.getOffer(usd_offer).gpusInUse == 8
 
 
-def test_open_rental__of_zero_gpus__reverts(market, usd_offer, renter, open_rental):
-    with reverts(market.MarketInsufficientCapacity, offerId=usd_offer, available=8, requested=0):
-        open_rental(usd_offer, renter, gpus=0)
+def test_open_rental__of_zero_gpus__reverts_with_the_zero_gpu_error(market, usd_offer, renter):
+    with reverts(market.MarketInvalidGpuCount, gpus=0):
+        market.openRental(usd_offer, 0, 24, 2**96 - 1, ZERO, 0, sender=renter)
 
 
 # ───────────────────────────── Reserved offers ─────────────────────────────
