@@ -85,13 +85,14 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
     /// @dev Broker fees, and payouts the token refused to push; withdrawn with {withdrawCredits}.
     mapping(address account => mapping(address token => uint256)) internal _credits;
     mapping(address provider => Reputation) internal _reputation;
-    /// @dev The bond the renter posted with {dispute}, held until the ruling pays it out.
-    mapping(uint256 rentalId => uint256) internal _disputeBonds;
+    /// @dev The bond the renter posted with {dispute} and the ruling's deadline, fixed at the dispute.
+    mapping(uint256 rentalId => Rental.Dispute) internal _disputes;
 
-    constructor(IProviderRegistry registry_, address owner_, address treasury_) Ownable(owner_) {
+    constructor(IProviderRegistry registry_, address owner_, address treasury_, address arbiter_) Ownable(owner_) {
         if (address(registry_) == address(0)) revert MarketZeroAddress();
         registry = registry_;
         _setTreasury(treasury_);
+        _setArbiter(arbiter_);
         _setProtocolFee(DEFAULT_PROTOCOL_FEE_BPS);
         _setStakePerGpu(DEFAULT_STAKE_PER_GPU);
         _setActivationWindow(DEFAULT_ACTIVATION_WINDOW);
@@ -415,13 +416,27 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         r.status = Rental.Status.Disputed;
         r.disputedAt = uint40(block.timestamp);
         uint256 total = r.total;
-        bond = RentalMath.disputeBondUp(total, uint256(r.endsAt) - r.startedAt, arbitrationTimeout, disputeWindow);
-        _disputeBonds[rentalId] = bond;
+        uint256 timeout = arbitrationTimeout;
+        bond = RentalMath.disputeBondUp(total, uint256(r.endsAt) - r.startedAt, timeout, disputeWindow);
+        // The ruling's deadline is fixed here, with the bond it was priced with: a later change of the
+        // timeout reaches only disputes raised after it.
+        _disputes[rentalId] = Rental.Dispute({
+            bond: uint128(bond), // safe: ≤ total × (60 days + 1 h) / 1 h < 2^112 × 2^11
+            timeoutAt: uint40(block.timestamp + timeout)
+        });
         emit RentalDisputed(rentalId, msg.sender, evidenceHash, total - r.claimed, refund, bond);
 
-        // Interaction: refund the unused deposit to its payer, then take the bond from the renter.
-        _pay(token, _payer(r), refund);
-        _pullExact(token, msg.sender, bond);
+        // Interaction: a renter who paid for itself has the bond taken out of its refund first (one
+        // transfer, and no pull at all when the refund covers it); a sponsor gets its refund, and the
+        // renter posts the bond.
+        address payer = _payer(r);
+        if (payer == msg.sender) {
+            if (refund >= bond) _pay(token, payer, refund - bond);
+            else _pullExact(token, msg.sender, bond - refund);
+        } else {
+            _pay(token, payer, refund);
+            _pullExact(token, msg.sender, bond);
+        }
     }
 
     /// @inheritdoc IComputeMarket
@@ -429,22 +444,22 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         // Check: the arbiter, on time, within the bounds of this rental's escrow and collateral.
         if (msg.sender != arbiter) revert MarketNotArbiter(msg.sender);
         Rental.Record storage r = _disputed(rentalId);
-        uint256 timeoutAt = uint256(r.disputedAt) + arbitrationTimeout;
+        uint256 timeoutAt = _disputes[rentalId].timeoutAt;
         if (block.timestamp >= timeoutAt) revert MarketArbitrationTimedOut(rentalId, timeoutAt);
         if (providerShareBps > RentalMath.BPS) revert MarketInvalidShare(providerShareBps);
         if (slashAmount > r.collateral) revert MarketSlashAboveCollateral(rentalId, slashAmount, r.collateral);
 
         // The provider's share of the frozen escrow, rounded down (the rest is the payer's). The provider
-        // lost if the ruling takes anything from it: less than the whole frozen escrow, or a slash.
-        uint256 frozen = r.total - r.claimed;
-        uint256 providerGross = RentalMath.bpsOfDown(frozen, providerShareBps);
-        _resolve(rentalId, r, providerGross, slashAmount, slashAmount != 0 || providerGross < frozen, false);
+        // lost if the ruling goes against it: a share below 100 % (even of nothing frozen), or a slash.
+        uint256 providerGross = RentalMath.bpsOfDown(r.total - r.claimed, providerShareBps);
+        bool lost = providerShareBps < RentalMath.BPS || slashAmount != 0;
+        _resolve(rentalId, r, providerGross, slashAmount, lost, false);
     }
 
     /// @inheritdoc IComputeMarket
     function applyDefaultRuling(uint256 rentalId) external nonReentrant {
         Rental.Record storage r = _disputed(rentalId);
-        uint256 timeoutAt = uint256(r.disputedAt) + arbitrationTimeout;
+        uint256 timeoutAt = _disputes[rentalId].timeoutAt;
         if (block.timestamp < timeoutAt) revert MarketArbitrationPending(rentalId, timeoutAt);
         // Default: the provider keeps everything billed (what a stop at the dispute would have billed),
         // no slash, and the bond compensates it for the collateral the dispute kept locked.
@@ -485,9 +500,7 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
 
     /// @inheritdoc IComputeMarket
     function setArbiter(address arbiter_) external onlyOwner {
-        if (arbiter_ == address(0)) revert MarketZeroAddress();
-        arbiter = arbiter_;
-        emit ArbiterSet(arbiter_);
+        _setArbiter(arbiter_);
     }
 
     /// @inheritdoc IComputeMarket
@@ -642,9 +655,9 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         disputedAt = r.disputedAt;
         if (r.status != Rental.Status.Disputed) return (0, 0, 0, disputedAt, 0);
         frozen = r.total - r.claimed;
-        bond = _disputeBonds[rentalId];
+        Rental.Dispute storage d = _disputes[rentalId];
+        (bond, timeoutAt) = (d.bond, d.timeoutAt);
         collateral = r.collateral;
-        timeoutAt = disputedAt + arbitrationTimeout;
     }
 
     /// @inheritdoc IComputeMarket
@@ -849,8 +862,8 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         if (protocolFee != 0) _protocolFees[token] += protocolFee;
         if (brokerFee != 0) _credits[r.broker][token] += brokerFee;
         uint256 toTreasury = RentalMath.bpsOfDown(slashAmount, slashTreasuryBps);
-        uint256 bond = _disputeBonds[rentalId];
-        delete _disputeBonds[rentalId];
+        uint256 bond = _disputes[rentalId].bond;
+        delete _disputes[rentalId];
         address bondTo = lost ? r.renter : provider;
         Reputation storage rep = _reputation[provider];
         if (lost) {
@@ -954,6 +967,12 @@ contract ComputeMarket is IComputeMarket, Ownable2Step, Pausable, ReentrancyGuar
         if (treasury_ == address(0)) revert MarketZeroAddress();
         treasury = treasury_;
         emit TreasurySet(treasury_);
+    }
+
+    function _setArbiter(address arbiter_) internal {
+        if (arbiter_ == address(0)) revert MarketZeroAddress();
+        arbiter = arbiter_;
+        emit ArbiterSet(arbiter_);
     }
 
     function _setStakePerGpu(uint256 value) internal {

@@ -303,29 +303,32 @@ interface IComputeMarket is IProviderRegistryErrors {
     /// the GPUs go back to the offer), so a dispute is never a cheaper exit than a stop. Everything
     /// billed that the provider has not claimed is frozen, and the collateral stays locked, until a
     /// ruling. The renter posts a bond in the payment token, {RentalMath-disputeBondUp}: the billed
-    /// hourly rate × (arbitrationTimeout + disputeWindow) / disputeWindow. The bond goes back to the
-    /// renter if the ruling takes anything from the provider, and to the provider otherwise.
+    /// hourly rate × (arbitrationTimeout + disputeWindow) / disputeWindow; a renter who paid for the
+    /// rental itself has it taken out of its refund first. The bond goes back to the renter if the
+    /// ruling goes against the provider, and to the provider otherwise. The bond and the ruling's
+    /// deadline (now + arbitrationTimeout) are fixed here.
     /// @param evidenceHash Hash of the off-chain evidence (logs, benchmarks) for the arbiter.
     /// @return bond What was taken from the renter.
     /// @dev Emits {RentalDisputed} (and {PaymentDeferred} if the refund cannot be pushed).
     ///
     /// Requirements:
-    /// - `msg.sender` is the renter, has approved the market for the bond, and the token delivers it;
+    /// - `msg.sender` is the renter, has approved the market for the bond (less its refund when it is
+    ///   the payer), and the token delivers it;
     /// - the rental is Active, or Ended, and `block.timestamp` < endsAt + disputeWindow.
     function dispute(uint256 rentalId, bytes32 evidenceHash) external returns (uint256 bond);
 
     /// @notice The arbiter rules on a dispute: `providerShareBps` of the frozen escrow goes to the
     /// provider (as gross, so fees apply as on a claim), the rest back to the payer; `slashAmount` of
     /// the rental's collateral is slashed, slashTreasuryBps of it to the treasury and the rest to the
-    /// renter; the remaining collateral unlocks. If the ruling takes anything from the provider (less
-    /// than the whole frozen escrow, or a slash) the provider lost: the dispute bond goes back to the
+    /// renter; the remaining collateral unlocks. If the ruling goes against the provider
+    /// (`providerShareBps` < 10000, or a slash) the provider lost: the dispute bond goes back to the
     /// renter; otherwise it goes to the provider. The arbiter can never move more than the frozen
     /// escrow, this rental's collateral and its bond, and can only rule before the arbitration timeout.
     /// @dev Emits {DisputeResolved}.
     ///
     /// Requirements:
     /// - `msg.sender` is the arbiter; the rental is Disputed;
-    /// - `block.timestamp` < disputedAt + arbitrationTimeout;
+    /// - `block.timestamp` < the dispute's timeoutAt (disputedAt + the arbitration timeout at the dispute);
     /// - `providerShareBps` ≤ 10000 and `slashAmount` ≤ the rental's collateral.
     function resolveDispute(uint256 rentalId, uint256 providerShareBps, uint256 slashAmount) external;
 
@@ -335,7 +338,7 @@ interface IComputeMarket is IProviderRegistryErrors {
     /// @dev Emits {DisputeResolved} with `byDefault` = true.
     ///
     /// Requirements:
-    /// - the rental is Disputed and `block.timestamp` ≥ disputedAt + arbitrationTimeout.
+    /// - the rental is Disputed and `block.timestamp` ≥ the dispute's timeoutAt.
     function applyDefaultRuling(uint256 rentalId) external;
 
     // ───────────────────────────── Fees ─────────────────────────────
@@ -371,7 +374,8 @@ interface IComputeMarket is IProviderRegistryErrors {
     /// @notice Share of collateral (bps) slashed to the renter on a no-show.
     function setNoShowPenalty(uint256 noShowPenaltyBps) external;
 
-    /// @notice Time the arbiter has to rule on a dispute before anyone may apply the default ruling.
+    /// @notice Time the arbiter has to rule on a dispute before anyone may apply the default ruling;
+    /// fixed per dispute when it is raised.
     function setArbitrationTimeout(uint256 arbitrationTimeout) external;
 
     /// @notice Share (bps) of a dispute slash paid to the treasury; the rest goes to the renter.

@@ -57,4 +57,10 @@ library Rental {
         // slot 4 (zero, and never written, without a broker)
         address broker;
     }
+
+    /// @notice A dispute's terms, fixed when it is raised; one storage slot, cleared by the ruling.
+    struct Dispute {
+        uint128 bond; // what the renter posted ({RentalMath-disputeBondUp}); paid out by the ruling
+        uint40 timeoutAt; // disputedAt + the arbitration timeout at the dispute: the arbiter rules before it
+    }
 }

@@ -156,7 +156,8 @@ class Deployer:
                  lambda: self._deploy("ProviderRegistry", c["ComputeToken"], self.deployer,
                                       p["unbonding_period"], p["min_stake"])),
             Step("deploy ComputeMarket", lambda: "ComputeMarket" not in c,
-                 lambda: self._deploy("ComputeMarket", c["ProviderRegistry"], self.deployer, self.treasury)),
+                 lambda: self._deploy("ComputeMarket", c["ProviderRegistry"], self.deployer, self.treasury,
+                                      self.arbiter)),
         ]
         if "MockStablecoin" in self.wanted():
             steps.append(Step("deploy MockStablecoin (mUSD, 6 decimals, public mint: test networks only)",
@@ -170,11 +171,10 @@ class Deployer:
                               lambda g=getter: not c["ComputeMarket"].isPaymentToken(g()),
                               lambda g=getter: c["ComputeMarket"].setPaymentToken(g(), True, sender=self.deployer),
                               after=("ComputeMarket",) + source))
-        if self.arbiter:
-            steps.append(Step(f"set the arbiter to {self.arbiter}",
-                              lambda: c["ComputeMarket"].arbiter() != self.arbiter,
-                              lambda: c["ComputeMarket"].setArbiter(self.arbiter, sender=self.deployer),
-                              after=("ComputeMarket",)))
+        steps.append(Step(f"set the arbiter to {self.arbiter}",  # a re-deploy whose arbiter changed
+                          lambda: c["ComputeMarket"].arbiter() != self.arbiter,
+                          lambda: c["ComputeMarket"].setArbiter(self.arbiter, sender=self.deployer),
+                          after=("ComputeMarket",)))
         for key, which, getter, setter in SETTINGS:
             name = "ProviderRegistry" if which == "registry" else "ComputeMarket"
             steps.append(Step(f"set {key} = {p[key]}",

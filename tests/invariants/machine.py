@@ -102,8 +102,7 @@ class RentalG:
     broker_fee: int = 0
     last_accrued: int = 0
     bond: int = 0  # the renter's dispute bond, held by the market while Disputed
-    stop_bill: int = 0  # what a stop at the dispute's second bills (model): the floor of the payer's cost
-    by_default: bool = False  # resolved by the default ruling
+    timeout_at: int = 0  # the ruling's deadline, fixed at the dispute
 
 
 @dataclass
@@ -519,41 +518,52 @@ class MarketMachine(RuleBasedStateMachine):
         r = self._pick(n, ACTIVE, ENDED)
         if r is None or self.now >= r.ends + self.dispute_window:
             return
-        # A running rental is billed as a stop at this second would bill it; the bond follows from the bill.
+        # A running rental is billed as a stop at this second would bill it (so a dispute is never a
+        # cheaper exit: the chain's total is compared with this model bill after the step, and every
+        # balance at the end of the example); the bond follows from the bill and the current timeout.
         running = r.status == ACTIVE and self.now < r.ends
         total = stop_charge(r.total, r.started, self.now, r.hours, r.discount_bps) if running else r.total
         ends = self.now if running else r.ends
+        refund = r.total - total
         bond = dispute_bond(total, ends - r.started, self.arbitration_timeout, self.dispute_window)
-        if self._dispute_refused(r, bond):
+        if self._dispute_refused(r, refund, bond):
             return
         (got,) = self.s.market.call(r.renter, "dispute", r.id, b"\x07" * 32)
         assert got == bond, f"dispute bond {got}, model {bond}"
         if r.status == ACTIVE:
             self._release_capacity(r)
-        refund = r.total - total
         r.refunded += refund
-        self._pay(r.offer.token, r.payer, refund)
-        self._move(r.renter, r.offer.token, -bond)
-        r.total, r.ends, r.bond, r.stop_bill = total, ends, bond, total
-        r.status, r.disputed_at = DISPUTED, self.now
+        token = r.offer.token
+        if r.payer == r.renter:  # the bond comes out of the refund first
+            if refund >= bond:
+                self._pay(token, r.payer, refund - bond)
+            else:
+                self._move(r.renter, token, refund - bond)
+        else:
+            self._pay(token, r.payer, refund)
+            self._move(r.renter, token, -bond)
+        r.total, r.ends, r.bond = total, ends, bond
+        r.status, r.disputed_at, r.timeout_at = DISPUTED, self.now, self.now + self.arbitration_timeout
         self._touch(r, r.offer)
         self._count("dispute")
 
-    def _dispute_refused(self, r: RentalG, bond: int) -> bool:
+    def _dispute_pull(self, r: RentalG, refund: int, bond: int) -> int:
+        """What a dispute pulls from the renter: the bond, less the refund when the renter is the payer."""
+        return max(0, bond - refund) if r.payer == r.renter else bond
+
+    def _dispute_refused(self, r: RentalG, refund: int, bond: int) -> bool:
         """Whether the token refuses the bond's pull (the hostile-token machine checks the revert)."""
         return False
 
-    def _resolve_model(self, r: RentalG, provider_gross: int, slash: int, by_default: bool = False) -> None:
-        frozen = r.total - r.claimed
-        lost = not by_default and (slash > 0 or provider_gross < frozen)
-        refund = frozen - provider_gross
+    def _resolve_model(self, r: RentalG, provider_gross: int, slash: int, lost: bool) -> None:
+        refund = r.total - r.claimed - provider_gross
         _, net, _, _ = self._claim_model(r, r.claimed + provider_gross)
         r.total = r.claimed
         r.refunded += refund
         self._pay(r.offer.token, r.offer.provider, net)
         self._pay(r.offer.token, r.payer, refund)
         self._pay(r.offer.token, r.renter if lost else r.offer.provider, r.bond)
-        r.bond, r.by_default = 0, by_default
+        r.bond = 0
         to_treasury = slash * self.slash_treasury_bps // BPS
         self._move(r.renter, self.s.gpuc.address, slash - to_treasury)
         self._move(self.s.treasury, self.s.gpuc.address, to_treasury)
@@ -569,16 +579,19 @@ class MarketMachine(RuleBasedStateMachine):
         r = self._pick(n, DISPUTED)
         if r is None:
             return
-        if n // 32 % 3 == 0 and self.now < r.disputed_at + self.arbitration_timeout:
-            self.s.chain.set_time(r.disputed_at + self.arbitration_timeout)  # the arbiter never rules
-        if self.now < r.disputed_at + self.arbitration_timeout:
-            share, slash = n // 64 % (BPS + 1), r.collateral * (n // 640_064 % 101) // 100
+        if n // 32 % 3 == 0 and self.now < r.timeout_at:
+            self.s.chain.set_time(r.timeout_at)  # the arbiter never rules
+        if self.now < r.timeout_at:
+            # Rulings for the provider (the whole escrow, no slash) and against it, about as often.
+            k = n // 64
+            share = (BPS, 0, k // 4 % (BPS + 1), BPS)[k % 4]
+            slash = 0 if k // 40_004 % 2 else r.collateral * (k // 80_008 % 101) // 100
             self.s.market.call(self.s.arbiter, "resolveDispute", r.id, share, slash)
-            self._resolve_model(r, (r.total - r.claimed) * share // BPS, slash)
+            self._resolve_model(r, (r.total - r.claimed) * share // BPS, slash, lost=share < BPS or slash > 0)
             self._count("resolveDispute")
         else:
             self.s.market.call(self.s.stranger, "applyDefaultRuling", r.id)
-            self._resolve_model(r, r.total - r.claimed, 0, by_default=True)
+            self._resolve_model(r, r.total - r.claimed, 0, lost=False)
             self._count("applyDefaultRuling")
         self._touch(r, r.offer, r.offer.provider)
 
@@ -614,7 +627,7 @@ class MarketMachine(RuleBasedStateMachine):
     @rule(n=N)
     def admin(self, n):
         """The owner: pause (a paused market is unpaused by the next admin step), fee, stake per GPU,
-        dispute window, no-show penalty."""
+        dispute window, arbitration timeout, no-show penalty."""
         n = self._n(n)
         m, o, which, value = self.s.market, self.s.owner, n % 9, n // 9
         if self.paused or which == 0:  # pause in 1 of 9 admin steps; the next admin step unpauses
@@ -629,10 +642,14 @@ class MarketMachine(RuleBasedStateMachine):
             self.stake_per_gpu = (value % 301) * GPUC
             m.call(o, "setStakePerGpu", self.stake_per_gpu)
             self._count("setStakePerGpu")
-        elif which in (3, 7):
+        elif which == 3:
             self.dispute_window = HOUR + value % (3 * 86_400)
             m.call(o, "setDisputeWindow", self.dispute_window)
             self._count("setDisputeWindow")
+        elif which == 7:  # reaches the bonds and deadlines of disputes raised from now on only
+            self.arbitration_timeout = 86_400 + value % (59 * 86_400 + 1)
+            m.call(o, "setArbitrationTimeout", self.arbitration_timeout)
+            self._count("setArbitrationTimeout")
         else:
             self.no_show_bps = value % (BPS + 1)
             m.call(o, "setNoShowPenalty", self.no_show_bps)
@@ -719,7 +736,7 @@ class MarketMachine(RuleBasedStateMachine):
                                 ("lock", "unlock")[k // 3 % 2], p, 1)
         elif kind == 6:  # 5: a ruling cannot slash more than the rental's collateral
             r = self._pick(k, DISPUTED)
-            if r is not None and self.now < r.disputed_at + self.arbitration_timeout:
+            if r is not None and self.now < r.timeout_at:
                 slash = r.collateral + 1 + k // 64 % 10**18
                 self._expect_revert("MarketSlashAboveCollateral",
                                     {"rentalId": r.id, "slashAmount": slash, "collateral": r.collateral},
@@ -790,12 +807,10 @@ class MarketMachine(RuleBasedStateMachine):
         else:
             expect = 0
         assert refundable == expect, f"inv3 refundableOf: rental {r.id} shows {refundable}, a stop/cancel refunds {expect}"
-        # A dispute is never a cheaper exit than a stop at the dispute's second.
         if r.status == DISPUTED:
-            assert total == r.stop_bill, f"inv2 dispute: rental {r.id} bills {total}, a stop would bill {r.stop_bill}"
-        if r.by_default:
-            assert r.deposit - r.refunded == r.stop_bill, \
-                f"inv2 default ruling: payer of {r.id} paid {r.deposit - r.refunded}, a stop would bill {r.stop_bill}"
+            frozen, bond, _, _, timeout_at = self.s.market.view("disputeOf", r.id)
+            assert (frozen, bond, timeout_at) == (r.total - r.claimed, r.bond, r.timeout_at), \
+                f"inv1/2 dispute of {r.id}: chain {(frozen, bond, timeout_at)}, model"
 
     @invariant()
     def inv5_stake(self):

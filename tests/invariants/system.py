@@ -69,12 +69,11 @@ class System:
         usd = c.deploy(owner, "MockStablecoin")
         registry = c.deploy(owner, "ProviderRegistry", ["address", "address", "uint256", "uint256"],
                             [gpuc.address, owner, 7 * DAY, 1_000 * GPUC])
-        market = c.deploy(owner, "ComputeMarket", ["address", "address", "address"],
-                          [registry.address, owner, treasury])
+        market = c.deploy(owner, "ComputeMarket", ["address", "address", "address", "address"],
+                          [registry.address, owner, treasury, arbiter])
         registry.call(owner, "setMarket", market.address)
         market.call(owner, "setPaymentToken", usd.address, True)
         market.call(owner, "setPaymentToken", gpuc.address, True)
-        market.call(owner, "setArbiter", arbiter)
         for p in providers:
             gpuc.call(treasury, "transfer", p, RICH)
             gpuc.call(p, "approve", registry.address, MAX)

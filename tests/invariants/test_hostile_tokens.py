@@ -261,10 +261,11 @@ class HostileMachine(MarketMachine):
         self._book_extend(r, hours, cost)
         self._count(f"extend:{self.sym[o.token]}")
 
-    def _dispute_refused(self, r, bond: int) -> bool:
-        """A dispute pulls the renter's bond: a pull the token refuses reverts the whole dispute (the
-        refund pushed before it included) with the token's error."""
-        refused = self._pull_refused(r.offer.token, r.renter, bond)
+    def _dispute_refused(self, r, refund: int, bond: int) -> bool:
+        """A dispute pulls the renter's bond (less its refund when it paid for the rental itself): a pull
+        the token refuses reverts the whole dispute, the refund pushed before it included."""
+        pulled = self._dispute_pull(r, refund, bond)
+        refused = self._pull_refused(r.offer.token, r.renter, pulled) if pulled else None
         if refused is None:
             return False
         self._reverts("refused pull", refused, self.s.market, r.renter, "dispute", r.id, b"\x07" * 32)
@@ -718,3 +719,22 @@ def test_blocklisted_parties_never_block_settlement():
         assert blk.uint("balanceOf", who) - was == owed
     _solvent(s, blk, [r1, r2])
     assert blk.uint("balanceOf", m.address) == m.uint("protocolFees", blk.address)
+
+
+def test_a_blocklisted_renter_can_still_dispute_when_its_refund_covers_the_bond():
+    """A self-funded renter's bond comes out of its refund first: a renter the token has blocklisted
+    disputes a running rental all the same, and the rest of its refund is credited to it."""
+    s = _fresh()
+    p, renter, m, blk = s.providers[2], s.renters[2], s.market, s.blk
+    oid = _offer(s, blk, p, price=2_000_000)
+    (rid,) = m.call(renter, "openRental", oid, 2, 24, MAX, ZERO, 0)
+    m.call(p, "activate", rid)
+    s.chain.warp(HOUR)
+    blk.call(s.owner, "setBlocked", renter, True)
+    before = blk.uint("balanceOf", renter)
+    (bond,) = m.call(renter, "dispute", rid, b"\x09" * 32)
+    rate, total = 2 * 2_000_000, 2 * 2_000_000 * 24
+    assert bond == 8 * rate  # the billed rate (one hour: rate) × 8 with the default timeout and window
+    assert blk.uint("balanceOf", renter) == before  # nothing pushed to a blocklisted renter
+    assert m.uint("credits", renter, blk.address) == (total - rate) - bond
+    _solvent(s, blk, [rid])

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from world import DAY, GPUC, HOUR, PRICE, world
 
-from rental_model import BPS, split_claim
+from rental_model import BPS, dispute_bond, split_claim
 
 FAST = settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck), database=None)
 TIERS = {"none": [], "10%": [(1, 1000)], "50%": [(1, 5000)], "25%@64": [(64, 2500)]}
@@ -71,12 +71,12 @@ def test_dispute_then_default_ruling__the_payer_pays_at_least_a_stop_at_that_sec
     w.chain.restore(base)
 
     m.call(w.renter, "dispute", rid, b"\x01" * 32)
-    bond = m.view("disputeOf", rid)[1]
     w.chain.set_time(t + m.uint("arbitrationTimeout"))
     m.call(w.stranger, "applyDefaultRuling", rid)
     dispute_cost = before - tok.uint("balanceOf", payer)
     assert dispute_cost >= stop_cost > 0, f"through a dispute the payer paid {dispute_cost}, a stop bills {stop_cost}"
-    # Exactly the stop bill; a self-funded renter also lost its bond to the provider.
+    # Exactly the stop bill; a self-funded renter also lost its bond (computed here from the bill) to the provider.
+    bond = dispute_bond(stop_cost, t - w.rental(rid).startedAt, 7 * DAY, DAY)
     assert dispute_cost == stop_cost + (0 if sponsored else bond)
 
 
@@ -98,16 +98,26 @@ def _lock_cost_of_a_stop(w, rid: int, opened_at: int, start: int, u: int, tok, b
     return Fraction(cost, unlock - opened_at)
 
 
+# (dispute window, arbitration timeout): the defaults, the bounds' extremes and one in between.
+WINDOWS = [(DAY, 7 * DAY), (HOUR, 60 * DAY), (HOUR, DAY), (30 * DAY, 60 * DAY), (3 * HOUR, 10 * DAY)]
+
+
 @FAST
 @given(token=st.sampled_from(TOKENS), tiers=st.sampled_from(sorted(TIERS)), gpus=st.integers(1, 8),
        hours=st.integers(1, 48), delay=st.integers(0, HOUR), frac=st.floats(0, 1, exclude_max=True),
-       after_stop=st.booleans(), late=st.floats(0, 1, exclude_max=True))
-@example(token="usd6", tiers="none", gpus=8, hours=10, delay=0, frac=1 / 36_000, after_stop=False, late=0)
-@example(token="usd6", tiers="50%", gpus=8, hours=1, delay=HOUR, frac=0.49, after_stop=True, late=0.999)
+       after_stop=st.booleans(), late=st.floats(0, 1, exclude_max=True), windows=st.sampled_from(WINDOWS))
+@example(token="usd6", tiers="none", gpus=8, hours=10, delay=0, frac=1 / 36_000, after_stop=False, late=0,
+         windows=WINDOWS[0])
+@example(token="usd6", tiers="50%", gpus=8, hours=1, delay=HOUR, frac=0.49, after_stop=True, late=0.999,
+         windows=WINDOWS[0])
+@example(token="gpuc18", tiers="50%", gpus=1, hours=1, delay=0, frac=0.07, after_stop=True, late=0.999,
+         windows=WINDOWS[1])
 def test_griefing__collateral_locked_by_disputes_costs_at_least_what_the_cheapest_stop_costs(
-        token, tiers, gpus, hours, delay, frac, after_stop, late):
+        token, tiers, gpus, hours, delay, frac, after_stop, late, windows):
     w = world()
     m, tok = w.market, _token(w, token)
+    m.call(w.owner, "setDisputeWindow", windows[0])
+    m.call(w.owner, "setArbitrationTimeout", windows[1])
     oid = _offer(w, token, tiers)
     before = tok.uint("balanceOf", w.renter)
     rid = w.open(offer=oid, gpus=gpus, hours=hours)
@@ -117,7 +127,8 @@ def test_griefing__collateral_locked_by_disputes_costs_at_least_what_the_cheapes
     start, duration = w.chain.time, hours * HOUR
     discount = w.rental(rid).discountBps
 
-    # The stop path at its cheapest: the one-hour minimum binds until u0, then the bill grows with the time.
+    # The stop path at some of its cheapest seconds: the one-hour minimum binds until u0, then the bill grows
+    # with the time (the true minimum is at most the smallest of these, so comparing with it is stricter).
     u0 = 3600 * (BPS - discount) // BPS
     u = int(duration * frac)
     seconds = sorted({s for s in (0, u0, u0 + 1, HOUR, u, duration - 1) if 0 <= s < duration})
@@ -180,7 +191,7 @@ def test_griefing__the_issues_example__measured_cost_per_gpuc_day():
 def test_honest_renter_not_served__is_made_whole_by_the_arbiter(token, claimed_first):
     """The provider activated but never delivered; the renter disputes; the arbiter rules 0 % and slashes
     the whole collateral. The payer gets back everything the provider did not claim, the renter its bond
-    and the slash (less the treasury's share), which covers what the provider had claimed."""
+    in full and the slash (less the treasury's share)."""
     w = world()
     m, tok = w.market, _token(w, token)
     oid = _offer(w, token, "none")
@@ -200,7 +211,7 @@ def test_honest_renter_not_served__is_made_whole_by_the_arbiter(token, claimed_f
     if token == "usd6":
         assert tok.uint("balanceOf", w.renter) == before[w.renter]
     assert m.view("reputationOf", w.provider)[2] == 1  # a lost dispute
-    assert deposit > claimed
+    assert claimed == (deposit * 20 * 60 // (10 * HOUR) if claimed_first else 0)  # 20 minutes: all the provider got
 
 
 # ───────────────────────────── 4. the stop bill, the same second, the refund view ─────────────────────────────

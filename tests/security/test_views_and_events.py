@@ -153,8 +153,9 @@ def test_constructors__refuse_zero_addresses_and_start_with_the_defaults():
     c, o = w.chain, w.owner
     for name, types, args, error in (
             ("ProviderRegistry", ["address", "address", "uint256", "uint256"], [ZERO, o, DAY, 0], "RegistryZeroAddress"),
-            ("ComputeMarket", ["address", "address", "address"], [ZERO, o, w.treasury], "MarketZeroAddress"),
-            ("ComputeMarket", ["address", "address", "address"], [w.registry.address, o, ZERO], "MarketZeroAddress")):
+            ("ComputeMarket", ["address"] * 4, [ZERO, o, w.treasury, w.arbiter], "MarketZeroAddress"),
+            ("ComputeMarket", ["address"] * 4, [w.registry.address, o, ZERO, w.arbiter], "MarketZeroAddress"),
+            ("ComputeMarket", ["address"] * 4, [w.registry.address, o, w.treasury, ZERO], "MarketZeroAddress")):
         with reverts(error):
             c.deploy(o, name, types, args)
     m = w.market

@@ -64,15 +64,15 @@ def test_dispute__while_active__bills_as_a_stop_refunds_the_rest_takes_the_bond_
 
 def test_dispute__without_the_bonds_allowance__reverts_and_moves_nothing(market, running, renter, pay_token,
                                                                          time_travel):
+    """After a stop nothing is refunded, so the whole bond is pulled: without an allowance, nothing moves."""
+    market.stopRental(running, sender=renter)
     pay_token.approve(market, 0, sender=renter)
     r = market.getRental(running)
-    t = r.startedAt + 7 * HOUR
-    time_travel.at(t)
-    bond = _bond(market, stop_charge(r.total, r.startedAt, t, 24), 7 * HOUR)
+    bond = _bond(market, r.total, r.endsAt - r.startedAt)
     before = pay_token.balanceOf(renter)
     with reverts(pay_token.ERC20InsufficientAllowance, spender=market.address, allowance=0, needed=bond):
         market.dispute(running, EVIDENCE, sender=renter)
-    assert market.getRental(running).status == 2 and pay_token.balanceOf(renter) == before
+    assert market.getRental(running).status == ENDED and pay_token.balanceOf(renter) == before
 
 
 def test_dispute__frozen_funds__cannot_be_claimed_or_released(market, running, renter, provider, time_travel):
@@ -353,3 +353,97 @@ def test_no_show__penalty_counts_as_slashed(market, rental_id, renter, provider,
     market.cancelPending(rental_id, sender=renter)
     penalty = r.collateral * market.noShowPenaltyBps() // BPS
     assert market.reputationOf(provider).amountSlashed == penalty
+
+
+# ───────────────────────────── the bond's terms ─────────────────────────────
+
+
+@pytest.mark.parametrize("timeout,window", [(DAY, HOUR), (60 * DAY, HOUR), (7 * DAY, DAY)],
+                         ids=["1d_over_1h", "60d_over_1h", "defaults"])
+def test_dispute__the_bond_scales_with_the_timeout_over_the_window(
+    market, running, renter, owner, fund, pay_token, time_travel, timeout, window
+):
+    market.setArbitrationTimeout(timeout, sender=owner)
+    market.setDisputeWindow(window, sender=owner)
+    r = market.getRental(running)
+    budget = r.total // r.hoursPaid * (timeout + window) // window
+    fund(renter, pay_token, budget)
+    pay_token.approve(market, budget, sender=renter)
+    time_travel.at(r.startedAt + 6 * HOUR)
+    tx = market.dispute(running, EVIDENCE, sender=renter)
+    billed = stop_charge(r.total, r.startedAt, tx.timestamp, r.hoursPaid, r.discountBps)
+    rate = r.total // r.hoursPaid
+    bond = dispute_bond(billed, tx.timestamp - r.startedAt, timeout, window)
+    assert bond == rate * (timeout + window) // window  # six hours in, billed exactly at the rate
+    assert tx.return_value == bond and market.disputeOf(running)[1] == bond
+
+
+def test_dispute__its_bond_and_deadline_are_fixed_when_it_is_raised(
+    market, running, renter, owner, arbiter, time_travel
+):
+    tx = market.dispute(running, EVIDENCE, sender=renter)
+    frozen, bond, collateral, at, timeout_at = market.disputeOf(running)
+    assert timeout_at == tx.timestamp + 7 * DAY
+    market.setArbitrationTimeout(DAY, sender=owner)  # shorter: the open dispute keeps its seven days
+    time_travel.at(tx.timestamp + 2 * DAY)
+    with reverts(market.MarketArbitrationPending, rentalId=running, timeoutAt=timeout_at):
+        market.applyDefaultRuling(running, sender=owner)
+    assert market.disputeOf(running) == (frozen, bond, collateral, at, timeout_at)
+    market.setArbitrationTimeout(60 * DAY, sender=owner)  # longer: it does not reach the dispute either
+    time_travel.at(timeout_at)
+    with reverts(market.MarketArbitrationTimedOut, rentalId=running, timeoutAt=timeout_at):
+        market.resolveDispute(running, 0, 0, sender=arbiter)
+    market.applyDefaultRuling(running, sender=owner)
+    assert market.getRental(running).status == RESOLVED
+
+
+def test_resolve__a_zero_share_of_nothing_frozen__is_a_loss_and_returns_the_bond(
+    market, running, renter, provider, arbiter, pay_token
+):
+    market.stopRental(running, sender=renter)
+    market.claim(running, sender=provider)  # the provider took everything billed
+    market.dispute(running, EVIDENCE, sender=renter)
+    bond = market.disputeOf(running)[1]
+    before = pay_token.balanceOf(renter)
+    tx = market.resolveDispute(running, 0, 0, sender=arbiter)
+    [ev] = tx.decode_logs(market.DisputeResolved)
+    assert (ev.providerGross, ev.bondTo, ev.bond) == (0, renter.address, bond)
+    assert pay_token.balanceOf(renter) == before + bond
+    assert market.reputationOf(provider).disputesLost == 1
+
+
+def test_dispute__by_a_sponsored_renter__the_payer_gets_the_refund_the_renter_posts_the_bond(
+    market, offer_id, open_rental, renter, payer, provider, fund, pay_token, time_travel
+):
+    rid = open_rental(offer_id, renter, payer=payer)
+    market.activate(rid, sender=provider)
+    r = market.getRental(rid)
+    fund(renter, pay_token, r.total)
+    pay_token.approve(market, r.total, sender=renter)
+    t = r.startedAt + 2 * HOUR
+    time_travel.at(t)
+    before = {a.address: pay_token.balanceOf(a) for a in (renter, payer)}
+    tx = market.dispute(rid, EVIDENCE, sender=renter)
+    billed = stop_charge(r.total, r.startedAt, t, r.hoursPaid, r.discountBps)
+    bond = dispute_bond(billed, 2 * HOUR, market.arbitrationTimeout(), market.disputeWindow())
+    assert pay_token.balanceOf(payer) == before[payer.address] + r.total - billed
+    assert pay_token.balanceOf(renter) == before[renter.address] - bond
+    assert tx.return_value == bond
+
+
+def test_dispute__a_self_funded_renter_pays_the_bond_out_of_its_refund(
+    market, active_id, renter, pay_token, time_travel
+):
+    """No approval needed when the refund covers the bond: one transfer of the difference."""
+    r = market.getRental(active_id)
+    pay_token.approve(market, 0, sender=renter)
+    t = r.startedAt + HOUR
+    time_travel.at(t)
+    before = pay_token.balanceOf(renter)
+    tx = market.dispute(active_id, EVIDENCE, sender=renter)
+    billed = stop_charge(r.total, r.startedAt, t, r.hoursPaid, r.discountBps)
+    bond = dispute_bond(billed, HOUR, market.arbitrationTimeout(), market.disputeWindow())
+    assert r.total - billed >= bond  # 23 hours unused, a bond of 8
+    assert pay_token.balanceOf(renter) == before + (r.total - billed) - bond
+    [ev] = tx.decode_logs(market.RentalDisputed)
+    assert (ev.refund, ev.bond) == (r.total - billed, bond)
