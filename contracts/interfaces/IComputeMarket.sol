@@ -3,7 +3,8 @@ pragma solidity 0.8.30;
 
 import { Offer } from "../types/Offer.sol";
 import { Rental } from "../types/Rental.sol";
-import { IProviderRegistryErrors } from "./IProviderRegistryErrors.sol";
+import { IComputeMarketErrors } from "./IComputeMarketErrors.sol";
+import { IComputeMarketEvents } from "./IComputeMarketEvents.sol";
 
 /// @title IComputeMarket
 /// @notice GPU offers, rentals and the streaming escrow of gpumarket.
@@ -16,9 +17,11 @@ import { IProviderRegistryErrors } from "./IProviderRegistryErrors.sol";
 /// stops early. Protocol and broker fees come out of the provider's gross at claim time and accrue
 /// here for the treasury and brokers to withdraw. The renter pays exactly the quoted price.
 ///
-/// Pause stops new offers, rentals and extensions only: claim, stop, cancel, release and fee
-/// withdrawals always work.
-interface IComputeMarket is IProviderRegistryErrors {
+/// Pause stops new offers, rentals and extensions only: claim, stop, cancel, release, disputes,
+/// rulings and withdrawals always work. Events and errors are declared in {IComputeMarketEvents} and
+/// {IComputeMarketErrors}; the market also offers OpenZeppelin's `multicall(bytes[])`, which runs
+/// several of these calls atomically with `msg.sender` preserved.
+interface IComputeMarket is IComputeMarketEvents, IComputeMarketErrors {
     /// @notice A provider's track record, updated by settlement, no-shows and disputes. One slot.
     struct Reputation {
         uint64 gpuSecondsServed; // GPU × seconds of rentals settled or won in dispute (÷ 3600 = GPU-hours)
@@ -26,143 +29,6 @@ interface IComputeMarket is IProviderRegistryErrors {
         uint32 disputesLost; // rulings that slashed, or paid the provider less than had accrued
         uint128 amountSlashed; // GPUC slashed in total (no-shows and disputes)
     }
-
-    // ───────────────────────────── Events ─────────────────────────────
-
-    event OfferCreated(
-        uint256 indexed offerId,
-        address indexed provider,
-        address indexed paymentToken,
-        string gpuModel,
-        string region,
-        uint256 pricePerGpuHour,
-        uint256 gpusOffered,
-        uint256 minHours,
-        uint256 maxHours,
-        address reservedFor,
-        uint256 maxBrokerBps,
-        uint256 tiers
-    );
-    event OfferUpdated(
-        uint256 indexed offerId,
-        uint256 pricePerGpuHour,
-        uint256 gpusOffered,
-        uint256 minHours,
-        uint256 maxHours,
-        address reservedFor,
-        uint256 maxBrokerBps,
-        uint256 tiers
-    );
-    event OfferStatusChanged(uint256 indexed offerId, Offer.Status status);
-
-    event RentalOpened(
-        uint256 indexed rentalId,
-        uint256 indexed offerId,
-        address indexed renter,
-        address payer,
-        uint256 gpus,
-        uint256 hoursPaid,
-        uint256 deposit,
-        uint256 collateral,
-        address broker,
-        uint256 brokerBps
-    );
-    event RentalActivated(uint256 indexed rentalId, uint256 startedAt, uint256 endsAt);
-    event RentalClaimed(
-        uint256 indexed rentalId, address indexed provider, uint256 gross, uint256 providerNet, uint256 protocolFee, uint256 brokerFee
-    );
-    event RentalExtended(uint256 indexed rentalId, uint256 hoursAdded, uint256 cost, uint256 endsAt);
-    event RentalStopped(uint256 indexed rentalId, uint256 stoppedAt, uint256 refund);
-    event RentalCancelled(uint256 indexed rentalId, uint256 refund, uint256 penalty);
-    event RentalEnded(uint256 indexed rentalId);
-    event RentalSettled(uint256 indexed rentalId, uint256 collateralUnlocked);
-
-    /// @notice The renter disputed a rental. `frozen` is the billed, unclaimed escrow held until a
-    /// ruling; `refund` what went back to the payer at once (the unused part of a rental disputed while
-    /// running, as a stop would refund it); `bond` what the renter posted (see {dispute}).
-    event RentalDisputed(
-        uint256 indexed rentalId, address indexed renter, bytes32 evidenceHash, uint256 frozen, uint256 refund, uint256 bond
-    );
-    /// @notice A dispute was ruled. `byDefault` is true when the default ruling was applied after the
-    /// arbitration timeout. Every amount that moved is in the event: the frozen escrow split into the
-    /// provider's gross (net + fees) and the refund to the payer, the slash split into the renter's
-    /// and the treasury's parts, and the dispute bond paid to `bondTo` (the renter if the provider
-    /// lost, else the provider).
-    event DisputeResolved(
-        uint256 indexed rentalId,
-        bool byDefault,
-        uint256 providerGross,
-        uint256 providerNet,
-        uint256 protocolFee,
-        uint256 brokerFee,
-        uint256 refund,
-        uint256 slashToRenter,
-        uint256 slashToTreasury,
-        address bondTo,
-        uint256 bond
-    );
-
-    event ProtocolFeesWithdrawn(address indexed token, address indexed treasury, uint256 amount);
-    /// @notice A payout could not be pushed (the token refused the transfer, e.g. a blocklisted
-    /// recipient) and was credited to `account` instead, to withdraw with {withdrawCredits}.
-    event PaymentDeferred(address indexed account, address indexed token, uint256 amount);
-    event CreditsWithdrawn(address indexed account, address indexed token, uint256 amount);
-
-    event ProtocolFeeSet(uint256 protocolFeeBps);
-    event TreasurySet(address indexed treasury);
-    event ArbiterSet(address indexed arbiter);
-    event PaymentTokenSet(address indexed token, bool allowed);
-    event StakePerGpuSet(uint256 stakePerGpu);
-    event ActivationWindowSet(uint256 activationWindow);
-    event DisputeWindowSet(uint256 disputeWindow);
-    event NoShowPenaltySet(uint256 noShowPenaltyBps);
-    event ArbitrationTimeoutSet(uint256 arbitrationTimeout);
-    event SlashTreasuryShareSet(uint256 slashTreasuryBps);
-
-    // ───────────────────────────── Errors ─────────────────────────────
-
-    error MarketZeroAddress();
-    error MarketParameterOutOfBounds(uint256 value, uint256 min, uint256 max);
-    error MarketTokenNotAllowed(address token);
-    error MarketTokenDeliveredLess(address token, uint256 expected, uint256 received);
-    error MarketInvalidLabel(uint256 length);
-    error MarketInvalidPrice(uint256 price);
-    error MarketInvalidGpuCount(uint256 gpus);
-    error MarketInvalidHourBounds(uint256 minHours, uint256 maxHours);
-    error MarketBrokerBpsAboveMax(uint256 brokerBps, uint256 maxBrokerBps);
-    error MarketInvalidBroker(address broker, uint256 brokerBps);
-    error MarketProviderNotActive(address provider);
-    error MarketOfferNotFound(uint256 offerId);
-    error MarketOfferNotActive(uint256 offerId, Offer.Status status);
-    error MarketOfferNotPaused(uint256 offerId, Offer.Status status);
-    error MarketRenounceDisabled();
-    error MarketOfferClosed(uint256 offerId);
-    error MarketNotOfferProvider(uint256 offerId, address caller);
-    error MarketGpusOfferedBelowInUse(uint256 offerId, uint256 gpusInUse, uint256 gpusOffered);
-    error MarketOfferReserved(uint256 offerId, address reservedFor, address renter);
-    error MarketSelfRental(uint256 offerId, address provider);
-    error MarketInsufficientCapacity(uint256 offerId, uint256 available, uint256 requested);
-    error MarketInvalidHours(uint256 hoursRequested, uint256 minHours, uint256 maxHours);
-    error MarketPriceAboveMax(uint256 offerId, uint256 price, uint256 maxPrice);
-    error MarketRentalNotPending(uint256 rentalId, Rental.Status status);
-    error MarketRentalNotActive(uint256 rentalId, Rental.Status status);
-    error MarketRentalNotClaimable(uint256 rentalId, Rental.Status status);
-    error MarketRentalEnded(uint256 rentalId, uint256 endsAt);
-    error MarketRentalNotReleasable(uint256 rentalId, Rental.Status status, uint256 releasableAt);
-    error MarketNotRenter(uint256 rentalId, address caller);
-    error MarketNotProvider(uint256 rentalId, address caller);
-    error MarketActivationExpired(uint256 rentalId, uint256 activationDeadline);
-    error MarketNothingToClaim(uint256 rentalId);
-    error MarketExtensionNotSelfFunded(uint256 rentalId, address payer);
-    error MarketNoFees(address account, address token);
-    error MarketNotArbiter(address caller);
-    error MarketRentalNotDisputable(uint256 rentalId, Rental.Status status);
-    error MarketDisputeWindowClosed(uint256 rentalId, uint256 closedAt);
-    error MarketRentalNotDisputed(uint256 rentalId, Rental.Status status);
-    error MarketInvalidShare(uint256 providerShareBps);
-    error MarketSlashAboveCollateral(uint256 rentalId, uint256 slashAmount, uint256 collateral);
-    error MarketArbitrationTimedOut(uint256 rentalId, uint256 timeoutAt);
-    error MarketArbitrationPending(uint256 rentalId, uint256 timeoutAt);
 
     // ───────────────────────────── Offers (provider) ─────────────────────────────
 

@@ -2,7 +2,6 @@
 pragma solidity 0.8.30;
 
 import { Math } from "@openzeppelin/contracts/utils/math/Math.sol";
-import { Offer } from "../types/Offer.sol";
 
 /// @title RentalMath
 /// @notice Pure math of the market: prices and discounts, the per-second stream, and the fee split.
@@ -10,10 +9,6 @@ import { Offer } from "../types/Offer.sol";
 library RentalMath {
     uint256 internal constant BPS = 10_000;
     uint256 internal constant SECONDS_PER_HOUR = 3600;
-    uint256 internal constant MAX_TIERS = 4;
-
-    /// @notice A tier list is malformed: too many, not strictly increasing, or a discount above the cap.
-    error RentalMathInvalidTiers(uint256 index);
 
     /// @notice Hourly rate of a rental: GPUs × listed price, less the discount, rounded up.
     /// @dev Rounds up: favours the provider, since the renter is the caller who opens or extends.
@@ -94,49 +89,25 @@ library RentalMath {
         );
     }
 
+    /// @notice The effective price per GPU-hour of a rental streaming `hourlyRate` for `gpus` GPUs
+    /// (discount included), rounded up: what the renter's `maxPricePerGpuHour` guard compares.
+    /// @dev Rounds up: favours the renter's guard (a rate that does not divide evenly is never shown
+    /// as cheaper than it is).
+    function effectivePriceUp(uint256 hourlyRate, uint256 gpus) internal pure returns (uint256) {
+        return Math.ceilDiv(hourlyRate, gpus);
+    }
+
+    /// @notice What `hoursAdded` more hours of a rental cost at its own rate: total / hoursPaid × hoursAdded.
+    /// @dev Exact, not rounded: while a rental is Active its total is its hourly rate × hoursPaid.
+    function extensionCostExact(uint256 total, uint256 hoursPaid, uint256 hoursAdded) internal pure returns (uint256) {
+        // slither-disable-next-line divide-before-multiply — exact: total == rate × hoursPaid while Active
+        return total / hoursPaid * hoursAdded;
+    }
+
     /// @notice `bps` basis points of `amount`, rounded down.
     /// @dev Rounds down: used for shares paid to the side that did not choose the number (a ruling's
     /// provider share, the no-show penalty, the treasury's part of a slash).
     function bpsOfDown(uint256 amount, uint256 bps) internal pure returns (uint256) {
         return amount * bps / BPS;
-    }
-
-    /// @notice The discount (bps) that `gpuHours` earns under the packed `tiers`: the highest tier reached.
-    function discountBpsFor(uint256 tiers, uint256 gpuHours) internal pure returns (uint256 bps) {
-        for (uint256 i; i < MAX_TIERS; ++i) {
-            uint256 tier = tiers >> (i * 48);
-            uint256 minGpuHours = uint32(tier);
-            if (minGpuHours == 0 || gpuHours < minGpuHours) break;
-            bps = uint16(tier >> 32);
-        }
-    }
-
-    /// @notice Packs up to four tiers into one word: tier i sits at bits [48i, 48i+48) as
-    /// (uint32 minGpuHours | uint16 discountBps << 32). Tiers must be strictly increasing in both
-    /// fields, start above zero GPU-hours, and stay within `maxDiscountBps`.
-    function packTiers(Offer.Tier[] memory tiers, uint256 maxDiscountBps) internal pure returns (uint256 packed) {
-        if (tiers.length > MAX_TIERS) revert RentalMathInvalidTiers(MAX_TIERS);
-        uint256 prevHours;
-        uint256 prevBps;
-        for (uint256 i; i < tiers.length; ++i) {
-            Offer.Tier memory t = tiers[i];
-            if (t.minGpuHours <= prevHours || t.discountBps <= prevBps || t.discountBps > maxDiscountBps) {
-                revert RentalMathInvalidTiers(i);
-            }
-            packed |= (uint256(t.minGpuHours) | (uint256(t.discountBps) << 32)) << (i * 48);
-            prevHours = t.minGpuHours;
-            prevBps = t.discountBps;
-        }
-    }
-
-    /// @notice The inverse of {packTiers}.
-    function unpackTiers(uint256 packed) internal pure returns (Offer.Tier[] memory tiers) {
-        uint256 n;
-        while (n < MAX_TIERS && uint32(packed >> (n * 48)) != 0) ++n;
-        tiers = new Offer.Tier[](n);
-        for (uint256 i; i < n; ++i) {
-            uint256 tier = packed >> (i * 48);
-            tiers[i] = Offer.Tier({ minGpuHours: uint32(tier), discountBps: uint16(tier >> 32) });
-        }
     }
 }

@@ -2,8 +2,9 @@
 pragma solidity 0.8.30;
 
 import { RentalMath } from "../libraries/RentalMath.sol";
+import { TierMath } from "../libraries/TierMath.sol";
 
-/// @notice Exposes the RentalMath library for tests.
+/// @notice Exposes the RentalMath and TierMath libraries for tests.
 contract RentalMathHarness {
     function hourlyRateUp(uint256 gpus, uint256 price, uint256 discountBps) external pure returns (uint256) {
         return RentalMath.hourlyRateUp(gpus, price, discountBps);
@@ -38,6 +39,6 @@ contract RentalMathHarness {
     }
 
     function discountBpsFor(uint256 tiers, uint256 gpuHours) external pure returns (uint256) {
-        return RentalMath.discountBpsFor(tiers, gpuHours);
+        return TierMath.discountBpsFor(tiers, gpuHours);
     }
 }

@@ -58,6 +58,17 @@ library Rental {
         address broker;
     }
 
+    /// @notice Active or Ended: the stream ran and is not closed for good, so `claim`, `dispute` and
+    /// `release` apply to it.
+    function hasOpenStream(Status status) internal pure returns (bool) {
+        return status == Status.Active || status == Status.Ended;
+    }
+
+    /// @notice Was activated at some point (so `startedAt` and `endsAt` are set): not None, Pending or Cancelled.
+    function wasActivated(Status status) internal pure returns (bool) {
+        return status != Status.None && status != Status.Pending && status != Status.Cancelled;
+    }
+
     /// @notice A dispute's terms, fixed when it is raised; one storage slot, cleared by the ruling.
     struct Dispute {
         uint128 bond; // what the renter posted ({RentalMath-disputeBondUp}); paid out by the ruling

@@ -114,7 +114,10 @@ class Deployer:
     `record` is the deployment record (the JSON file's content, or {} for a fresh chain); it is
     updated in place after every deployment so an interrupted run resumes where it stopped."""
 
-    CONTRACTS = ("ComputeToken", "ProviderRegistry", "ComputeMarket", "MockStablecoin")
+    #: The market runs offers, disputes and governance in three modules (DELEGATECALL targets deployed
+    #: with the registry's address, docs/architecture.md); they are deployed before it.
+    MODULES = ("OfferModule", "DisputeModule", "AdminModule")
+    CONTRACTS = ("ComputeToken", "ProviderRegistry", *MODULES, "ComputeMarket", "MockStablecoin")
 
     def __init__(self, deployer, params: dict[str, Any], record: dict[str, Any] | None = None, *,
                  project=None, on_record: Callable[[dict], None] | None = None):
@@ -142,7 +145,7 @@ class Deployer:
         return len(chain.provider.get_code(address)) > 0
 
     def wanted(self) -> tuple[str, ...]:
-        return self.CONTRACTS if self.p.get("mock_stablecoin", True) else self.CONTRACTS[:3]
+        return tuple(n for n in self.CONTRACTS if n != "MockStablecoin" or self.p.get("mock_stablecoin", True))
 
     def missing(self) -> list[str]:
         return [name for name in self.wanted() if name not in self.contracts]
@@ -155,10 +158,13 @@ class Deployer:
             Step("deploy ProviderRegistry", lambda: "ProviderRegistry" not in c,
                  lambda: self._deploy("ProviderRegistry", c["ComputeToken"], self.deployer,
                                       p["unbonding_period"], p["min_stake"])),
-            Step("deploy ComputeMarket", lambda: "ComputeMarket" not in c,
-                 lambda: self._deploy("ComputeMarket", c["ProviderRegistry"], self.deployer, self.treasury,
-                                      self.arbiter)),
         ]
+        for module in self.MODULES:
+            steps.append(Step(f"deploy {module}", lambda m=module: m not in c and "ComputeMarket" not in c,
+                              lambda m=module: self._deploy(m, c["ProviderRegistry"])))
+        steps.append(Step("deploy ComputeMarket", lambda: "ComputeMarket" not in c,
+                          lambda: self._deploy("ComputeMarket", c["ProviderRegistry"], self.deployer, self.treasury,
+                                               self.arbiter, [c[m] for m in self.MODULES])))
         if "MockStablecoin" in self.wanted():
             steps.append(Step("deploy MockStablecoin (mUSD, 6 decimals, public mint: test networks only)",
                               lambda: "MockStablecoin" not in c, lambda: self._deploy("MockStablecoin")))

@@ -84,6 +84,10 @@ SENTENCES = {
     "MarketOfferNotActive": lambda a: f"Offer #{a['offerId']} is {_os(a['status'])}, not active.",
     "MarketOfferNotPaused": lambda a: f"Offer #{a['offerId']} is {_os(a['status'])}, not paused.",
     "MarketRenounceDisabled": lambda a: "Renouncing ownership is disabled.",
+    "FailedCall": lambda a: "A call in the batch failed without a reason.",
+    "AddressEmptyCode": lambda a: f"{a['target']} has no code.",
+    "MarketModuleCalledDirectly": lambda a: f"{a['module']} is a market module: call the market, not the module.",
+    "MarketInvalidModule": lambda a: f"{a['module']} is not a market module deployed for this registry.",
     "MarketOfferClosed": lambda a: f"Offer #{a['offerId']} is closed.",
     "MarketNotOfferProvider": lambda a: f"{a['caller']} is not the provider of offer #{a['offerId']}.",
     "MarketGpusOfferedBelowInUse": lambda a: (
@@ -163,7 +167,7 @@ SENTENCES = {
     "OwnableInvalidOwner": lambda a: f"{a['owner']} cannot be the owner.",
     "ReentrancyGuardReentrantCall": lambda a: "A contract tried to re-enter the market during a call; refused.",
     "SafeCastOverflowedUintDowncast": lambda a: f"{a['value']} does not fit in {a['bits']} bits.",
-    "RentalMathInvalidTiers": lambda a: (
+    "MarketInvalidTiers": lambda a: (
         f"Discount tier #{a['index']} is invalid: tiers grow in GPU-hours and discount, at most 4, at most 50 %."
     ),
 }

@@ -17,6 +17,8 @@ MAX = 2**256 - 1
 ZERO = "0x0000000000000000000000000000000000000000"
 
 N_PROVIDERS, N_RENTERS, N_PAYERS, N_BROKERS = 3, 3, 2, 2
+#: ComputeMarket's constructor: registry, owner, treasury, arbiter, [offer, dispute, admin] modules.
+MARKET_ARGS = ["address", "address", "address", "address", "address[3]"]
 PROVIDER_STAKE = 30_000 * GPUC
 RICH = 10**12 * GPUC  # enough of both tokens for any example
 
@@ -69,8 +71,9 @@ class System:
         usd = c.deploy(owner, "MockStablecoin")
         registry = c.deploy(owner, "ProviderRegistry", ["address", "address", "uint256", "uint256"],
                             [gpuc.address, owner, 7 * DAY, 1_000 * GPUC])
-        market = c.deploy(owner, "ComputeMarket", ["address", "address", "address", "address"],
-                          [registry.address, owner, treasury, arbiter])
+        modules = [c.deploy(owner, m, ["address"], [registry.address]).address
+                   for m in ("OfferModule", "DisputeModule", "AdminModule")]
+        market = c.deploy(owner, "ComputeMarket", MARKET_ARGS, [registry.address, owner, treasury, arbiter, modules])
         registry.call(owner, "setMarket", market.address)
         market.call(owner, "setPaymentToken", usd.address, True)
         market.call(owner, "setPaymentToken", gpuc.address, True)

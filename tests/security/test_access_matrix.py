@@ -157,6 +157,17 @@ def _permit(w: World) -> tuple:
     return holder.address, w.broker, GPUC, deadline, sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
 
 
+def _batch(w: World, *calls: tuple) -> tuple:
+    """`multicall`'s argument: each (function, args) of the market encoded as calldata."""
+    from eth_abi import encode
+
+    out = []
+    for fn, args in calls:
+        f = w.market._fns[fn]
+        out.append(f.selector + encode(f.inputs, list(args)))
+    return (out,)
+
+
 OFFER = ("H100-SXM-80GB", "EU-FRA", None, PRICE, 4, 1, 10, ZERO, 0, [])
 M, R, T = "ComputeMarket", "ProviderRegistry", "ComputeToken"
 NOT_OFFER_PROVIDER = _of_first_arg("MarketNotOfferProvider", "offerId")
@@ -189,6 +200,9 @@ ROWS: list[Row] = [
     Row(M, "stopRental", lambda w: (w.active(),), frozenset({"renter"}), NOT_RENTER),
     Row(M, "cancelPending", lambda w: (w.open(),), frozenset({"renter"}), NOT_RENTER),
     Row(M, "release", _settleable, ANYONE, pays=lambda w: {w.provider}, note="anyone; pays only the provider"),
+    Row(M, "multicall", lambda w: _batch(w, ("claim", _claimable(w)), ("withdrawProtocolFees", (w.usd.address,))),
+        ANYONE, pays=lambda w: {w.provider, w.treasury},
+        note="anyone; every call in the batch keeps its own checks with the caller as msg.sender"),
     # ── disputes ──
     Row(M, "dispute", lambda w: (w.active(), b"\x01" * 32), frozenset({"renter"}), NOT_RENTER),
     Row(M, "resolveDispute", lambda w: (_disputed(w), 5000, 10 * GPUC), frozenset({"arbiter"}), _caller("MarketNotArbiter")),
@@ -295,3 +309,55 @@ def test_access(row: Row):
             allowed = row.pays(w)
             assert paid and paid <= allowed, f"{row.fn} by {role} paid {paid}, only {allowed} may be paid"
     assert not wrong, "\n".join(f"{row.contract}.{row.fn} by {role}: {problem}" for role, problem in wrong.items())
+
+
+# The market's modules run only by DELEGATECALL from the market (docs/architecture.md): called directly,
+# every entry point of theirs reverts, whoever the caller. (Their inherited Ownable functions only touch
+# the module's own, unused owner slot.)
+MODULE_ENTRY_POINTS = {
+    "OfferModule": {"createOffer", "updateOffer", "pauseOffer", "resumeOffer", "closeOffer"},
+    "DisputeModule": {"dispute", "resolveDispute", "applyDefaultRuling"},
+    "AdminModule": {"setProtocolFee", "setTreasury", "setArbiter", "setPaymentToken", "setStakePerGpu",
+                    "setActivationWindow", "setDisputeWindow", "setNoShowPenalty", "setArbitrationTimeout",
+                    "setSlashTreasuryShare", "pause", "unpause"},
+}
+OWNABLE = {"transferOwnership", "acceptOwnership", "renounceOwnership"}
+
+
+@pytest.mark.parametrize("module", sorted(MODULE_ENTRY_POINTS))
+def test_modules__every_entry_point__refuses_a_direct_call(module):
+    from evm import Contract
+    from reverts import reverts
+
+    w = world()
+    address = "0x%040x" % w.market.one({"OfferModule": "offerModule", "DisputeModule": "disputeModule",
+                                        "AdminModule": "adminModule"}[module])
+    contract = Contract(w.chain, module, address)
+    entry_points = _state_changing(w, module) - OWNABLE
+    assert entry_points == MODULE_ENTRY_POINTS[module], f"{module}'s entry points changed: {sorted(entry_points)}"
+    # Each one is also a function of the market that forwards to it, with the same signature.
+    market_fns = {n: f.selector for n, f in w.market._fns.items()}
+    for fn in entry_points:
+        assert contract._fns[fn].selector == market_fns[fn], f"{module}.{fn} and ComputeMarket.{fn} differ"
+    for fn in sorted(entry_points):
+        args = [_zero(t) for t in contract._fns[fn].inputs]
+        for role in ("owner", "provider", "renter", "arbiter", "stranger"):
+            with reverts("MarketModuleCalledDirectly", module=address):
+                contract.call(w.role[role], fn, *args)
+
+
+def _zero(t: str):
+    """A well-formed zero value of the ABI type `t` (tuples: of their components)."""
+    if t.endswith("[]"):
+        return []
+    if t.startswith("("):
+        parts, depth, cur = [], 0, ""
+        for ch in t[1:-1]:
+            if ch == "," and depth == 0:
+                parts.append(cur)
+                cur = ""
+                continue
+            depth += (ch == "(") - (ch == ")")
+            cur += ch
+        return tuple(_zero(c) for c in [*parts, cur] if c)
+    return {"address": ZERO, "bool": False, "string": "", "bytes32": b"\0" * 32}.get(t, 0)

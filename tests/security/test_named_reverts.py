@@ -17,6 +17,8 @@ import re
 
 import pytest
 import world as _world  # noqa: F401  (puts tests/invariants on sys.path)
+from eth_abi import encode
+from eth_utils import keccak
 from evm import BUILD, _type
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -72,7 +74,23 @@ def strategy(t: str, addresses: list[str], ids: list[int], name: str = ""):
         return st.binary(min_size=32, max_size=32)
     if t == "string":
         return st.sampled_from(STRINGS)
+    if t == "bytes":  # multicall's calls: a market function with edge arguments, or a malformed call
+        return st.one_of(st.sampled_from([b"", b"\x00", b"\xde\xad\xbe\xef"]), _market_calldata(addresses, ids))
     raise AssertionError(f"no strategy for ABI type {t}")
+
+
+def _market_calldata(addresses: list[str], ids: list[int]):
+    """The calldata of a call to one of the market's own functions (multicall excluded), edge arguments."""
+    fns = [(fn, inputs) for c, fn, inputs in _functions() if c == "ComputeMarket" and fn != "multicall"]
+
+    def encoded(choice):
+        fn, inputs = choice
+        types = [t for t, _ in inputs]
+        selector = keccak(text=f"{fn}({','.join(types)})")[:4]
+        return st.tuples(*(strategy(t, addresses, ids, name) for t, name in inputs)).map(
+            lambda args: selector + encode(types, list(args)))
+
+    return st.sampled_from(fns).flatmap(encoded)
 
 
 def _world_in_every_state():

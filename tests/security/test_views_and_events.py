@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from eth_abi import decode
 from eth_utils import keccak
+from system import MARKET_ARGS
 from world import DAY, GPUC, HOUR, PRICE, ZERO, world
 
 from rental_model import BPS, accrued_down, dispute_bond, split_claim, stop_charge
@@ -92,7 +93,7 @@ def test_views__quote_labels_and_tiers_round_trip():
     for n in (1, 2, 3):  # fewer than four: the unpacking stops at the first empty slot
         short = w.create_offer(tiers=tiers[:n])
         assert [tuple(t) for t in w.market.view("offerTiers", short)[0]] == tiers[:n]
-    with reverts("RentalMathInvalidTiers", index=1):
+    with reverts("MarketInvalidTiers", index=1):
         w.market.call(w.provider, "updateOffer", oid, PRICE, 8, 1, 100, ZERO, 500, [(24, 250), (24, 300)])
 
 
@@ -151,12 +152,21 @@ def test_events__claim_stop_cancel_and_ruling_carry_what_moved():
 def test_constructors__refuse_zero_addresses_and_start_with_the_defaults():
     w = world()
     c, o = w.chain, w.owner
-    for name, types, args, error in (
-            ("ProviderRegistry", ["address", "address", "uint256", "uint256"], [ZERO, o, DAY, 0], "RegistryZeroAddress"),
-            ("ComputeMarket", ["address"] * 4, [ZERO, o, w.treasury, w.arbiter], "MarketZeroAddress"),
-            ("ComputeMarket", ["address"] * 4, [w.registry.address, o, ZERO, w.arbiter], "MarketZeroAddress"),
-            ("ComputeMarket", ["address"] * 4, [w.registry.address, o, w.treasury, ZERO], "MarketZeroAddress")):
-        with reverts(error):
+    modules = [w.market.one(getter) for getter in ("offerModule", "disputeModule", "adminModule")]
+    modules = ["0x%040x" % m for m in modules]
+    foreign = c.deploy(o, "OfferModule", ["address"], [w.gpuc.address]).address  # built for another "registry"
+    for name, types, args, error, inputs in (
+            ("ProviderRegistry", ["address", "address", "uint256", "uint256"], [ZERO, o, DAY, 0], "RegistryZeroAddress",
+             {}),
+            ("ComputeMarket", MARKET_ARGS, [ZERO, o, w.treasury, w.arbiter, modules], "MarketZeroAddress", {}),
+            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, ZERO, w.arbiter, modules], "MarketZeroAddress", {}),
+            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, ZERO, modules], "MarketZeroAddress", {}),
+            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, w.arbiter, [modules[0], ZERO, modules[2]]],
+             "MarketInvalidModule", {"module": ZERO}),
+            # a module deployed for another registry is refused too
+            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, w.arbiter, [foreign, modules[1], modules[2]]],
+             "MarketInvalidModule", {"module": foreign})):
+        with reverts(error, **inputs):
             c.deploy(o, name, types, args)
     m = w.market
     defaults = {"protocolFeeBps": 100, "stakePerGpu": 100 * GPUC, "activationWindow": HOUR, "disputeWindow": DAY,

@@ -151,6 +151,6 @@ def test_create_offer__with_invalid_terms__reverts(market, staked, offer_params,
     ids=["five_tiers", "equal_gpu_hours", "equal_discount", "discount_above_cap", "zero_gpu_hours"],
 )
 def test_create_offer__with_invalid_tiers__reverts(market, staked, offer_params, tiers, index):
-    # RentalMathInvalidTiers is declared in the library; solc puts it in the market's ABI, so ape decodes it.
-    with reverts(market.RentalMathInvalidTiers, index=index):
+    # MarketInvalidTiers is raised by TierMath (in the offer module) and declared in IComputeMarketErrors.
+    with reverts(market.MarketInvalidTiers, index=index):
         market.createOffer(offer_params(tiers=tiers), sender=staked)

@@ -89,7 +89,7 @@ def test_update_offer__gpus_offered_below_gpus_in_use__reverts(market, usd_offer
     [
         ({"price": 0}, "MarketInvalidPrice", {"price": 0}),
         ({"min_hours": 5, "max_hours": 4}, "MarketInvalidHourBounds", {"minHours": 5, "maxHours": 4}),
-        ({"tiers": [(100, 600), (50, 700)]}, "RentalMathInvalidTiers", {"index": 1}),
+        ({"tiers": [(100, 600), (50, 700)]}, "MarketInvalidTiers", {"index": 1}),
     ],
     ids=["zero_price", "hour_bounds", "tiers"],
 )

@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
+import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import { Ownable } from "@openzeppelin/contracts/access/Ownable.sol";
+import { Ownable2Step } from "@openzeppelin/contracts/access/Ownable2Step.sol";
+import { Pausable } from "@openzeppelin/contracts/utils/Pausable.sol";
+import { ReentrancyGuardTransient } from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+
+import { IComputeMarket } from "../interfaces/IComputeMarket.sol";
+import { IComputeMarketErrors } from "../interfaces/IComputeMarketErrors.sol";
+import { IComputeMarketEvents } from "../interfaces/IComputeMarketEvents.sol";
+import { IProviderRegistry } from "../interfaces/IProviderRegistry.sol";
+import { RentalMath } from "../libraries/RentalMath.sol";
+import { Offer } from "../types/Offer.sol";
+import { Rental } from "../types/Rental.sol";
+
+/// @title MarketStorage
+/// @notice The market's state, its bounds and the few steps that more than one part of the market
+/// takes (paying out, pulling in, ending a stream). {ComputeMarket} and its modules
+/// ({OfferModule}, {DisputeModule}, {AdminModule}) all inherit it, so they agree on every storage slot
+/// by construction: a module runs by DELEGATECALL from the market, on the market's storage.
+/// @dev Immutables live in code, so each module is deployed with the same registry as the market
+/// (the market's constructor checks it).
+abstract contract MarketStorage is
+    Ownable2Step,
+    Pausable,
+    ReentrancyGuardTransient,
+    IComputeMarketEvents,
+    IComputeMarketErrors
+{
+    using SafeERC20 for IERC20;
+
+    // ───────────────────────────── Bounds ─────────────────────────────
+
+    uint256 public constant MAX_PROTOCOL_FEE_BPS = 1000; // 10 %
+    uint256 public constant MAX_BROKER_FEE_BPS = 1000; // 10 %
+    uint256 public constant MAX_DISCOUNT_BPS = 5000; // 50 %
+    uint256 public constant MAX_NO_SHOW_PENALTY_BPS = 10_000; // the whole collateral
+    uint256 public constant MAX_STAKE_PER_GPU = 1e6 ether;
+    uint256 public constant MIN_ACTIVATION_WINDOW = 5 minutes;
+    uint256 public constant MAX_ACTIVATION_WINDOW = 7 days;
+    uint256 public constant MIN_DISPUTE_WINDOW = 1 hours;
+    uint256 public constant MAX_DISPUTE_WINDOW = 30 days;
+    uint256 public constant MAX_RENTAL_HOURS = 8760; // one year
+    uint256 public constant MAX_LABEL_LENGTH = 32;
+    uint256 public constant MIN_ARBITRATION_TIMEOUT = 1 days;
+    uint256 public constant MAX_ARBITRATION_TIMEOUT = 60 days;
+    uint256 public constant MAX_SLASH_TREASURY_BPS = 5000; // at least half of a slash goes to the renter
+
+    // ───────────────────────────── Defaults ─────────────────────────────
+
+    uint256 public constant DEFAULT_PROTOCOL_FEE_BPS = 100; // 1 %
+    uint256 public constant DEFAULT_STAKE_PER_GPU = 100 ether; // 100 GPUC per GPU
+    uint256 public constant DEFAULT_ACTIVATION_WINDOW = 1 hours;
+    uint256 public constant DEFAULT_DISPUTE_WINDOW = 1 days;
+    uint256 public constant DEFAULT_NO_SHOW_PENALTY_BPS = 1000; // 10 % of collateral
+    uint256 public constant DEFAULT_ARBITRATION_TIMEOUT = 7 days;
+    uint256 public constant DEFAULT_SLASH_TREASURY_BPS = 2000; // 20 % of a dispute slash
+
+    // ───────────────────────────── State ─────────────────────────────
+
+    /// @notice Where provider stake and collateral live.
+    IProviderRegistry public immutable registry;
+
+    // Slot 0 is Ownable's owner. State variables pack across the inheritance chain: slot 1 holds
+    // Ownable2Step's pending owner, Pausable's flag and `stakePerGpu`; slot 2 the rest of what
+    // `openRental` and `createOffer` read. Opening a rental reads these two slots (the first one for
+    // the pause check anyway) and bumps the rental counter in slot 2.
+    uint80 public stakePerGpu; // ≤ MAX_STAKE_PER_GPU = 1e24 < 2^80 (slot 1)
+    uint16 public protocolFeeBps; // slot 2 from here
+    uint32 public activationWindow;
+    // slither-disable-next-line constable-states,immutable-states — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    uint32 public nextOfferId; // Rental.Record stores offer ids as uint32
+    // slither-disable-next-line constable-states — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    uint64 public nextRentalId;
+    // Slot 3: read when a rental settles or is disputed.
+    address public treasury;
+    uint32 public disputeWindow;
+    uint32 public arbitrationTimeout;
+    uint16 public slashTreasuryBps;
+    // Slot 4.
+    address public arbiter;
+    uint16 public noShowPenaltyBps;
+
+    mapping(uint256 offerId => Offer.Record) internal _offers;
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    mapping(uint256 offerId => string) internal _gpuModels;
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    mapping(uint256 offerId => string) internal _regions;
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    mapping(uint256 rentalId => Rental.Record) internal _rentals;
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    mapping(address token => bool) internal _paymentTokens;
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    mapping(address token => uint256) internal _protocolFees;
+    /// @dev Broker fees, and payouts the token refused to push; withdrawn with {withdrawCredits}.
+    mapping(address account => mapping(address token => uint256)) internal _credits;
+    mapping(address provider => IComputeMarket.Reputation) internal _reputation;
+    /// @dev The bond the renter posted with {dispute} and the ruling's deadline, fixed at the dispute.
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
+    mapping(uint256 rentalId => Rental.Dispute) internal _disputes;
+
+    constructor(IProviderRegistry registry_, address owner_) Ownable(owner_) {
+        if (address(registry_) == address(0)) revert MarketZeroAddress();
+        registry = registry_;
+    }
+
+    // ───────────────────────────── Shared steps ─────────────────────────────
+
+    /// @dev What {stopRental} would bill an Active rental now ({RentalMath-stopChargeUp}).
+    function _stopCharge(Rental.Record storage r) internal view returns (uint256) {
+        return RentalMath.stopChargeUp(r.total, r.hoursPaid, r.discountBps, block.timestamp - r.startedAt);
+    }
+
+    /// @dev Ends an Active rental's stream now, as {stopRental} does: the stop charge stays for the
+    /// provider (rounded up, against the renter who stops or disputes), the rest is returned to be
+    /// refunded, and the GPUs go back to the offer. Returns the refund and the payment token.
+    function _stopStream(Rental.Record storage r) internal returns (uint256 refund, address token) {
+        uint256 charge = _stopCharge(r);
+        refund = r.total - charge;
+        r.total = uint112(charge); // safe: charge ≤ total
+        r.endsAt = uint40(block.timestamp);
+        r.status = Rental.Status.Ended;
+        Offer.Record storage o = _offers[r.offerId];
+        o.gpusInUse -= r.gpus;
+        token = o.paymentToken;
+    }
+
+    /// @dev Pushes `amount` of `token` to `to`; if the token refuses (a blocklisted recipient, a
+    /// recipient contract that reverts), credits it instead, so no recipient can block a settlement.
+    function _pay(address token, address to, uint256 amount) internal {
+        // slither-disable-next-line incorrect-equality — skips a zero push; not a balance
+        if (amount == 0) return;
+        if (!IERC20(token).trySafeTransfer(to, amount)) {
+            // slither-disable-next-line reentrancy-no-eth,reentrancy-benign — every caller is nonReentrant; the credit can only follow the refused push
+            _credits[to][token] += amount;
+            emit PaymentDeferred(to, token, amount);
+        }
+    }
+
+    /// @dev Pulls exactly `amount` from the caller (the only account the market ever pulls from); a
+    /// token that delivers less (fee-on-transfer) is refused.
+    function _pullExactFromCaller(address token, uint256 amount) internal {
+        uint256 before = IERC20(token).balanceOf(address(this));
+        IERC20(token).safeTransferFrom(msg.sender, address(this), amount);
+        uint256 received = IERC20(token).balanceOf(address(this)) - before;
+        if (received != amount) revert MarketTokenDeliveredLess(token, amount, received);
+    }
+
+    /// @dev Books `gpus` × `seconds_` of service and one completed rental to the provider's record.
+    function _recordServed(address provider, uint256 gpus, uint256 seconds_) internal {
+        IComputeMarket.Reputation storage rep = _reputation[provider];
+        rep.gpuSecondsServed += uint64(gpus * seconds_); // safe: ≤ 65535 GPUs × 1 year × rentals < 2^64 for 10^6 rentals
+        rep.rentalsCompleted += 1;
+    }
+
+    /// @dev Who funded the rental and receives its refunds: the payer if a third party paid, else the renter.
+    function _payer(Rental.Record storage r) internal view returns (address) {
+        return r.sponsored ? r.payer : r.renter;
+    }
+
+    // ───────────────────────────── Parameters, within their bounds ─────────────────────────────
+
+    function _setProtocolFee(uint256 bps) internal {
+        if (bps > MAX_PROTOCOL_FEE_BPS) revert MarketParameterOutOfBounds(bps, 0, MAX_PROTOCOL_FEE_BPS);
+        protocolFeeBps = uint16(bps);
+        emit ProtocolFeeSet(bps);
+    }
+
+    function _setTreasury(address treasury_) internal {
+        if (treasury_ == address(0)) revert MarketZeroAddress();
+        treasury = treasury_;
+        emit TreasurySet(treasury_);
+    }
+
+    function _setArbiter(address arbiter_) internal {
+        if (arbiter_ == address(0)) revert MarketZeroAddress();
+        arbiter = arbiter_;
+        emit ArbiterSet(arbiter_);
+    }
+
+    function _setStakePerGpu(uint256 value) internal {
+        if (value > MAX_STAKE_PER_GPU) revert MarketParameterOutOfBounds(value, 0, MAX_STAKE_PER_GPU);
+        stakePerGpu = uint80(value); // safe: ≤ MAX_STAKE_PER_GPU < 2^80
+        emit StakePerGpuSet(value);
+    }
+
+    function _setActivationWindow(uint256 value) internal {
+        if (value < MIN_ACTIVATION_WINDOW || value > MAX_ACTIVATION_WINDOW) {
+            revert MarketParameterOutOfBounds(value, MIN_ACTIVATION_WINDOW, MAX_ACTIVATION_WINDOW);
+        }
+        activationWindow = uint32(value);
+        emit ActivationWindowSet(value);
+    }
+
+    function _setDisputeWindow(uint256 value) internal {
+        if (value < MIN_DISPUTE_WINDOW || value > MAX_DISPUTE_WINDOW) {
+            revert MarketParameterOutOfBounds(value, MIN_DISPUTE_WINDOW, MAX_DISPUTE_WINDOW);
+        }
+        disputeWindow = uint32(value);
+        emit DisputeWindowSet(value);
+    }
+
+    function _setArbitrationTimeout(uint256 value) internal {
+        if (value < MIN_ARBITRATION_TIMEOUT || value > MAX_ARBITRATION_TIMEOUT) {
+            revert MarketParameterOutOfBounds(value, MIN_ARBITRATION_TIMEOUT, MAX_ARBITRATION_TIMEOUT);
+        }
+        arbitrationTimeout = uint32(value);
+        emit ArbitrationTimeoutSet(value);
+    }
+
+    function _setSlashTreasuryShare(uint256 bps) internal {
+        if (bps > MAX_SLASH_TREASURY_BPS) revert MarketParameterOutOfBounds(bps, 0, MAX_SLASH_TREASURY_BPS);
+        slashTreasuryBps = uint16(bps);
+        emit SlashTreasuryShareSet(bps);
+    }
+
+    function _setNoShowPenalty(uint256 bps) internal {
+        if (bps > MAX_NO_SHOW_PENALTY_BPS) revert MarketParameterOutOfBounds(bps, 0, MAX_NO_SHOW_PENALTY_BPS);
+        noShowPenaltyBps = uint16(bps);
+        emit NoShowPenaltySet(bps);
+    }
+}
