@@ -20,7 +20,7 @@ from ape.cli import ConnectedProviderCommand
 from ape.logging import logger
 
 from gpumarket.deployment import deploy_system
-from gpumarket.gasbench import BUDGETS, SABLIER, Roles, measure_core, populate
+from gpumarket.gasbench import BUDGETS, SABLIER, SIZE_BUDGET, Roles, measure_core, populate
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -51,7 +51,7 @@ def cli(sizes, out):
     result = {
         "chain": "anvil 1.7.1 (receipt gasUsed, 21k intrinsic included)",
         "token": "mUSD (6 decimals)",
-        "code_size": {"ComputeMarket": code_size(system.market), "ProviderRegistry": code_size(system.registry)},
+        "code_size": {name: code_size(contract) for name, contract in system.contracts.items()},
         "core": [vars(r) for r in core],
         "budgets": BUDGETS,
         "flat": {},
@@ -68,6 +68,7 @@ def cli(sizes, out):
     before_path = Path(out) / "gas-before.json"
     before = json.loads(before_path.read_text())["core"] if before_path.exists() else []
     result["before"] = {r["key"]: r["gas"] for r in before}
+    result["size_before"] = json.loads(before_path.read_text()).get("code_size", {}) if before_path.exists() else {}
     Path(out).mkdir(parents=True, exist_ok=True)
     (Path(out) / "gas.json").write_text(json.dumps(result, indent=2) + "\n")
     (Path(out) / "gas.md").write_text(render(result))
@@ -108,8 +109,17 @@ def render_flat(res) -> str:
     return "\n".join(lines) + "\n"
 
 
+def render_sizes(res) -> str:
+    """Runtime code of every deployed contract, against EIP-170 and the project's 18,000-byte budget."""
+    before = res.get("size_before", {})
+    lines = ["| contract | runtime bytes | before | of EIP-170 (24,576) | under 18,000 |", "|---|---:|---:|---:|---|"]
+    for name, size in sorted(res["code_size"].items(), key=lambda kv: -kv[1]):
+        lines.append(f"| `{name}` | {size:,} | {fmt(before.get(name))} | {size / 24_576:.0%} | "
+                     f"{'yes' if size <= SIZE_BUDGET else '**no**'} |")
+    return "\n".join(lines) + "\n"
+
+
 def render(res) -> str:
     template = (ROOT / "benchmarks" / "gas.md.in").read_text()
     return (template.replace("{{CORE}}", render_core(res)).replace("{{FLAT}}", render_flat(res))
-            .replace("{{MARKET_SIZE}}", f"{res['code_size']['ComputeMarket']:,}")
-            .replace("{{REGISTRY_SIZE}}", f"{res['code_size']['ProviderRegistry']:,}"))
+            .replace("{{SIZES}}", render_sizes(res)))

@@ -60,6 +60,8 @@ class System:
     market: Any  # ComputeMarket
     stablecoin: Any | None = None  # MockStablecoin on local chains and testnets
     params: dict[str, int] = field(default_factory=dict)
+    #: Every deployed contract by name (the market's modules included).
+    contracts: dict[str, Any] = field(default_factory=dict)
 
 
 def load_parameters(network_key: str, path: Path | None = None) -> dict[str, Any]:
@@ -239,7 +241,8 @@ class Deployer:
     def system(self) -> System:
         c = self.contracts
         return System(token=c["ComputeToken"], registry=c["ProviderRegistry"], market=c["ComputeMarket"],
-                      stablecoin=c.get("MockStablecoin"), params={k: self.p[k] for k in DEFAULT_PARAMS})
+                      stablecoin=c.get("MockStablecoin"), params={k: self.p[k] for k in DEFAULT_PARAMS},
+                      contracts=dict(c))
 
 
 def deploy_system(
