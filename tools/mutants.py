@@ -23,7 +23,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(os.environ.get("MUTANTS_DIR", "/tmp/gpumarket-mutants"))
-M, L = "contracts/ComputeMarket.sol", "contracts/libraries/RentalMath.sol"
+M, L = "contracts/market/ComputeMarket.sol", "contracts/libraries/RentalMath.sol"
+S, D = "contracts/market/MarketStorage.sol", "contracts/market/DisputeModule.sol"
 
 # (id, the bug in words, file, original text, mutated text)
 REUSE = False
@@ -38,34 +39,39 @@ MUTANTS = [
      M, "        r.status = Rental.Status.Pending;\n",
      "        r.status = Rental.Status.Pending;\n        _protocolFees[token] += deposit * protocolFeeBps / RentalMath.BPS;\n"),
     ("accrual-not-capped-at-stop", "stop refunds the unused part but leaves `total` as it was",
-     M, "        r.total = uint112(charge); // safe: charge ≤ total\n", ""),
+     S, "        r.total = uint112(charge); // safe: charge ≤ total\n", ""),
     ("collateral-unlocked-twice", "settlement unlocks the rental's collateral twice",
      M, "        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n",
      "        registry.unlock(provider, collateral);\n        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n"),
     ("capacity-not-released", "stop does not give the GPUs back to the offer",
-     M, "        Offer.Record storage o = _offers[r.offerId];\n        o.gpusInUse -= r.gpus;\n        token = o.paymentToken;",
+     S, "        Offer.Record storage o = _offers[r.offerId];\n        o.gpusInUse -= r.gpus;\n        token = o.paymentToken;",
      "        Offer.Record storage o = _offers[r.offerId];\n        token = o.paymentToken;"),
     ("pause-blocks-refund", "pause also blocks stopRental (a refund)",
      M, "function stopRental(uint256 rentalId) external nonReentrant returns",
      "function stopRental(uint256 rentalId) external whenNotPaused nonReentrant returns"),
     ("slash-above-collateral", "the arbiter's slash is not bounded by the rental's collateral",
-     M, "        if (slashAmount > r.collateral) revert MarketSlashAboveCollateral(rentalId, slashAmount, r.collateral);\n", ""),
+     D, "        if (slashAmount > r.collateral) revert MarketSlashAboveCollateral(rentalId, slashAmount, r.collateral);\n", ""),
     ("extension-overcharged", "an extension costs one base unit more than the rental's rate",
-     M, "cost = total / hoursPaid * hoursAdded;", "cost = total / hoursPaid * hoursAdded + 1;"),
+     L, "return total / hoursPaid * hoursAdded;", "return total / hoursPaid * hoursAdded + 1;"),
     ("dispute-skips-the-stop-bill", "a dispute of a running rental freezes the whole deposit instead of billing it as a stop",
-     M, "            if (block.timestamp < r.endsAt) (refund,) = _stopStream(r);\n            else _offers[r.offerId].gpusInUse -= r.gpus;\n",
+     D, "            if (block.timestamp < r.endsAt) (refund,) = _stopStream(r);\n            else _offers[r.offerId].gpusInUse -= r.gpus;\n",
      "            _offers[r.offerId].gpusInUse -= r.gpus;\n"),
     ("bond-to-provider-on-loss", "the dispute bond goes to the provider even when the ruling goes against it",
-     M, "address bondTo = lost ? r.renter : provider;", "address bondTo = provider;"),
+     D, "address bondTo = lost ? r.renter : provider;", "address bondTo = provider;"),
     ("bond-not-scaled", "the dispute bond is one hour of rent, not scaled by the arbitration timeout",
      L, "billed, SECONDS_PER_HOUR * (arbitrationTimeout + disputeWindow), perHourOver * disputeWindow, Math.Rounding.Ceil",
      "billed, SECONDS_PER_HOUR * disputeWindow, perHourOver * disputeWindow, Math.Rounding.Ceil"),
     ("bond-ignores-the-timeout", "the dispute bond is priced with the default arbitration timeout, not the market's",
-     M, "bond = RentalMath.disputeBondUp(total, uint256(r.endsAt) - r.startedAt, timeout, disputeWindow);",
+     D, "bond = RentalMath.disputeBondUp(total, uint256(r.endsAt) - r.startedAt, timeout, disputeWindow);",
      "bond = RentalMath.disputeBondUp(total, uint256(r.endsAt) - r.startedAt, DEFAULT_ARBITRATION_TIMEOUT, disputeWindow);"),
     ("nothing-frozen-zero-share-wins", "a 0 % ruling with nothing frozen counts as the provider's win (bond to the provider)",
-     M, "bool lost = providerShareBps < RentalMath.BPS || slashAmount != 0;",
+     D, "bool lost = providerShareBps < RentalMath.BPS || slashAmount != 0;",
      "bool lost = providerGross < r.total - r.claimed || slashAmount != 0;"),
+    ("offer-update-keeps-the-old-price", "updateOffer stores every new term but the price",
+     "contracts/market/OfferModule.sol", "        o.pricePerGpuHour = pricePerGpuHour;\n", ""),
+    ("setter-without-owner-check", "anyone may set the protocol fee (the admin module's onlyOwner is gone)",
+     "contracts/market/AdminModule.sol", "function setProtocolFee(uint256 bps) external viaMarket onlyOwner {",
+     "function setProtocolFee(uint256 bps) external viaMarket {"),
     ("same-second-stop-accrues-nothing", "a stream stopped in its activation second reports nothing accrued (start checked first)",
      L, "        if (t >= endsAt) return total;\n        if (t <= startedAt) return 0;\n",
      "        if (t <= startedAt) return 0;\n        if (t >= endsAt) return total;\n"),

@@ -6,7 +6,7 @@
     .venv/bin/python tools/mutation.py --resume --rerun-survivors   # after adding tests that kill them
 
 1. Gambit (the binary in the certora-cli wheel; the solc-js wrapper answers its --ast-compact-json)
-   generates mutants of ComputeMarket.sol, ProviderRegistry.sol and libraries/RentalMath.sol, then
+   generates mutants of the market (core, storage, modules), ProviderRegistry.sol and the libraries, then
    draws a seeded random sample of each (Gambit's --num_mutants --seed): the same sample every run for
    the same sources.
 2. Each mutant is compiled with the pinned compiler through standard JSON (tools/solc_build.py),
@@ -55,12 +55,19 @@ REPORT = ROOT / "security" / "mutation.md"
 BASE_BUILD = ROOT / ".build" / "__local__.json"
 CODE_SIZE_LIMIT = "200000"
 
-# The file mutated -> the contracts that must be recompiled (the library is inlined into both).
+# The file mutated -> the contracts that must be recompiled (a library or the shared storage base is
+# compiled into every contract that uses it). Samples (--sample) follow this order.
+_MARKET = {"contracts/market/ComputeMarket.sol": ["ComputeMarket"], "contracts/market/OfferModule.sol": ["OfferModule"],
+           "contracts/market/DisputeModule.sol": ["DisputeModule"], "contracts/market/AdminModule.sol": ["AdminModule"]}
 TARGETS = {
-    "contracts/ComputeMarket.sol": {"contracts/ComputeMarket.sol": ["ComputeMarket"]},
+    "contracts/market/ComputeMarket.sol": {"contracts/market/ComputeMarket.sol": ["ComputeMarket"]},
+    "contracts/market/MarketStorage.sol": _MARKET,
+    "contracts/market/OfferModule.sol": {"contracts/market/OfferModule.sol": ["OfferModule"]},
+    "contracts/market/DisputeModule.sol": {"contracts/market/DisputeModule.sol": ["DisputeModule"]},
+    "contracts/market/AdminModule.sol": {"contracts/market/AdminModule.sol": ["AdminModule"]},
     "contracts/ProviderRegistry.sol": {"contracts/ProviderRegistry.sol": ["ProviderRegistry"]},
-    "contracts/libraries/RentalMath.sol": {"contracts/ComputeMarket.sol": ["ComputeMarket"],
-                                           "contracts/test/RentalMathHarness.sol": ["RentalMathHarness"]},
+    "contracts/libraries/RentalMath.sol": {**_MARKET, "contracts/test/RentalMathHarness.sol": ["RentalMathHarness"]},
+    "contracts/libraries/TierMath.sol": {**_MARKET, "contracts/test/RentalMathHarness.sol": ["RentalMathHarness"]},
 }
 FAST_TESTS = ["tests/security", "tests/invariants/test_hostile_tokens.py", "-k", "not machine"]
 _lock = threading.Lock()
@@ -197,7 +204,8 @@ def report(results: list[dict], equivalent: dict, sample: list[int], elapsed: fl
     lines += ["# Mutation testing (`make mutation`)", "",
               "Gambit mutants of the contracts (tools/mutation.py), killed by the project's fast tests "
               "(tests/security, the hostile-token scenarios) and then the settlement-invariant machine. "
-              f"Sample per file (market, registry, math): {', '.join(str(s) if s else 'all' for s in sample)} "
+              f"Sample per file ({', '.join(Path(t).stem for t in TARGETS)}): "
+              f"{', '.join(str(s) if s else 'all' for s in sample)} "
               "(seeded: the same mutants for the same sources).", "",
               f"**Mutation score: {killed}/{live} = {score:.1%}** of the non-equivalent mutants that compile "
               f"({total['equivalent']} equivalent, {total['stillborn']} stillborn, {len(unjustified)} unjustified "
@@ -228,7 +236,9 @@ def report(results: list[dict], equivalent: dict, sample: list[int], elapsed: fl
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--sample", default="45,20,25", help="mutants per file: market,registry,math (0 = all)")
+    ap.add_argument("--sample", default="25,10,10,15,5,20,20,5",
+                    help="mutants per file, in TARGETS order: market core, storage, offers, disputes, admin, "
+                         "registry, math, tiers (0 = all)")
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--steps", type=int, default=4000, help="invariant-machine step budget per mutant")
     ap.add_argument("--jobs", type=int, default=2)
