@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import { IProviderRegistryErrors } from "./IProviderRegistryErrors.sol";
 
 /// @title IProviderRegistry
@@ -32,17 +33,29 @@ interface IProviderRegistry is IProviderRegistryErrors {
 
     // ───────────────────────────── Events ─────────────────────────────
 
+    /// @notice An address registered as a provider.
     event ProviderRegistered(address indexed provider, string metadata);
+    /// @notice A provider replaced its metadata.
     event MetadataUpdated(address indexed provider, string metadata);
+    /// @notice A provider added `amount` to its stake (now `staked`).
     event Staked(address indexed provider, uint256 amount, uint256 staked);
+    /// @notice Free stake started unbonding (now `unbonding` in all, withdrawable at `readyAt`).
     event UnbondRequested(address indexed provider, uint256 amount, uint256 unbonding, uint256 readyAt);
+    /// @notice Unbonding stake went back to the bond.
     event UnbondCancelled(address indexed provider, uint256 amount);
+    /// @notice Unbonded stake was paid out to its provider.
     event UnbondedWithdrawn(address indexed provider, uint256 amount);
+    /// @notice The market locked collateral for a rental (now `locked` in all).
     event CollateralLocked(address indexed provider, uint256 amount, uint256 locked);
+    /// @notice The market released collateral (now `locked` in all).
     event CollateralUnlocked(address indexed provider, uint256 amount, uint256 locked);
+    /// @notice The market slashed locked stake to its recipients.
     event StakeSlashed(address indexed provider, uint256 amount, address[] recipients, uint256[] amounts);
+    /// @notice The market was set (once).
     event MarketSet(address indexed market);
+    /// @notice The unbonding period for requests made from now on.
     event UnbondingPeriodSet(uint256 unbondingPeriod);
+    /// @notice The bonded stake a provider needs for new offers and rentals.
     event MinStakeSet(uint256 minStake);
 
     // ───────────────────────────── Provider actions ─────────────────────────────
@@ -145,6 +158,9 @@ interface IProviderRegistry is IProviderRegistryErrors {
     function market() external view returns (address);
 
     function unbondingPeriod() external view returns (uint256);
+
+    /// @notice The staking token (ComputeToken).
+    function stakeToken() external view returns (IERC20);
 
     function minStake() external view returns (uint256);
 }

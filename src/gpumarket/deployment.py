@@ -119,7 +119,7 @@ class Deployer:
     #: The market runs offers, disputes and governance in three modules (DELEGATECALL targets deployed
     #: with the registry's address, docs/architecture.md); they are deployed before it.
     MODULES = ("OfferModule", "DisputeModule", "AdminModule")
-    CONTRACTS = ("ComputeToken", "ProviderRegistry", *MODULES, "ComputeMarket", "MockStablecoin")
+    CONTRACTS = ("ComputeToken", "ProviderRegistry", *MODULES, "ComputeMarket", "VaultFactory", "MockStablecoin")
 
     def __init__(self, deployer, params: dict[str, Any], record: dict[str, Any] | None = None, *,
                  project=None, on_record: Callable[[dict], None] | None = None):
@@ -174,6 +174,9 @@ class Deployer:
                           lambda: c["ProviderRegistry"].market() != c["ComputeMarket"].address,
                           lambda: c["ProviderRegistry"].setMarket(c["ComputeMarket"], sender=self.deployer),
                           after=("ProviderRegistry", "ComputeMarket")))
+        # The factory checks that the registry answers this market: it comes after the wiring.
+        steps.append(Step("deploy VaultFactory (investor-backed providers)", lambda: "VaultFactory" not in c,
+                          lambda: self._deploy("VaultFactory", c["ComputeMarket"], c["ProviderRegistry"])))
         for symbol, getter, source in self._payment_tokens():
             steps.append(Step(f"allow {symbol} as a payment token",
                               lambda g=getter: not c["ComputeMarket"].isPaymentToken(g()),

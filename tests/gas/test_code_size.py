@@ -16,7 +16,9 @@ from gpumarket.gasbench import SIZE_BUDGET
 
 BUILD = Path(__file__).resolve().parents[2] / ".build" / "__local__.json"
 DEPLOYED = ("ComputeToken", "ProviderRegistry", "ComputeMarket", "OfferModule", "DisputeModule", "AdminModule",
-            "MockStablecoin")
+            "VaultFactory", "MockStablecoin")
+#: Deployed by the factory, one per operator.
+CREATED = ("ProviderVault",)
 
 
 def _runtime_size(name: str) -> int:
@@ -24,7 +26,7 @@ def _runtime_size(name: str) -> int:
     return (len(code) - 2) // 2
 
 
-@pytest.mark.parametrize("name", DEPLOYED)
+@pytest.mark.parametrize("name", DEPLOYED + CREATED)
 def test_code_size__every_deployed_contract__is_within_the_budget(name):
     size = _runtime_size(name)
     assert 0 < size <= SIZE_BUDGET, f"{name}: {size:,} bytes of runtime code > {SIZE_BUDGET:,}"

@@ -40,6 +40,7 @@ class System:
     brokers: list[str]
     base: tuple = ()
     base_balances: dict = None  # (account, token) -> balance at the snapshot
+    factory: Contract | None = None  # VaultFactory
 
     @property
     def tokens(self) -> list[Contract]:
@@ -75,6 +76,7 @@ class System:
                    for m in ("OfferModule", "DisputeModule", "AdminModule")]
         market = c.deploy(owner, "ComputeMarket", MARKET_ARGS, [registry.address, owner, treasury, arbiter, modules])
         registry.call(owner, "setMarket", market.address)
+        factory = c.deploy(owner, "VaultFactory", ["address", "address"], [market.address, registry.address])
         market.call(owner, "setPaymentToken", usd.address, True)
         market.call(owner, "setPaymentToken", gpuc.address, True)
         for p in providers:
@@ -88,7 +90,7 @@ class System:
             gpuc.call(who, "approve", market.address, MAX)
             usd.call(who, "approve", market.address, MAX)
         s = cls(c, gpuc, usd, registry, market, owner, treasury, arbiter, stranger, providers, renters, payers,
-                brokers)
+                brokers, factory=factory)
         s.base_balances = {(a, t.address): t.one("balanceOf", a) for a in s.everyone for t in (usd, gpuc)}
         s.base = c.snapshot()
         return s
