@@ -39,21 +39,21 @@ class OneLineGroup(click.Group):
     """Prints every error as one line on stderr (click's usage errors included) and exits non-zero."""
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
-        from gpumarket.errors import GpuMarketError
-
         try:
             rv = super().main(args=args, prog_name=prog_name or "gpumarket", complete_var=complete_var,
                               standalone_mode=False, **extra)
-        except GpuMarketError as err:
-            _fail(err.sentence, err.exit_code)
         except click.exceptions.Abort:
             _fail("Cancelled; nothing was sent.", 1)
         except click.UsageError as err:
             _fail(err.format_message().replace("\n", " "), 2)
         except click.ClickException as err:
             _fail(err.format_message().replace("\n", " "), err.exit_code or 1)
-        except Exception as err:  # an unexpected failure: still one line, unless debugging
-            if os.environ.get("GPUMARKET_DEBUG"):
+        except Exception as err:
+            from gpumarket.errors import GpuMarketError  # here, not at start-up: `--help` imports nothing more
+
+            if isinstance(err, GpuMarketError):
+                _fail(err.sentence, err.exit_code)
+            if os.environ.get("GPUMARKET_DEBUG"):  # an unexpected failure: still one line, unless debugging
                 raise
             first = (str(err).strip().splitlines() or [""])[0]
             _fail(f"Unexpected {type(err).__name__}: {first} (set GPUMARKET_DEBUG=1 for the traceback)", 1)
@@ -190,14 +190,14 @@ def resolve_account(ref: str | None, provider, *, required: bool = True):
 
 def run(opts: Options, action: Callable[[Any], Any], *, sends: bool = True,
         render: Callable[[Any], None] | None = None) -> None:
-    """Connects, loads the deployment and the account, runs `action(client)` and prints the result."""
-    from gpumarket.client import Client
+    """Connects, loads the deployment and the account, runs `action(market)` (a `gpumarket.market.Market`)
+    and prints the result."""
+    from gpumarket.market import Market
 
     with connect(opts.network) as provider:
         record = load_deployment(provider, opts.deployments)
         account = resolve_account(opts.account, provider, required=sends)
-        client = Client(record, account, say=_say)
-        result = action(client)
+        result = action(Market(record, account, say=_say))
     emit(result, opts.as_json, render)
 
 
@@ -304,7 +304,7 @@ def deploy(opts: Options, params_file: Path | None):
 @common
 def info(opts: Options):
     """Show the deployment: contracts, owner, treasury, arbiter, parameters, counts."""
-    run(opts, lambda c: c.info(), sends=False)
+    run(opts, lambda m: m.info(), sends=False)
 
 
 # ── provider ──
@@ -320,7 +320,7 @@ def provider():
 @click.argument("metadata")
 def provider_register(opts: Options, metadata: str):
     """Register as a provider; METADATA is a hash or URL of the hardware spec (1 to 512 bytes)."""
-    run(opts, lambda c: c.register(metadata))
+    run(opts, lambda m: m.provider().register(metadata))
 
 
 @provider.command("stake")
@@ -329,7 +329,7 @@ def provider_register(opts: Options, metadata: str):
 @click.option("--permit", is_flag=True, help="Sign an EIP-2612 permit instead of sending an approval.")
 def provider_stake(opts: Options, amount: str, permit: bool):
     """Stake AMOUNT GPUC (e.g. 5000 or 1234.5); approves the registry first if needed."""
-    run(opts, lambda c: c.stake(amount, permit=permit))
+    run(opts, lambda m: m.provider().stake(amount, permit=permit))
 
 
 @provider.command("unbond")
@@ -337,21 +337,21 @@ def provider_stake(opts: Options, amount: str, permit: bool):
 @click.argument("amount")
 def provider_unbond(opts: Options, amount: str):
     """Start unbonding AMOUNT GPUC of free stake (withdrawable after the unbonding period)."""
-    run(opts, lambda c: c.unbond(amount))
+    run(opts, lambda m: m.provider().unbond(amount))
 
 
 @provider.command("cancel-unbond")
 @common
 def provider_cancel_unbond(opts: Options):
     """Put the unbonding stake back to work."""
-    run(opts, lambda c: c.cancel_unbond())
+    run(opts, lambda m: m.provider().cancel_unbond())
 
 
 @provider.command("withdraw")
 @common
 def provider_withdraw(opts: Options):
     """Withdraw stake whose unbonding period has passed."""
-    run(opts, lambda c: c.withdraw_unbonded())
+    run(opts, lambda m: m.provider().withdraw_unbonded())
 
 
 @provider.command("status")
@@ -359,7 +359,7 @@ def provider_withdraw(opts: Options):
 @click.argument("address", required=False)
 def provider_status(opts: Options, address: str | None):
     """Stake, locked collateral, unbonding (and when), reputation, claimable earnings and credits."""
-    run(opts, lambda c: c.provider_status(c.address_or_me(address, "provider address")), sends=False)
+    run(opts, lambda m: m.provider(m.address_or_me(address, "provider address")).status(), sends=False)
 
 
 # ── offers ──
@@ -393,14 +393,13 @@ def _offer_columns():
 def offer_create(opts: Options, gpu_model, region, gpus, price, token, min_hours, max_hours, reserved_for,
                  max_broker_pct, tiers):
     """List GPUs for rent."""
-    from gpumarket.client import positive_int
 
-    def action(c):
-        return c.create_offer(gpu_model=gpu_model, region=region, token=token, price=price,
-                              gpus=positive_int(gpus, "GPU count", 65535),
-                              min_hours=positive_int(min_hours, "minimum hours", 8760),
-                              max_hours=positive_int(max_hours, "maximum hours", 8760),
-                              reserved_for=reserved_for, max_broker_pct=max_broker_pct, tiers=list(tiers))
+    def action(m):
+        from gpumarket.offer import Offer
+
+        return Offer.create(m, gpu_model=gpu_model, region=region, token=token, price=price, gpus=gpus,
+                            min_hours=min_hours, max_hours=max_hours, reserved_for=reserved_for,
+                            max_broker_pct=max_broker_pct, tiers=list(tiers))
 
     run(opts, action, render=lambda r: render_kv(r["offer"] | {"tx": r["tx"]}))
 
@@ -419,16 +418,11 @@ def offer_create(opts: Options, gpu_model, region, gpus, price, token, min_hours
 def offer_update(opts: Options, offer_id, price, gpus, min_hours, max_hours, reserved_for, max_broker_pct, tiers,
                  no_tiers):
     """Change an offer's terms for future rentals (running rentals keep theirs)."""
-    from gpumarket.client import positive_int
 
-    def maybe(value, what):
-        return positive_int(value, what, 65535 if what == "GPU count" else 8760) if value is not None else None
-
-    def action(c):
-        return c.update_offer(offer_id, price=price, gpus=maybe(gpus, "GPU count"),
-                              min_hours=maybe(min_hours, "minimum hours"), max_hours=maybe(max_hours, "maximum hours"),
-                              reserved_for=reserved_for, max_broker_pct=max_broker_pct,
-                              tiers=[] if no_tiers else (list(tiers) if tiers else None))
+    def action(m):
+        return m.offer(offer_id).update(price=price, gpus=gpus, min_hours=min_hours, max_hours=max_hours,
+                                        reserved_for=reserved_for, max_broker_pct=max_broker_pct,
+                                        tiers=[] if no_tiers else (list(tiers) if tiers else None))
 
     run(opts, action, render=lambda r: render_kv(r["offer"] | {"tx": r["tx"]}))
 
@@ -438,7 +432,7 @@ def _offer_status_command(action_name: str, doc: str):
     @common
     @click.argument("offer_id")
     def command(opts: Options, offer_id):
-        run(opts, lambda c: c.set_offer_status(offer_id, action_name),
+        run(opts, lambda m: getattr(m.offer(offer_id), action_name)(),
             render=lambda r: render_kv({"offer": r["offer"]["id"], "status": r["offer"]["status"], "tx": r["tx"]}))
 
     command.__doc__ = doc
@@ -460,10 +454,10 @@ _offer_status_command("close", "Close an offer for good (running rentals go on).
 @click.option("--sort", type=click.Choice(["price", "id", "gpus"]), default="price", show_default=True)
 def offer_list(opts: Options, gpu_model, region, max_price, min_gpus, include_all, sort):
     """Offers open for rent, cheapest first."""
-    from gpumarket.client import positive_int
+    from gpumarket.parse import positive_int
 
-    def action(c):
-        return c.offers(gpu_model=gpu_model, region=region, max_price=max_price,
+    def action(m):
+        return m.offers(gpu_model=gpu_model, region=region, max_price=max_price,
                         min_gpus=positive_int(min_gpus, "minimum GPU count") if min_gpus else None,
                         include_all=include_all, sort=sort)
 
@@ -475,7 +469,7 @@ def offer_list(opts: Options, gpu_model, region, max_price, min_gpus, include_al
 @click.argument("offer_id")
 def offer_show(opts: Options, offer_id):
     """One offer in full."""
-    run(opts, lambda c: c.offer(offer_id), sends=False)
+    run(opts, lambda m: m.offer(offer_id).info(), sends=False)
 
 
 # ── rentals ──
@@ -506,7 +500,7 @@ def _show_rental(result: dict) -> None:
 @click.option("--hours", required=True)
 def rental_quote(opts: Options, offer_id, gpus, hours):
     """What renting would cost now: total, discount, effective price per GPU-hour."""
-    run(opts, lambda c: c.quote(offer_id, gpus, hours), sends=False)
+    run(opts, lambda m: m.offer(offer_id).quote(gpus, hours), sends=False)
 
 
 @rental.command("rent")
@@ -520,8 +514,13 @@ def rental_quote(opts: Options, offer_id, gpus, hours):
 @click.option("--for", "renter", default=None, help="Pay for another renter (refunds come back to you).")
 def rental_rent(opts: Options, offer_id, gpus, hours, max_price, broker, broker_pct, renter):
     """Rent GPUs of an offer: prepays GPUs × hours into escrow (approves the market first if needed)."""
-    run(opts, lambda c: c.rent(offer_id, gpus=gpus, hours=hours, max_price=max_price, broker=broker,
-                               broker_pct=broker_pct, renter=renter), render=_show_rental)
+    def action(m):
+        from gpumarket.rental import Rental
+
+        return Rental.open(m.offer(offer_id), gpus=gpus, hours=hours, max_price=max_price, broker=broker,
+                           broker_pct=broker_pct, renter=renter)
+
+    run(opts, action, render=_show_rental)
 
 
 @rental.command("activate")
@@ -529,7 +528,7 @@ def rental_rent(opts: Options, offer_id, gpus, hours, max_price, broker, broker_
 @click.argument("rental_id")
 def rental_activate(opts: Options, rental_id):
     """Provider: confirm access was handed over; streaming starts now."""
-    run(opts, lambda c: c.activate(rental_id), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).activate(), render=_show_rental)
 
 
 @rental.command("claim")
@@ -538,7 +537,12 @@ def rental_activate(opts: Options, rental_id):
 @click.option("--all", "all_mine", is_flag=True, help="Every rental of the account (as provider) with something to claim.")
 def rental_claim(opts: Options, rental_ids, all_mine):
     """Pay the provider what has accrued (one rental, several, or --all of the account's)."""
-    run(opts, lambda c: c.claim(list(rental_ids), all_mine=all_mine),
+    def action(m):
+        from gpumarket.rental import Rental
+
+        return Rental.claim_many(m, list(rental_ids), all_mine=all_mine)
+
+    run(opts, action,
         render=lambda r: render_rows(r["claims"], [(k, lambda x, k=k: x[k]) for k in
                                                    ("rental_id", "gross", "provider_net", "protocol_fee", "broker_fee")]))
 
@@ -549,7 +553,7 @@ def rental_claim(opts: Options, rental_ids, all_mine):
 @click.option("--hours", required=True)
 def rental_extend(opts: Options, rental_id, hours):
     """Renter: add hours at the rental's own rate (self-funded rentals only)."""
-    run(opts, lambda c: c.extend(rental_id, hours), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).extend(hours), render=_show_rental)
 
 
 @rental.command("stop")
@@ -557,7 +561,7 @@ def rental_extend(opts: Options, rental_id, hours):
 @click.argument("rental_id")
 def rental_stop(opts: Options, rental_id):
     """Renter: stop early; unused time goes back to the payer at once."""
-    run(opts, lambda c: c.stop(rental_id), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).stop(), render=_show_rental)
 
 
 @rental.command("cancel")
@@ -565,7 +569,7 @@ def rental_stop(opts: Options, rental_id):
 @click.argument("rental_id")
 def rental_cancel(opts: Options, rental_id):
     """Renter: cancel a rental the provider has not activated (full refund; a no-show penalty after the deadline)."""
-    run(opts, lambda c: c.cancel(rental_id), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).cancel(), render=_show_rental)
 
 
 @rental.command("show")
@@ -573,7 +577,7 @@ def rental_cancel(opts: Options, rental_id):
 @click.argument("rental_id")
 def rental_show(opts: Options, rental_id):
     """State, time left, accrued, claimable, refundable, when it can be released."""
-    run(opts, lambda c: c.rental(rental_id), sends=False)
+    run(opts, lambda m: m.rental(rental_id).info(), sends=False)
 
 
 @rental.command("list")
@@ -583,7 +587,7 @@ def rental_show(opts: Options, rental_id):
 @click.option("--address", default=None, help="Whose rentals (default: --account).")
 def rental_list(opts: Options, role, address):
     """Rentals of an address, as renter, payer, provider or broker."""
-    run(opts, lambda c: c.rentals(c.address_or_me(address), role), sends=False,
+    run(opts, lambda m: m.rentals(m.address_or_me(address), role), sends=False,
         render=lambda rows: render_rows(rows, _rental_columns()))
 
 
@@ -593,7 +597,7 @@ def rental_list(opts: Options, role, address):
 @click.option("--evidence", required=True, help="Text (hashed) or a 0x 32-byte hash of off-chain evidence.")
 def rental_dispute(opts: Options, rental_id, evidence):
     """Renter: dispute a rental that was not served; freezes the unclaimed escrow until a ruling."""
-    run(opts, lambda c: c.dispute(rental_id, evidence), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).dispute(evidence), render=_show_rental)
 
 
 @rental.command("resolve")
@@ -603,7 +607,7 @@ def rental_dispute(opts: Options, rental_id, evidence):
 @click.option("--slash", default="0", show_default=True, help="GPUC of the rental's collateral to slash.")
 def rental_resolve(opts: Options, rental_id, provider_share, slash):
     """Arbiter: rule on a dispute."""
-    run(opts, lambda c: c.resolve(rental_id, provider_share, slash), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).resolve(provider_share, slash), render=_show_rental)
 
 
 @rental.command("timeout")
@@ -611,7 +615,7 @@ def rental_resolve(opts: Options, rental_id, provider_share, slash):
 @click.argument("rental_id")
 def rental_timeout(opts: Options, rental_id):
     """Anyone: apply the default ruling to a dispute the arbiter left past its timeout."""
-    run(opts, lambda c: c.timeout(rental_id), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).timeout(), render=_show_rental)
 
 
 @rental.command("release")
@@ -619,7 +623,7 @@ def rental_timeout(opts: Options, rental_id):
 @click.argument("rental_id")
 def rental_release(opts: Options, rental_id):
     """Anyone: move a rental on (no-show cancel, end, settle after the dispute window)."""
-    run(opts, lambda c: c.release(rental_id), render=_show_rental)
+    run(opts, lambda m: m.rental(rental_id).release(), render=_show_rental)
 
 
 # ── fees ──
@@ -635,7 +639,7 @@ def fees():
 @click.argument("address", required=False)
 def fees_show(opts: Options, address):
     """Credits of an address and the protocol fees waiting for the treasury, per payment token."""
-    run(opts, lambda c: c.balances(c.address_or_me(address)), sends=False)
+    run(opts, lambda m: m.balances(m.address_or_me(address)), sends=False)
 
 
 @fees.command("withdraw")
@@ -644,7 +648,7 @@ def fees_show(opts: Options, address):
 @click.option("--protocol", is_flag=True, help="Send the protocol fees to the treasury (anyone may).")
 def fees_withdraw(opts: Options, token, protocol):
     """Withdraw the account's credits in TOKEN (broker fees, deferred payouts), or --protocol fees."""
-    run(opts, lambda c: c.withdraw_fees(token, protocol=protocol))
+    run(opts, lambda m: m.withdraw_fees(token, protocol=protocol))
 
 
 # ── tokens ──
@@ -660,7 +664,7 @@ def token():
 @click.argument("address", required=False)
 def token_balance(opts: Options, address):
     """GPUC and payment-token balances of an address (default: --account)."""
-    run(opts, lambda c: c.token_balances(c.address_or_me(address)), sends=False)
+    run(opts, lambda m: m.token_balances(m.address_or_me(address)), sends=False)
 
 
 @token.command("transfer")
@@ -670,7 +674,7 @@ def token_balance(opts: Options, address):
 @click.argument("amount")
 def token_transfer(opts: Options, token_ref, to, amount):
     """Send AMOUNT of TOKEN (symbol or address) to TO."""
-    run(opts, lambda c: c.transfer(token_ref, to, amount))
+    run(opts, lambda m: m.token(token_ref).transfer(to, amount))
 
 
 @token.command("mint")
@@ -679,7 +683,7 @@ def token_transfer(opts: Options, token_ref, to, amount):
 @click.argument("amount")
 def token_mint(opts: Options, to, amount):
     """Mint test mUSD to TO (local chains and testnets; mUSD has a public mint)."""
-    run(opts, lambda c: c.mint("mUSD", to, amount))
+    run(opts, lambda m: m.token("mUSD").mint(to, amount))
 
 
 # ── admin ──
@@ -698,7 +702,7 @@ def admin():
 @click.argument("value")
 def admin_set(opts: Options, parameter, value):
     """Set PARAMETER to VALUE (percent for fees and shares, GPUC for stakes, seconds for times)."""
-    run(opts, lambda c: c.admin_set(parameter, value))
+    run(opts, lambda m: m.admin_set(parameter, value))
 
 
 @admin.command("set-address")
@@ -707,7 +711,7 @@ def admin_set(opts: Options, parameter, value):
 @click.argument("address")
 def admin_set_address(opts: Options, role, address):
     """Set the treasury or the arbiter."""
-    run(opts, lambda c: c.admin_address(role, address))
+    run(opts, lambda m: m.admin_address(role, address))
 
 
 @admin.command("token")
@@ -716,21 +720,21 @@ def admin_set_address(opts: Options, role, address):
 @click.option("--allow/--disallow", default=True)
 def admin_token(opts: Options, token, allow):
     """Allow or disallow a payment token (running rentals are unaffected)."""
-    run(opts, lambda c: c.admin_token(token, allow))
+    run(opts, lambda m: m.admin_token(token, allow))
 
 
 @admin.command("pause")
 @common
 def admin_pause(opts: Options):
     """Pause new offers, rentals and extensions (claims, stops, refunds and rulings go on)."""
-    run(opts, lambda c: c.admin_pause(True))
+    run(opts, lambda m: m.admin_pause(True))
 
 
 @admin.command("unpause")
 @common
 def admin_unpause(opts: Options):
     """Lift the pause."""
-    run(opts, lambda c: c.admin_pause(False))
+    run(opts, lambda m: m.admin_pause(False))
 
 
 def main() -> None:  # pragma: no cover - console entry point

@@ -1,16 +1,19 @@
-"""Typed client errors, each one plain sentence, and the decoding of on-chain custom errors into the
-same sentences.
+"""Every error is one plain sentence. A condition the contracts name with a custom error is a
+`ContractError`, whose sentence comes from the table `SENTENCES` (the error's name and arguments): the
+objects raise it from their pre-checks, before anything is sent, and the connection raises it when it
+decodes the same custom error from a revert (a race with another transaction), so both read the same.
+Conditions no contract has an error for (malformed input, an unknown token, a balance short before a
+transfer, ...) use the other classes below with their own sentence.
 
-The client checks what it can before it sends anything (see `client.py`); the sentences below are the
-fallback for what only the chain knows (a race with another transaction, a parameter changed since the
-check). Every custom error of ComputeMarket and ProviderRegistry has a sentence; a test checks that the
-table covers the ABIs.
+Adding a custom error to a contract takes one line in `SENTENCES`; a test checks that the table covers
+the ABIs.
 """
 
 from __future__ import annotations
 
-OFFER_STATUS = ("none", "active", "paused", "closed")
-RENTAL_STATUS = ("none", "pending", "active", "ended", "cancelled", "settled", "disputed", "resolved")
+from typing import Any, Callable
+
+from gpumarket.status import OfferStatus, RentalStatus
 
 
 class GpuMarketError(Exception):
@@ -24,23 +27,19 @@ class GpuMarketError(Exception):
 
 
 class InputError(GpuMarketError):
-    """Malformed or out-of-range input (an amount, an address, an hour count)."""
+    """Malformed input (an amount, an address, a count that is not a whole number)."""
 
 
 class NotFoundError(GpuMarketError):
-    """An offer, rental, token or deployment that does not exist."""
+    """A rental, token, account or deployment that does not exist."""
 
 
 class WrongStateError(GpuMarketError):
-    """The offer or rental is not in a state that allows the action."""
-
-
-class WrongRoleError(GpuMarketError):
-    """The account is not the one allowed to do this."""
+    """A state the client refuses to act on although no contract would revert (see each use)."""
 
 
 class InsufficientError(GpuMarketError):
-    """Not enough balance, stake, capacity or allowance."""
+    """Not enough of a token for a transfer the market or a token would make."""
 
 
 class NetworkError(GpuMarketError):
@@ -48,150 +47,257 @@ class NetworkError(GpuMarketError):
 
 
 class RevertedError(GpuMarketError):
-    """The chain refused the transaction; the sentence is the decoded custom error."""
+    """The chain refused the transaction without a custom error (a revert string, out of gas)."""
+
+
+class Phrasing:
+    """How a sentence shows the values in an error's arguments. This plain phrasing shows them as the
+    chain has them (base units, unix times, a limit by its constant's name); a market session's phrasing
+    (`market.SessionPhrasing`) shows token units, UTC times and the limits it read from the contracts."""
+
+    def amount(self, raw: int, *, offer: int | None = None, token: str | None = None) -> str:
+        """An amount of an offer's payment token, or of `token`."""
+        return f"{raw} base units"
+
+    def gpuc(self, raw: int) -> str:
+        return f"{raw} GPUC base units"
+
+    def token(self, address: str) -> str:
+        return f"Token {address}"
+
+    def symbol(self, address: str) -> str:
+        return f"token {address}"
+
+    def time(self, timestamp: int) -> str:
+        return f"{timestamp} (unix time)"
+
+    def until(self, timestamp: int) -> str:
+        """A time in the future, with how far off it is where the phrasing knows the time."""
+        return self.time(timestamp)
+
+    def limit(self, name: str) -> int | str:
+        """A bound of the contracts (`Limits`), by its constant's name."""
+        return name
+
+    def bounds(self, contract: str, value: int, low: int, high: int) -> str:
+        """A parameter setter's bound, [low, high] in the setter's units."""
+        return f"{value} is outside the allowed range [{low}, {high}] (the setter's units)."
+
+
+PLAIN = Phrasing()
+
+
+def pct(bps) -> str:
+    """250 -> '2.5 %'; a limit shown by name stays as it is."""
+    return f"{int(bps) / 100:g} %" if isinstance(bps, int) else str(bps)
 
 
 def _rs(value) -> str:
-    return RENTAL_STATUS[int(value)] if int(value) < len(RENTAL_STATUS) else str(value)
+    return RentalStatus.label_of(value)
 
 
 def _os(value) -> str:
-    return OFFER_STATUS[int(value)] if int(value) < len(OFFER_STATUS) else str(value)
+    return OfferStatus.label_of(value)
 
 
-#: Custom error name -> sentence built from its inputs (raw base units; the client's own checks
-#: phrase amounts in token units before a transaction is ever sent).
-SENTENCES = {
+def _hours(a: dict, f: Phrasing) -> str:
+    low, high, asked = a["minHours"], a["maxHours"], a["hoursRequested"]
+    if int(high) < int(low):  # an extension of a rental that already has its offer's maximum
+        return f"No more hours can be added: the rental already has the most its offer allows ({asked} asked for)."
+    return f"The number of hours must be between {low} and {high}, not {asked}."
+
+
+def _tiers(a: dict, f: Phrasing) -> str:
+    most = f.limit("MAX_TIERS")
+    if isinstance(most, int) and int(a["index"]) >= most:
+        return f"An offer takes at most {most} discount tiers."
+    return (f"Discount tier {int(a['index']) + 1} (in order of GPU-hours) is invalid: each tier needs more GPU-hours "
+            f"and a larger discount than the one before, and at most {pct(f.limit('MAX_DISCOUNT_BPS'))} off.")
+
+
+def _release(a: dict, f: Phrasing) -> str:
+    if not int(a["releasableAt"]):
+        return f"Rental #{a['rentalId']} is {_rs(a['status'])}; there is nothing to release."
+    return f"Rental #{a['rentalId']} is {_rs(a['status'])} and can be released from {f.until(a['releasableAt'])}."
+
+
+Sentence = Callable[[dict, Phrasing], str]
+
+#: Custom error name -> its sentence, from the error's arguments (`a`) and a phrasing (`f`).
+SENTENCES: dict[str, Sentence] = {
     # ComputeMarket
-    "MarketZeroAddress": lambda a: "An address given is the zero address.",
-    "MarketParameterOutOfBounds": lambda a: f"{a['value']} is outside the allowed range [{a['min']}, {a['max']}].",
-    "MarketTokenNotAllowed": lambda a: f"Token {a['token']} is not an allowed payment token.",
-    "MarketTokenDeliveredLess": lambda a: (
-        f"Token {a['token']} delivered {a['received']} instead of {a['expected']}; fee-on-transfer tokens are refused."
+    "MarketZeroAddress": lambda a, f: "An address given is the zero address.",
+    "MarketParameterOutOfBounds": lambda a, f: f.bounds("market", a["value"], a["min"], a["max"]),
+    "MarketTokenNotAllowed": lambda a, f: f"{f.token(a['token'])} is not an allowed payment token.",
+    "MarketTokenDeliveredLess": lambda a, f: (
+        f"{f.token(a['token'])} delivered {f.amount(a['received'], token=a['token'])} instead of "
+        f"{f.amount(a['expected'], token=a['token'])}; fee-on-transfer tokens are refused."
     ),
-    "MarketInvalidLabel": lambda a: f"A label is {a['length']} bytes long; GPU model and region take 1 to 32 bytes.",
-    "MarketInvalidPrice": lambda a: "The price per GPU-hour must be above zero.",
-    "MarketInvalidGpuCount": lambda a: f"{a['gpus']} is not a valid GPU count.",
-    "MarketInvalidHourBounds": lambda a: (
-        f"Hour bounds {a['minHours']}..{a['maxHours']} are invalid (1 <= min <= max <= 8760)."
+    "MarketInvalidLabel": lambda a, f: (
+        f"A GPU model or region of {a['length']} bytes is invalid: it must be 1 to {f.limit('MAX_LABEL_LENGTH')} bytes."
     ),
-    "MarketBrokerBpsAboveMax": lambda a: (
-        f"The broker fee of {a['brokerBps']} bps is above the offer's maximum of {a['maxBrokerBps']} bps."
+    "MarketInvalidPrice": lambda a, f: "The price per GPU-hour must be above zero.",
+    "MarketInvalidGpuCount": lambda a, f: (
+        f"The GPU count must be at least 1 and at most {f.limit('MAX_GPUS')}, not {a['gpus']}."
     ),
-    "MarketInvalidBroker": lambda a: "A broker fee needs a broker address, and a broker address needs a fee.",
-    "MarketProviderNotActive": lambda a: f"Provider {a['provider']} is not active (bonded stake below the minimum).",
-    "MarketOfferNotFound": lambda a: f"Offer #{a['offerId']} does not exist.",
-    "MarketOfferNotActive": lambda a: f"Offer #{a['offerId']} is {_os(a['status'])}, not active.",
-    "MarketOfferNotPaused": lambda a: f"Offer #{a['offerId']} is {_os(a['status'])}, not paused.",
-    "MarketRenounceDisabled": lambda a: "Renouncing ownership is disabled.",
-    "FailedCall": lambda a: "A call in the batch failed without a reason.",
-    "AddressEmptyCode": lambda a: f"{a['target']} has no code.",
-    "MarketModuleCalledDirectly": lambda a: f"{a['module']} is a market module: call the market, not the module.",
-    "MarketInvalidModule": lambda a: f"{a['module']} is not a market module deployed for this registry.",
-    "MarketOfferClosed": lambda a: f"Offer #{a['offerId']} is closed.",
-    "MarketNotOfferProvider": lambda a: f"{a['caller']} is not the provider of offer #{a['offerId']}.",
-    "MarketGpusOfferedBelowInUse": lambda a: (
+    "MarketInvalidHourBounds": lambda a, f: (
+        f"Hour bounds {a['minHours']} to {a['maxHours']} are invalid: an offer needs 1 <= minimum <= maximum <= "
+        f"{f.limit('MAX_RENTAL_HOURS')} hours."
+    ),
+    "MarketBrokerBpsAboveMax": lambda a, f: (
+        f"The broker fee may be at most {pct(a['maxBrokerBps'])}, not {pct(a['brokerBps'])}."
+    ),
+    "MarketInvalidBroker": lambda a, f: "A broker fee needs --broker (the broker's address).",
+    "MarketProviderNotActive": lambda a, f: (
+        f"Provider {a['provider']} is not active: it is not registered, or its bonded stake is below the minimum "
+        "stake (see `gpumarket provider status`)."
+    ),
+    "MarketOfferNotFound": lambda a, f: f"Offer #{a['offerId']} does not exist.",
+    "MarketOfferNotActive": lambda a, f: (
+        f"Offer #{a['offerId']} is {_os(a['status'])}, not active: it takes no new rentals or extensions."
+    ),
+    "MarketOfferNotPaused": lambda a, f: f"Offer #{a['offerId']} is {_os(a['status'])}, not paused.",
+    "MarketRenounceDisabled": lambda a, f: "Renouncing ownership is disabled.",
+    "MarketModuleCalledDirectly": lambda a, f: f"{a['module']} is a market module: call the market, not the module.",
+    "MarketInvalidModule": lambda a, f: f"{a['module']} is not a market module deployed for this registry.",
+    "FailedCall": lambda a, f: "A call in the batch failed without a reason.",
+    "AddressEmptyCode": lambda a, f: f"{a['target']} has no code.",
+    "MarketOfferClosed": lambda a, f: f"Offer #{a['offerId']} is closed for good; create a new offer instead.",
+    "MarketNotOfferProvider": lambda a, f: f"{a['caller']} is not the provider of offer #{a['offerId']}.",
+    "MarketGpusOfferedBelowInUse": lambda a, f: (
         f"Offer #{a['offerId']} has {a['gpusInUse']} GPUs in use; it cannot offer only {a['gpusOffered']}."
     ),
-    "MarketOfferReserved": lambda a: f"Offer #{a['offerId']} is reserved for {a['reservedFor']}.",
-    "MarketSelfRental": lambda a: f"Provider {a['provider']} cannot rent its own offer #{a['offerId']}.",
-    "MarketInsufficientCapacity": lambda a: (
+    "MarketOfferReserved": lambda a, f: f"Offer #{a['offerId']} is reserved for {a['reservedFor']}, not {a['renter']}.",
+    "MarketSelfRental": lambda a, f: f"{a['provider']} is the provider of offer #{a['offerId']} and cannot rent it.",
+    "MarketInsufficientCapacity": lambda a, f: (
         f"Offer #{a['offerId']} has {a['available']} GPUs free; {a['requested']} were asked for."
     ),
-    "MarketInvalidHours": lambda a: (
-        f"{a['hoursRequested']} hours is outside the offer's range of {a['minHours']} to {a['maxHours']} hours."
+    "MarketInvalidHours": _hours,
+    "MarketPriceAboveMax": lambda a, f: (
+        f"Offer #{a['offerId']} costs {f.amount(a['price'], offer=a['offerId'])} per GPU-hour, above your maximum "
+        f"of {f.amount(a['maxPrice'], offer=a['offerId'])}."
     ),
-    "MarketPriceAboveMax": lambda a: (
-        f"Offer #{a['offerId']} now costs {a['price']} per GPU-hour (base units), above your maximum of {a['maxPrice']}."
+    "MarketRentalNotPending": lambda a, f: (
+        f"Rental #{a['rentalId']} is {_rs(a['status'])}; only pending rentals can be activated or cancelled."
     ),
-    "MarketRentalNotPending": lambda a: f"Rental #{a['rentalId']} is {_rs(a['status'])}, not pending.",
-    "MarketRentalNotActive": lambda a: f"Rental #{a['rentalId']} is {_rs(a['status'])}, not active.",
-    "MarketRentalNotClaimable": lambda a: f"Rental #{a['rentalId']} is {_rs(a['status'])}; nothing can be claimed.",
-    "MarketRentalEnded": lambda a: f"Rental #{a['rentalId']} already ended (at {a['endsAt']}).",
-    "MarketRentalNotReleasable": lambda a: (
-        f"Rental #{a['rentalId']} is {_rs(a['status'])} and cannot be released before {a['releasableAt']}."
+    "MarketRentalNotActive": lambda a, f: (
+        f"Rental #{a['rentalId']} is {_rs(a['status'])}; only active rentals can be stopped or extended."
     ),
-    "MarketNotRenter": lambda a: f"{a['caller']} is not the renter of rental #{a['rentalId']}.",
-    "MarketNotProvider": lambda a: f"{a['caller']} is not the provider of rental #{a['rentalId']}.",
-    "MarketActivationExpired": lambda a: (
-        f"Rental #{a['rentalId']} can no longer be activated (deadline {a['activationDeadline']})."
+    "MarketRentalNotClaimable": lambda a, f: (
+        f"Rental #{a['rentalId']} is {_rs(a['status'])}; only active or ended rentals can be claimed."
     ),
-    "MarketNothingToClaim": lambda a: f"Rental #{a['rentalId']} has nothing to claim yet.",
-    "MarketExtensionNotSelfFunded": lambda a: (
+    "MarketRentalEnded": lambda a, f: (
+        f"Rental #{a['rentalId']} already ended at {f.time(a['endsAt'])}; release it instead."
+    ),
+    "MarketRentalNotReleasable": _release,
+    "MarketNotRenter": lambda a, f: f"{a['caller']} is not the renter of rental #{a['rentalId']}.",
+    "MarketNotProvider": lambda a, f: f"{a['caller']} is not the provider of rental #{a['rentalId']}.",
+    "MarketActivationExpired": lambda a, f: (
+        f"Rental #{a['rentalId']} can no longer be activated: its deadline was {f.time(a['activationDeadline'])}."
+    ),
+    "MarketNothingToClaim": lambda a, f: f"Rental #{a['rentalId']} has nothing to claim yet.",
+    "MarketExtensionNotSelfFunded": lambda a, f: (
         f"Rental #{a['rentalId']} was paid by {a['payer']}; only self-funded rentals can be extended."
     ),
-    "MarketNoFees": lambda a: f"{a['account']} has nothing to withdraw in token {a['token']}.",
-    "MarketNotArbiter": lambda a: f"{a['caller']} is not the arbiter.",
-    "MarketRentalNotDisputable": lambda a: f"Rental #{a['rentalId']} is {_rs(a['status'])} and cannot be disputed.",
-    "MarketDisputeWindowClosed": lambda a: f"The dispute window of rental #{a['rentalId']} closed at {a['closedAt']}.",
-    "MarketRentalNotDisputed": lambda a: f"Rental #{a['rentalId']} is {_rs(a['status'])}, not disputed.",
-    "MarketInvalidShare": lambda a: f"A provider share of {a['providerShareBps']} bps is above 10000 bps.",
-    "MarketSlashAboveCollateral": lambda a: (
-        f"A slash of {a['slashAmount']} is above rental #{a['rentalId']}'s collateral of {a['collateral']}."
+    "MarketNoFees": lambda a, f: f"Nothing in {f.symbol(a['token'])} is waiting for {a['account']} to withdraw.",
+    "MarketNotArbiter": lambda a, f: f"{a['caller']} is not the arbiter.",
+    "MarketRentalNotDisputable": lambda a, f: (
+        f"Rental #{a['rentalId']} is {_rs(a['status'])}; only active or ended rentals can be disputed."
     ),
-    "MarketArbitrationTimedOut": lambda a: (
-        f"The arbitration of rental #{a['rentalId']} timed out at {a['timeoutAt']}; apply the default ruling."
+    "MarketDisputeWindowClosed": lambda a, f: (
+        f"The dispute window of rental #{a['rentalId']} closed at {f.time(a['closedAt'])}."
     ),
-    "MarketArbitrationPending": lambda a: (
-        f"The arbiter can still rule on rental #{a['rentalId']} until {a['timeoutAt']}."
+    "MarketRentalNotDisputed": lambda a, f: (
+        f"Rental #{a['rentalId']} is {_rs(a['status'])}; only disputed rentals can be ruled on."
+    ),
+    "MarketInvalidShare": lambda a, f: f"A provider share of {pct(a['providerShareBps'])} is above 100 %.",
+    "MarketSlashAboveCollateral": lambda a, f: (
+        f"A slash of {f.gpuc(a['slashAmount'])} is above rental #{a['rentalId']}'s collateral of "
+        f"{f.gpuc(a['collateral'])}."
+    ),
+    "MarketArbitrationTimedOut": lambda a, f: (
+        f"The arbitration of rental #{a['rentalId']} timed out at {f.time(a['timeoutAt'])}; anyone can apply the "
+        "default ruling with `gpumarket rental timeout`."
+    ),
+    "MarketArbitrationPending": lambda a, f: (
+        f"The arbiter can still rule on rental #{a['rentalId']} until {f.until(a['timeoutAt'])}."
     ),
     # ProviderRegistry
-    "RegistryAlreadyRegistered": lambda a: f"{a['provider']} is already registered.",
-    "RegistryNotRegistered": lambda a: f"{a['provider']} is not a registered provider.",
-    "RegistryInvalidMetadata": lambda a: f"Metadata of {a['length']} bytes is invalid (1 to 512 bytes).",
-    "RegistryZeroAmount": lambda a: "The amount must be above zero.",
-    "RegistryInsufficientFreeStake": lambda a: (
-        f"Provider {a['provider']} has {a['free']} free stake; {a['needed']} is needed (GPUC base units)."
+    "RegistryAlreadyRegistered": lambda a, f: f"{a['provider']} is already registered as a provider.",
+    "RegistryNotRegistered": lambda a, f: (
+        f"{a['provider']} is not a registered provider; run `gpumarket provider register` first."
     ),
-    "RegistryNothingUnbonding": lambda a: f"{a['provider']} has nothing unbonding.",
-    "RegistryUnbondingNotReady": lambda a: f"The unbonding stake of {a['provider']} is ready at {a['readyAt']}.",
-    "RegistryInsufficientLocked": lambda a: f"{a['provider']} has only {a['locked']} locked; {a['needed']} needed.",
-    "RegistryProviderNotActive": lambda a: (
-        f"Provider {a['provider']} has {a['bonded']} bonded, below the minimum stake of {a['minStake']}."
+    "RegistryInvalidMetadata": lambda a, f: (
+        f"Metadata of {a['length']} bytes is invalid: it must be 1 to {f.limit('MAX_METADATA_LENGTH')} bytes "
+        "(e.g. a hash or URL of the hardware spec)."
     ),
-    "RegistrySlashMismatch": lambda a: f"Slash amounts add up to {a['sumOfAmounts']}, not {a['amount']}.",
-    "RegistryInvalidRecipient": lambda a: f"Slash recipient #{a['index']} is invalid.",
-    "RegistrySlashLengthMismatch": lambda a: f"{a['recipients']} slash recipients but {a['amounts']} amounts.",
-    "RegistryCallerNotMarket": lambda a: f"{a['caller']} is not the market.",
-    "RegistryMarketAlreadySet": lambda a: f"The registry's market is already set to {a['market']}.",
-    "RegistryZeroAddress": lambda a: "An address given is the zero address.",
-    "RegistryRenounceDisabled": lambda a: "Renouncing ownership is disabled.",
-    "RegistryParameterOutOfBounds": lambda a: f"{a['value']} is outside the allowed range [{a['min']}, {a['max']}].",
+    "RegistryZeroAmount": lambda a, f: "The amount must be above zero.",
+    "RegistryInsufficientFreeStake": lambda a, f: (
+        f"Provider {a['provider']} has {f.gpuc(a['free'])} of free stake (neither locked as collateral nor "
+        f"unbonding); {f.gpuc(a['needed'])} is needed."
+    ),
+    "RegistryNothingUnbonding": lambda a, f: f"{a['provider']} has nothing unbonding.",
+    "RegistryUnbondingNotReady": lambda a, f: (
+        f"The unbonding stake of {a['provider']} is ready at {f.until(a['readyAt'])}."
+    ),
+    "RegistryInsufficientLocked": lambda a, f: (
+        f"{a['provider']} has only {f.gpuc(a['locked'])} locked; {f.gpuc(a['needed'])} needed."
+    ),
+    "RegistryProviderNotActive": lambda a, f: (
+        f"Provider {a['provider']} has {f.gpuc(a['bonded'])} bonded, below the minimum stake of "
+        f"{f.gpuc(a['minStake'])}."
+    ),
+    "RegistrySlashMismatch": lambda a, f: (
+        f"Slash amounts add up to {f.gpuc(a['sumOfAmounts'])}, not {f.gpuc(a['amount'])}."
+    ),
+    "RegistryInvalidRecipient": lambda a, f: f"Slash recipient #{a['index']} is invalid.",
+    "RegistrySlashLengthMismatch": lambda a, f: f"{a['recipients']} slash recipients but {a['amounts']} amounts.",
+    "RegistryCallerNotMarket": lambda a, f: f"{a['caller']} is not the market.",
+    "RegistryMarketAlreadySet": lambda a, f: f"The registry's market is already set to {a['market']}.",
+    "RegistryZeroAddress": lambda a, f: "An address given is the zero address.",
+    "RegistryRenounceDisabled": lambda a, f: "Renouncing ownership is disabled.",
+    "RegistryParameterOutOfBounds": lambda a, f: f.bounds("registry", a["value"], a["min"], a["max"]),
     # OpenZeppelin errors a user can hit through the CLI
-    "OwnableUnauthorizedAccount": lambda a: f"{a['account']} is not the owner.",
-    "EnforcedPause": lambda a: "The market is paused.",
-    "ExpectedPause": lambda a: "The market is not paused.",
-    "ERC20InsufficientBalance": lambda a: f"{a['sender']} holds {a['balance']} of the token; {a['needed']} is needed.",
-    "ERC20InsufficientAllowance": lambda a: f"The allowance is {a['allowance']}; {a['needed']} is needed.",
-    "SafeERC20FailedOperation": lambda a: f"Token {a['token']} refused the transfer.",
-    "OwnableInvalidOwner": lambda a: f"{a['owner']} cannot be the owner.",
-    "ReentrancyGuardReentrantCall": lambda a: "A contract tried to re-enter the market during a call; refused.",
-    "SafeCastOverflowedUintDowncast": lambda a: f"{a['value']} does not fit in {a['bits']} bits.",
-    "MarketInvalidTiers": lambda a: (
-        f"Discount tier #{a['index']} is invalid: tiers grow in GPU-hours and discount, at most 4, at most 50 %."
+    "OwnableUnauthorizedAccount": lambda a, f: f"{a['account']} is not the owner.",
+    "EnforcedPause": lambda a, f: (
+        "The market is paused by its owner: new offers, rentals and extensions wait for the unpause."
     ),
+    "ExpectedPause": lambda a, f: "The market is not paused.",
+    "ERC20InsufficientBalance": lambda a, f: (
+        f"{a['sender']} holds {a['balance']} of the token; {a['needed']} is needed (base units)."
+    ),
+    "ERC20InsufficientAllowance": lambda a, f: (
+        f"The allowance is {a['allowance']}; {a['needed']} is needed (base units)."
+    ),
+    "SafeERC20FailedOperation": lambda a, f: f"{f.token(a['token'])} refused the transfer.",
+    "OwnableInvalidOwner": lambda a, f: f"{a['owner']} cannot be the owner.",
+    "ReentrancyGuardReentrantCall": lambda a, f: "A contract tried to re-enter the market during a call; refused.",
+    "SafeCastOverflowedUintDowncast": lambda a, f: f"{a['value']} does not fit in {a['bits']} bits.",
+    "MarketInvalidTiers": _tiers,
 }
 
 
-def sentence_for(name: str, inputs: dict) -> str:
-    """The sentence for a decoded custom error (or a generic one naming it)."""
+def sentence_for(name: str, inputs: dict[str, Any], phrasing: Phrasing | None = None) -> str:
+    """The sentence of a custom error (a generic one naming it if the table has none). A phrasing that
+    cannot read what it needs (the chain refused the call) falls back to the plain one."""
     make = SENTENCES.get(name)
     if make is None:
         args = ", ".join(f"{k}={v}" for k, v in inputs.items())
         return f"The transaction reverted with {name}({args})."
-    return make(inputs)
+    if phrasing is not None and phrasing is not PLAIN:
+        try:
+            return make(inputs, phrasing)
+        except Exception:  # a read behind the phrasing failed: say it in base units rather than not at all
+            pass
+    return make(inputs, PLAIN)
 
 
-def from_exception(err: Exception) -> GpuMarketError:
-    """Turns an ape revert (custom error, revert string or out-of-gas) into a one-sentence error."""
-    from ape.exceptions import ContractLogicError, CustomError, OutOfGasError
+class ContractError(GpuMarketError):
+    """A condition a contract names with a custom error, in the sentence `SENTENCES` builds from the error's
+    name and arguments. Raised by a pre-check before anything is sent (`sent` is False) and by the decoded
+    revert of the same error (`sent` is True), so the two read the same."""
 
-    if isinstance(err, CustomError):
-        return RevertedError(sentence_for(err.abi.name, dict(err.inputs)))
-    if isinstance(err, OutOfGasError):
-        return RevertedError("The transaction ran out of gas.")
-    if isinstance(err, ContractLogicError):
-        msg = (err.revert_message or "").strip() or "no reason given"
-        return RevertedError(f"The transaction reverted: {msg.splitlines()[0]}.")
-    first = (str(err).strip().splitlines() or [type(err).__name__])[0]
-    return GpuMarketError(f"The node refused the request: {first}")
+    def __init__(self, name: str, inputs: dict[str, Any] | None = None, phrasing: Phrasing | None = None, *,
+                 sent: bool = False):
+        self.name, self.inputs, self.sent = name, dict(inputs or {}), sent
+        super().__init__(sentence_for(name, self.inputs, phrasing))

@@ -1,7 +1,8 @@
-"""Human units <-> base units, exactly (Decimal, never float)."""
+"""Human units <-> base units, exactly (Decimal, never float), and how amounts and times are output."""
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from decimal import Decimal, InvalidOperation
 
 SECONDS_PER_HOUR = 3600
@@ -39,3 +40,15 @@ def fmt(amount: int, decimals: int, symbol: str = "") -> str:
     q, r = divmod(abs(amount), 10**decimals)
     text = f"{sign}{q:,}" + (f".{r:0{decimals}d}" if decimals else "")
     return f"{text} {symbol}".rstrip()
+
+
+def amount(raw: int, decimals: int, symbol: str) -> dict[str, str]:
+    """An amount as JSON output shows it: raw base units (a string, so no reader loses precision), units."""
+    return {"raw": str(int(raw)), "units": fmt(int(raw), decimals).replace(",", ""), "symbol": symbol}
+
+
+def when(ts: int) -> str | None:
+    """A unix time as 'YYYY-MM-DD HH:MM:SS UTC' (None for 0: never)."""
+    if not ts:
+        return None
+    return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")

@@ -1,0 +1,342 @@
+"""Market: the deployed system on one network, for one session (one CLI command).
+
+It holds the connection, the ComputeMarket and ProviderRegistry contracts, the acting account (None:
+read-only), the tokens and the contracts' limits; it has the market-wide reads (info, listings, fees,
+balances) and the owner's actions. Offers, rentals, providers and tokens are objects of their own:
+`market.offer(1)`, `market.rental(7)`, `market.provider(address)`, `market.token("mUSD")`.
+
+Every action reads what the chain would check and raises the error the contract would raise (a
+`ContractError`, with the sentence of the decoded revert) before anything is sent. What only the chain
+can decide (a race with another transaction) comes back from `send` as the same kind of error.
+
+Reads return plain dicts with stable keys; amounts are `{"raw": "<base units>", "units": "<decimal>",
+"symbol": ...}` so scripts never lose precision.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from typing import Any, Callable
+
+from gpumarket.connection import ApeConnection
+from gpumarket.errors import ContractError, GpuMarketError, InputError, NotFoundError, Phrasing, WrongStateError, pct
+from gpumarket.limits import Limits
+from gpumarket.offer import Offer
+from gpumarket.parse import parse_address, parse_pct, positive_int
+from gpumarket.provider import Provider
+from gpumarket.rental import Rental
+from gpumarket.token import Token
+from gpumarket.units import when
+
+#: `gpumarket admin set` name -> (contract, setter, getter, unit, lower bound, upper bound), the bounds by
+#: the names of the contracts' constants (None: zero, the setter checks only a maximum).
+PARAMETERS: dict[str, tuple[str, str, str, str, str | None, str]] = {
+    "protocol-fee": ("market", "setProtocolFee", "protocolFeeBps", "pct", None, "MAX_PROTOCOL_FEE_BPS"),
+    "stake-per-gpu": ("market", "setStakePerGpu", "stakePerGpu", "gpuc", None, "MAX_STAKE_PER_GPU"),
+    "activation-window": ("market", "setActivationWindow", "activationWindow", "seconds", "MIN_ACTIVATION_WINDOW",
+                          "MAX_ACTIVATION_WINDOW"),
+    "dispute-window": ("market", "setDisputeWindow", "disputeWindow", "seconds", "MIN_DISPUTE_WINDOW",
+                       "MAX_DISPUTE_WINDOW"),
+    "no-show-penalty": ("market", "setNoShowPenalty", "noShowPenaltyBps", "pct", None, "MAX_NO_SHOW_PENALTY_BPS"),
+    "arbitration-timeout": ("market", "setArbitrationTimeout", "arbitrationTimeout", "seconds",
+                            "MIN_ARBITRATION_TIMEOUT", "MAX_ARBITRATION_TIMEOUT"),
+    "slash-treasury-share": ("market", "setSlashTreasuryShare", "slashTreasuryBps", "pct", None,
+                             "MAX_SLASH_TREASURY_BPS"),
+    "min-stake": ("registry", "setMinStake", "minStake", "gpuc", None, "MAX_MIN_STAKE"),
+    "unbonding-period": ("registry", "setUnbondingPeriod", "unbondingPeriod", "seconds", "MIN_UNBONDING_PERIOD",
+                         "MAX_UNBONDING_PERIOD"),
+}
+
+
+class SessionPhrasing(Phrasing):
+    """Error sentences in the session's terms: token units, UTC times, the limits read from the contracts,
+    a parameter's bound in its own unit."""
+
+    def __init__(self, market: Market):
+        self.market = market
+
+    def amount(self, raw: int, *, offer: int | None = None, token: str | None = None) -> str:
+        if token is None:
+            token = self.market.contract.getOffer(offer).paymentToken
+        return self.market.token_at(token).show(raw)
+
+    def gpuc(self, raw: int) -> str:
+        return self.market.gpuc.show(raw)
+
+    def token(self, address: str) -> str:
+        t = self.market.token_at(address)
+        return f"{t.symbol} ({t.address})"
+
+    def symbol(self, address: str) -> str:
+        return self.market.token_at(address).symbol
+
+    def time(self, timestamp: int) -> str:
+        return when(timestamp) or "never"
+
+    def until(self, timestamp: int) -> str:
+        now = self.market.now()
+        return f"{self.time(timestamp)} (in {int(timestamp) - now} s)" if int(timestamp) > now else self.time(timestamp)
+
+    def limit(self, name: str) -> int:
+        return self.market.limits[name]
+
+    def bounds(self, contract: str, value: int, low: int, high: int) -> str:
+        limits = self.market.limits
+        found = [(name, unit) for name, (which, _, _, unit, lo, hi) in PARAMETERS.items()
+                 if which == contract and (limits[lo] if lo else 0, limits[hi]) == (int(low), int(high))]
+        if len(found) != 1:
+            return super().bounds(contract, value, low, high)
+        name, unit = found[0]
+        show = {"pct": pct, "gpuc": self.gpuc, "seconds": lambda v: f"{v} s"}[unit]
+        low, high, value = show(int(low)), show(int(high)), show(int(value))
+        return f"The {name.replace('-', ' ')} must be between {low} and {high}, not {value}."
+
+
+class Market:
+    """The deployed system on the connected network, acting as `account` (None: read-only)."""
+
+    def __init__(self, record: dict[str, Any], account=None, *, say: Callable[[str], None] = lambda s: None,
+                 connection=None):
+        self.chain = connection if connection is not None else ApeConnection()
+        self.record = record
+        c = record["contracts"]
+        self.contract = self.chain.contract("ComputeMarket", c["ComputeMarket"]["address"])
+        self.registry = self.chain.contract("ProviderRegistry", c["ProviderRegistry"]["address"])
+        self.gpuc_address = c["ComputeToken"]["address"]
+        self.account = account
+        self.say = say
+        self.phrasing = SessionPhrasing(self)
+        self._tokens: dict[str, Token] = {}
+
+    # ── the session ──
+
+    @cached_property
+    def limits(self) -> Limits:
+        names = ("ComputeMarket", "ProviderRegistry")
+        return Limits(dict(zip(names, (self.contract, self.registry))), {n: self.chain.abi(n) for n in names})
+
+    @property
+    def me(self) -> str:
+        if self.account is None:
+            raise InputError("This command sends a transaction: choose an account with --account.")
+        return self.account.address
+
+    def address_or_me(self, address: str | None, what: str = "address") -> str:
+        """`address` checked, or the --account's address when none is given."""
+        return parse_address(address, what) if address else self.me
+
+    def now(self) -> int:
+        """The timestamp the next transaction will see."""
+        return self.chain.now()
+
+    def error(self, name: str, **inputs) -> ContractError:
+        """The error a contract would raise, for a pre-check to raise before anything is sent."""
+        return ContractError(name, inputs, self.phrasing)
+
+    def send(self, label: str, fn, *args) -> Any:
+        """Sends one transaction as the account, printing what it does; decodes a revert."""
+        self.say(f"sending {label} …")
+        try:
+            receipt = self.chain.send(fn, args, self.account)
+        except GpuMarketError:
+            raise
+        except Exception as err:  # a revert, a node error
+            raise self.chain.decode(err, self.phrasing) from None
+        self.say(f"  confirmed in block {receipt.block_number} (gas used {receipt.gas_used:,})")
+        return receipt
+
+    def events(self, receipt, name: str, contract=None) -> list:
+        return self.chain.events(receipt, contract if contract is not None else self.contract, name)
+
+    def require_unpaused(self) -> None:
+        if self.contract.paused():
+            raise self.error("EnforcedPause")
+
+    def require_owner(self, contract) -> None:
+        if contract.owner() != self.me:
+            raise self.error("OwnableUnauthorizedAccount", account=self.me)
+
+    # ── the objects ──
+
+    def offer(self, offer_id) -> Offer:
+        return Offer(self, offer_id)
+
+    def rental(self, rental_id) -> Rental:
+        return Rental(self, rental_id)
+
+    def provider(self, address: str | None = None) -> Provider:
+        """The provider at `address`, or the --account."""
+        return Provider(self, address or self.me)
+
+    def token(self, ref: str) -> Token:
+        """A token by symbol from the deployment (GPUC, mUSD, USDC, ...) or by address."""
+        known = {k.lower(): v for k, v in self.record.get("payment_tokens", {}).items()}
+        known.setdefault("gpuc", self.gpuc_address)
+        key = str(ref).strip()
+        address = known.get(key.lower())
+        if address is None:
+            if not key.startswith("0x"):
+                names = ", ".join(sorted(self.record.get("payment_tokens", {}))) or "GPUC"
+                raise NotFoundError(f"Unknown token '{key}'; known tokens are {names}, or give an address.")
+            address = parse_address(key, "token address")
+        return self.token_at(address)
+
+    def token_at(self, address: str) -> Token:
+        from eth_utils import to_checksum_address
+
+        address = to_checksum_address(address)
+        if address not in self._tokens:
+            if not self.chain.has_code(address):
+                raise NotFoundError(f"There is no token contract at {address}.")
+            contract = self.chain.contract("MockStablecoin", address)  # any ERC-20 ABI will do
+            self._tokens[address] = Token(self, address, contract.symbol(), contract.decimals(), contract)
+        return self._tokens[address]
+
+    @property
+    def gpuc(self) -> Token:
+        return self.token_at(self.gpuc_address)
+
+    # ── reads ──
+
+    def info(self) -> dict[str, Any]:
+        m, r = self.contract, self.registry
+        tokens = {sym: {"address": addr, "allowed": m.isPaymentToken(addr)}
+                  for sym, addr in sorted(self.record.get("payment_tokens", {}).items())}
+        return {
+            "network": self.record.get("network"),
+            "chain_id": self.record.get("chain_id"),
+            "contracts": {k: v["address"] for k, v in self.record["contracts"].items()},
+            "owner": m.owner(),
+            "treasury": m.treasury(),
+            "arbiter": m.arbiter(),
+            "paused": m.paused(),
+            "payment_tokens": tokens,
+            "parameters": {
+                "protocol_fee_bps": m.protocolFeeBps(),
+                "stake_per_gpu": self.gpuc.amount(m.stakePerGpu()),
+                "activation_window_s": m.activationWindow(),
+                "dispute_window_s": m.disputeWindow(),
+                "no_show_penalty_bps": m.noShowPenaltyBps(),
+                "arbitration_timeout_s": m.arbitrationTimeout(),
+                "slash_treasury_bps": m.slashTreasuryBps(),
+                "min_stake": self.gpuc.amount(r.minStake()),
+                "unbonding_period_s": r.unbondingPeriod(),
+            },
+            "offers": m.nextOfferId() - 1,
+            "rentals": m.nextRentalId() - 1,
+        }
+
+    def offers(self, *, gpu_model: str | None = None, region: str | None = None, max_price: str | None = None,
+               min_gpus: int | None = None, include_all: bool = False, sort: str = "price") -> list[dict]:
+        """Scans every offer id (1 .. nextOfferId−1); filters are case-insensitive. Prices compare in
+        each offer's own token units."""
+        from decimal import Decimal
+
+        rows = []
+        for offer_id in range(1, self.contract.nextOfferId()):
+            row = self.offer(offer_id).info()
+            if not include_all and row["status"] != "active":
+                continue
+            if gpu_model and row["gpu_model"].lower() != gpu_model.lower():
+                continue
+            if region and row["region"].lower() != region.lower():
+                continue
+            if min_gpus and row["gpus_free"] < min_gpus:
+                continue
+            if max_price is not None:
+                token = self.token_at(row["token_address"])
+                if int(row["price_per_gpu_hour"]["raw"]) > token.parse(max_price, "maximum price"):
+                    continue
+            rows.append(row)
+        key = {"price": lambda r: (Decimal(r["price_per_gpu_hour"]["units"]), r["id"]), "id": lambda r: r["id"],
+               "gpus": lambda r: (-r["gpus_free"], r["id"])}[sort]
+        return sorted(rows, key=key)
+
+    def rentals(self, address: str, role: str = "any") -> list[dict]:
+        """Every rental where `address` is the renter, payer, provider or broker (scans ids 1 .. nextRentalId−1)."""
+        rows = []
+        for rental_id in range(1, self.contract.nextRentalId()):
+            row = self.rental(rental_id).info()
+            roles = {"renter": row["renter"] == address, "payer": row["payer"] == address,
+                     "provider": row["provider"] == address, "broker": row["broker"] == address}
+            if (role == "any" and any(roles.values())) or roles.get(role):
+                rows.append(row)
+        return rows
+
+    # ── fees ──
+
+    def balances(self, address: str) -> dict:
+        out = {}
+        for symbol, token_address in sorted(self.record.get("payment_tokens", {}).items()):
+            t = self.token_at(token_address)
+            out[symbol] = {"credits": t.amount(self.contract.credits(address, token_address)),
+                           "protocol_fees": t.amount(self.contract.protocolFees(token_address))}
+        return {"address": address, "treasury": self.contract.treasury(), "tokens": out}
+
+    def withdraw_fees(self, token: str, *, protocol: bool) -> dict:
+        """`withdrawProtocolFees` (anyone; to the treasury) or `withdrawCredits` (the account's own)."""
+        t, m = self.token(token), self.contract
+        if protocol:
+            owed, treasury = m.protocolFees(t.address), m.treasury()
+            if not owed:
+                raise self.error("MarketNoFees", account=treasury, token=t.address)
+            tx = self.send(f"send {t.show(owed)} of protocol fees to the treasury", m.withdrawProtocolFees, t.address)
+            return {"to": treasury, "amount": t.amount(owed), "tx": tx.txn_hash}
+        owed = m.credits(self.me, t.address)
+        if not owed:
+            raise self.error("MarketNoFees", account=self.me, token=t.address)
+        tx = self.send(f"withdraw {t.show(owed)} of credits", m.withdrawCredits, t.address)
+        return {"to": self.me, "amount": t.amount(owed), "tx": tx.txn_hash}
+
+    def token_balances(self, address: str) -> dict:
+        out = {}
+        for symbol, token_address in sorted({"GPUC": self.gpuc_address,
+                                             **self.record.get("payment_tokens", {})}.items()):
+            t = self.token_at(token_address)
+            out[symbol] = t.amount(t.balance_of(address))
+        return {"address": address, "balances": out}
+
+    # ── the owner ──
+
+    def admin_set(self, name: str, value: str) -> dict:
+        which, setter, getter, unit, low_name, high_name = PARAMETERS[name]
+        contract = self.contract if which == "market" else self.registry
+        label = name.replace("-", " ")
+        if unit == "pct":
+            raw = parse_pct(value, label)
+        elif unit == "gpuc":
+            raw = self.gpuc.parse(value, label, allow_zero=True)
+        else:
+            raw = positive_int(value, f"{label} in seconds")
+        self.require_owner(contract)
+        low, high = self.limits[low_name] if low_name else 0, self.limits[high_name]
+        if not low <= raw <= high:
+            raise self.error(f"{'Market' if which == 'market' else 'Registry'}ParameterOutOfBounds", value=raw, min=low,
+                             max=high)
+        tx = self.send(f"set {name} to {value}", getattr(contract, setter), raw)
+        return {"parameter": name, "value": str(getattr(contract, getter)()), "tx": tx.txn_hash}
+
+    def admin_address(self, name: str, address: str) -> dict:
+        address = parse_address(address, f"{name} address")
+        self.require_owner(self.contract)
+        fn = {"treasury": self.contract.setTreasury, "arbiter": self.contract.setArbiter}[name]
+        tx = self.send(f"set the {name} to {address}", fn, address)
+        return {"parameter": name, "value": address, "tx": tx.txn_hash}
+
+    def admin_token(self, token: str, allowed: bool) -> dict:
+        address = self.token(token).address
+        self.require_owner(self.contract)
+        if self.contract.isPaymentToken(address) == allowed:
+            # A client rule: `setPaymentToken` would accept it and change nothing.
+            raise WrongStateError(f"Token {address} is already {'allowed' if allowed else 'not allowed'}.")
+        tx = self.send(f"{'allow' if allowed else 'disallow'} payment token {address}", self.contract.setPaymentToken,
+                       address, allowed)
+        return {"token": address, "allowed": allowed, "tx": tx.txn_hash}
+
+    def admin_pause(self, pause: bool) -> dict:
+        m = self.contract
+        self.require_owner(m)
+        if m.paused() == pause:
+            raise self.error("EnforcedPause" if pause else "ExpectedPause")
+        tx = self.send("pause the market" if pause else "unpause the market", m.pause if pause else m.unpause)
+        return {"paused": m.paused(), "tx": tx.txn_hash}
