@@ -247,92 +247,139 @@ contract ComputeMarket is MarketStorage, Multicall, IComputeMarket {
     // ───────────────────────────── Offers, disputes, governance: forwarded to modules ─────────────────────────────
 
     /// @inheritdoc IComputeMarket
-    function createOffer(Offer.Params calldata) external returns (uint256) {
+    function createOffer(Offer.Params calldata params) external returns (uint256) {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        params;
+        // slither-disable-next-line incorrect-return — returns the module's return data, as the forwarder is meant to
         _forward(offerModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function updateOffer(uint256, uint96, uint16, uint16, uint16, address, uint16, Offer.Tier[] calldata) external {
+    function updateOffer(
+        uint256 offerId,
+        uint96 pricePerGpuHour,
+        uint16 gpusOffered,
+        uint16 minHours,
+        uint16 maxHours,
+        address reservedFor,
+        uint16 maxBrokerBps,
+        Offer.Tier[] calldata tiers
+    ) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        (offerId, pricePerGpuHour, gpusOffered, minHours, maxHours, reservedFor, maxBrokerBps, tiers);
         _forward(offerModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function pauseOffer(uint256) external {
+    function pauseOffer(uint256 offerId) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        offerId;
         _forward(offerModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function resumeOffer(uint256) external {
+    function resumeOffer(uint256 offerId) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        offerId;
         _forward(offerModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function closeOffer(uint256) external {
+    function closeOffer(uint256 offerId) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        offerId;
         _forward(offerModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function dispute(uint256, bytes32) external returns (uint256) {
+    // slither-disable-next-line incorrect-return — returns the module's return data (the bond), as a forwarder is meant to
+    function dispute(uint256 rentalId, bytes32 evidenceHash) external returns (uint256 bond) {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        (rentalId, evidenceHash, bond);
         _forward(disputeModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function resolveDispute(uint256, uint256, uint256) external {
+    function resolveDispute(uint256 rentalId, uint256 providerShareBps, uint256 slashAmount) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        (rentalId, providerShareBps, slashAmount);
         _forward(disputeModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function applyDefaultRuling(uint256) external {
+    function applyDefaultRuling(uint256 rentalId) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        rentalId;
         _forward(disputeModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setProtocolFee(uint256) external {
+    function setProtocolFee(uint256 protocolFeeBps_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        protocolFeeBps_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setTreasury(address) external {
+    function setTreasury(address treasury_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        treasury_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setArbiter(address) external {
+    function setArbiter(address arbiter_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        arbiter_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setPaymentToken(address, bool) external {
+    function setPaymentToken(address token, bool allowed) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        (token, allowed);
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setStakePerGpu(uint256) external {
+    function setStakePerGpu(uint256 stakePerGpu_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        stakePerGpu_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setActivationWindow(uint256) external {
+    function setActivationWindow(uint256 activationWindow_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        activationWindow_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setDisputeWindow(uint256) external {
+    function setDisputeWindow(uint256 disputeWindow_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        disputeWindow_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setNoShowPenalty(uint256) external {
+    function setNoShowPenalty(uint256 noShowPenaltyBps_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        noShowPenaltyBps_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setArbitrationTimeout(uint256) external {
+    function setArbitrationTimeout(uint256 arbitrationTimeout_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        arbitrationTimeout_;
         _forward(adminModule);
     }
 
     /// @inheritdoc IComputeMarket
-    function setSlashTreasuryShare(uint256) external {
+    function setSlashTreasuryShare(uint256 slashTreasuryBps_) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        slashTreasuryBps_;
         _forward(adminModule);
     }
 

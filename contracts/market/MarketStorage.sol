@@ -13,6 +13,7 @@ import { IComputeMarketErrors } from "../interfaces/IComputeMarketErrors.sol";
 import { IComputeMarketEvents } from "../interfaces/IComputeMarketEvents.sol";
 import { IProviderRegistry } from "../interfaces/IProviderRegistry.sol";
 import { RentalMath } from "../libraries/RentalMath.sol";
+import { TierMath } from "../libraries/TierMath.sol";
 import { Offer } from "../types/Offer.sol";
 import { Rental } from "../types/Rental.sol";
 
@@ -48,6 +49,7 @@ abstract contract MarketStorage is
     uint256 public constant MIN_ARBITRATION_TIMEOUT = 1 days;
     uint256 public constant MAX_ARBITRATION_TIMEOUT = 60 days;
     uint256 public constant MAX_SLASH_TREASURY_BPS = 5000; // at least half of a slash goes to the renter
+    uint256 public constant MAX_TIERS = TierMath.MAX_TIERS; // volume tiers per offer
 
     // ───────────────────────────── Defaults ─────────────────────────────
 

@@ -11,16 +11,17 @@ from __future__ import annotations
 from typing import Any
 
 
-def _field_type(entries: list[dict], path: list[str]) -> str | None:
-    """The ABI type at `path` (parameter and struct component names) below a list of ABI parameters."""
-    for entry in entries:
-        if entry.get("name") == path[0]:
+def _field_type(entries: list[dict], path: list) -> str | None:
+    """The ABI type at `path` below a list of ABI parameters: each step a component's name, or a
+    parameter's position (an int)."""
+    for i, entry in enumerate(entries):
+        if entry.get("name") == path[0] or i == path[0]:
             return entry["type"] if len(path) == 1 else _field_type(entry.get("components", []), path[1:])
     return None
 
 
-def uint_max(abi: list[dict], function: str, *path: str) -> int:
-    """The largest value of an unsigned ABI type, e.g. `uint_max(abi, "createOffer", "p", "gpusOffered")`
+def uint_max(abi: list[dict], function: str, *path) -> int:
+    """The largest value of an unsigned ABI type, e.g. `uint_max(abi, "createOffer", 0, "gpusOffered")`
     (the uint16 of `Offer.Params.gpusOffered`) -> 2**16 - 1."""
     for item in abi:
         if item.get("type") == "function" and item.get("name") == function:
@@ -32,16 +33,12 @@ def uint_max(abi: list[dict], function: str, *path: str) -> int:
 
 class Limits:
     """`limits.MAX_RENTAL_HOURS` reads ComputeMarket's constant once; any upper-case public constant of the
-    market or the registry works the same way. Four limits are not public constants of the contracts:
+    market or the registry works the same way. Three limits are not public constants of the contracts:
 
     - `MAX_GPUS`: the largest GPU count, from the uint16 of `Offer.Params.gpusOffered` in the ABI;
     - `MAX_PRICE`: the largest price per GPU-hour, from the uint96 of `Offer.Params.pricePerGpuHour`;
     - `MAX_TIER_GPU_HOURS`: the largest tier threshold, from the uint32 of `Offer.Tier.minGpuHours`;
-    - `MAX_TIERS`: RentalMath's `MAX_TIERS` is an internal constant (neither public nor in the ABI), so it
-      is the one bound repeated here; keep it equal to contracts/libraries/RentalMath.sol.
     """
-
-    MAX_TIERS = 4
 
     def __init__(self, contracts: dict[str, Any], abis: dict[str, list[dict]]):
         self._contracts = contracts  # contract name -> handle; constants are looked up in this order
@@ -62,12 +59,12 @@ class Limits:
 
     @property
     def MAX_GPUS(self) -> int:  # noqa: N802 (named like the constants it stands with)
-        return uint_max(self._abis["ComputeMarket"], "createOffer", "p", "gpusOffered")
+        return uint_max(self._abis["ComputeMarket"], "createOffer", 0, "gpusOffered")
 
     @property
     def MAX_PRICE(self) -> int:  # noqa: N802
-        return uint_max(self._abis["ComputeMarket"], "createOffer", "p", "pricePerGpuHour")
+        return uint_max(self._abis["ComputeMarket"], "createOffer", 0, "pricePerGpuHour")
 
     @property
     def MAX_TIER_GPU_HOURS(self) -> int:  # noqa: N802
-        return uint_max(self._abis["ComputeMarket"], "createOffer", "p", "tiers", "minGpuHours")
+        return uint_max(self._abis["ComputeMarket"], "createOffer", 0, "tiers", "minGpuHours")

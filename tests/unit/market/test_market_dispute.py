@@ -369,12 +369,12 @@ def test_dispute__the_bond_scales_with_the_timeout_over_the_window(
     budget = r.total // r.hoursPaid * (timeout + window) // window
     fund(renter, pay_token, budget)
     pay_token.approve(market, budget, sender=renter)
-    time_travel.at(r.startedAt + 6 * HOUR)
+    time_travel.at(r.startedAt + 7 * HOUR)  # later than every block the set-up above mined
     tx = market.dispute(running, EVIDENCE, sender=renter)
     billed = stop_charge(r.total, r.startedAt, tx.timestamp, r.hoursPaid, r.discountBps)
     rate = r.total // r.hoursPaid
     bond = dispute_bond(billed, tx.timestamp - r.startedAt, timeout, window)
-    assert bond == rate * (timeout + window) // window  # six hours in, billed exactly at the rate
+    assert bond == rate * (timeout + window) // window  # seven hours in, billed exactly at the rate
     assert tx.return_value == bond and market.disputeOf(running)[1] == bond
 
 
