@@ -210,6 +210,54 @@ def open_rental(market, fund):
     return open_rental
 
 
+# ───────────────────────────── Vaults ─────────────────────────────
+
+VAULT_COMMISSION_BPS = 1_000  # the operator takes 10 % of the vault's income
+
+
+@pytest.fixture(scope="session")
+def investors(accounts):
+    """Three investors (Dubai, the US, Korea): the accounts no other role uses."""
+    return accounts[9], accounts[10], accounts[11]
+
+
+@pytest.fixture(scope="session")
+def factory(system):
+    return system.contracts["VaultFactory"]
+
+
+@pytest.fixture
+def vault(factory, provider2):
+    """A vault run by `provider2` as its operator (a Brisbane operator with no stake of its own)."""
+    from ape import project
+
+    tx = factory.create(VAULT_COMMISSION_BPS, "Brisbane H100 backers", "bH100", "ipfs://brisbane-h100x8", sender=provider2)
+    return project.ProviderVault.at(tx.decode_logs(factory.VaultCreated)[0].vault)
+
+
+@pytest.fixture
+def deposit(vault, gpuc, treasury):
+    """deposit(investor, amount) -> shares: funds `investor` with GPUC and deposits it into the vault."""
+
+    def deposit(who, amount):
+        gpuc.transfer(who, amount, sender=treasury)
+        gpuc.approve(vault, amount, sender=who)
+        return vault.deposit(amount, who, sender=who).decode_logs(vault.Deposit)[0].shares
+
+    return deposit
+
+
+@pytest.fixture
+def vault_offer(vault, market, provider2, offer_params, deposit, investors):
+    """deposit_and_list(): the three investors deposit 6,000 / 3,000 / 1,000 GPUC and the operator lists
+    16 GPUs in mUSD through the vault. Returns the offer id."""
+    for who, amount in zip(investors, (6_000, 3_000, 1_000)):
+        deposit(who, amount * GPUC)
+    data = market.createOffer.encode_input(offer_params(gpus=16))
+    vault.callMarket(data, sender=provider2)
+    return market.nextOfferId() - 1
+
+
 # ───────────────────────────── Payment-token parametrization ─────────────────────────────
 
 
