@@ -25,6 +25,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(os.environ.get("MUTANTS_DIR", "/tmp/gpumarket-mutants"))
 M, L = "contracts/market/ComputeMarket.sol", "contracts/libraries/RentalMath.sol"
 S, D = "contracts/market/MarketStorage.sol", "contracts/market/DisputeModule.sol"
+V = "contracts/vault/ProviderVault.sol"
 
 # (id, the bug in words, file, original text, mutated text)
 REUSE = False
@@ -72,6 +73,16 @@ MUTANTS = [
     ("setter-without-owner-check", "anyone may set the protocol fee (the admin module's onlyOwner is gone)",
      "contracts/market/AdminModule.sol", "function setProtocolFee(uint256 bps) external viaMarket onlyOwner {",
      "function setProtocolFee(uint256 bps) external viaMarket {"),
+    ("escrow-earns-income", "shares waiting for redemption keep earning income (no one can ever collect it)",
+     V, "uint256 earning = totalSupply() - _escrowed;", "uint256 earning = totalSupply();"),
+    ("transfer-skips-the-receiver", "a share transfer does not settle the receiver first: it gets income from before",
+     V, "        if (to != address(0) && to != address(this)) _settle(to);\n", ""),
+    ("burn-after-release-from-escrow", "a finished batch leaves escrow before its burn distributes, so its shares earn income no one collects",
+     V, "        _burn(address(this), shares);\n        _escrowed -= shares;",
+     "        _escrowed -= shares;\n        _burn(address(this), shares);"),
+    ("commission-rise-at-once", "a commission rise takes effect at once, without the notice period",
+     V, "bps <= _currentCommission() ? block.timestamp : block.timestamp + 2 * registry.unbondingPeriod()",
+     "block.timestamp"),
     ("same-second-stop-accrues-nothing", "a stream stopped in its activation second reports nothing accrued (start checked first)",
      L, "        if (t >= endsAt) return total;\n        if (t <= startedAt) return 0;\n",
      "        if (t <= startedAt) return 0;\n        if (t >= endsAt) return total;\n"),

@@ -298,9 +298,10 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
             _idle += got.toUint128();
         }
         payout = Math.min(payout, _idle);
-        // Effect: the batch's shares leave the supply (after the income so far is distributed).
-        _escrowed -= shares;
+        // Effect: the batch's shares leave the supply (after the income so far is distributed, while
+        // they are still escrowed: they earn none of it).
         _burn(address(this), shares);
+        _escrowed -= shares;
         b.payout = payout.toUint128();
         b.finished = true;
         _unbondingBatch = 0;

@@ -197,6 +197,12 @@ class ApeChain:
         self.after_tx()
         return ApeContract(self, name, instance)
 
+    def at(self, name: str, address: str) -> ApeContract:
+        """A contract of type `name` already deployed at `address` (e.g. by a factory)."""
+        from ape import project
+
+        return ApeContract(self, name, getattr(project, name).at(address))
+
     # ── reverts ──
     def reverted(self, exc: Exception) -> Exception:
         """ape's exception -> `evm.Reverted` (anything that is not a contract revert stays as it is)."""

@@ -201,6 +201,10 @@ class Chain:
             raise self._reverted(exc) from None
         return Contract(self, name, address)
 
+    def at(self, name: str, address: str) -> Contract:
+        """A contract of type `name` already deployed at `address` (e.g. by a factory)."""
+        return Contract(self, name, address)
+
     def send(self, sender: str, to: str, f: _Fn, args, static: bool = False):
         data = f.selector + encode(f.inputs, list(args))
         self.calls += 1

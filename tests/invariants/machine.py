@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from eth_abi import decode, encode
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
@@ -23,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for renta
 from rental_model import BPS, accrued_down, ceil_div, dispute_bond, split_claim, stop_charge  # noqa: E402
 from reverts import ExpectedRevert, raised_by  # noqa: E402
 from system import GPUC, ZERO, System  # noqa: E402
+from vault_model import VaultRules  # noqa: E402
 
 HOUR = 3600
 N = st.integers(0, 2**32)  # the one draw of a rule; every parameter of the rule is derived from it
@@ -121,8 +123,9 @@ class Ghost:
     slashed: Counter = field(default_factory=Counter)
 
 
-class MarketMachine(RuleBasedStateMachine):
-    """Several providers, renters, payers and brokers; both payment tokens; time from 1 s to weeks."""
+class MarketMachine(VaultRules, RuleBasedStateMachine):
+    """Several providers — one of them a vault backed by three investors — renters, payers and brokers;
+    both payment tokens; time from 1 s to weeks."""
 
     #: Where the system comes from: the in-process EVM by default; a subclass can point this at
     #: another driver with the same interface (tests/invariants/evm.py's Chain and Contract).
@@ -144,6 +147,7 @@ class MarketMachine(RuleBasedStateMachine):
         self.min_stake = 1_000 * GPUC
         for p in self.s.providers:
             self.g.staked[p] = 30_000 * GPUC
+        self._vault_init()
         self.step_no = 0
         self.touched_rental: RentalG | None = None
         self.touched_offer: OfferG | None = None
@@ -215,9 +219,10 @@ class MarketMachine(RuleBasedStateMachine):
 
     @initialize()
     def two_offers(self):
-        """Every example starts with an mUSD offer and a GPUC offer, so rentals can open at step one."""
-        for i, usd in ((0, True), (1, False)):
-            self._create(self.s.providers[i], usd, 1_950_000, 8, 200, True, 500)
+        """Every example starts with an mUSD offer, a GPUC offer and the vault's mUSD offer, so rentals
+        can open at step one."""
+        for p, usd in ((self.s.providers[0], True), (self.s.providers[1], False), (self.v.address, True)):
+            self._create(p, usd, 1_950_000, 8, 200, True, 500)
 
     # ───────────────────────────── stake ─────────────────────────────
 
@@ -264,19 +269,31 @@ class MarketMachine(RuleBasedStateMachine):
     @rule(n=N)
     def create_offer(self, n):
         n = self._n(n)
-        p = self.s.providers[n % 3]
-        if self.paused or not self._active_provider(p) or len(self.g.offers) >= 6:
+        p = (*self.s.providers, self.v.address)[n % 4]
+        if self.paused or not self._active_provider(p) or len(self.g.offers) >= 7:
             return
         usd, price, gpus = n // 3 % 2 == 0, n // 6 % 5_000_000 + 1, n // 30_000_000 % 16 + 1
         self._create(p, usd, price, gpus, n % 200 + 1, n % 7 < 4, (0, 300, 1000)[n % 3])
         self._count("createOffer")
+
+    def _signer(self, p: str) -> str:
+        """Who sends a provider's own transactions: the provider, or for the vault (a contract) its operator."""
+        return self.s.operator if p == self.v.address else p
+
+    def _provider_call(self, p: str, fn: str, *args):
+        """A provider's call to the market: directly, or for the vault through its operator's `callMarket`."""
+        if p != self.v.address:
+            return self.s.market.call(p, fn, *args)
+        f = self.s.market._fns[fn]
+        (out,) = self.s.vault.call(self.s.operator, "callMarket", f.selector + encode(f.inputs, list(args)))
+        return tuple(decode(f.outputs, bytes(out))) if f.outputs else ()
 
     def _create(self, p, usd, price, gpus, max_hours, tiered, max_broker):
         token = self.s.usd if usd else self.s.gpuc
         if not usd:
             price *= 10**12  # an 18-decimal price of the same order
         tiers = [(24, 250), (96, 500)] if tiered else []
-        (oid,) = self.s.market.call(
+        (oid,) = self._provider_call(
             p, "createOffer", ("H100-SXM-80GB", "AU-QLD", token.address, price, gpus, 1, max_hours, ZERO, max_broker, tiers)
         )
         o = OfferG(oid, p, token.address, price, gpus, max_hours=max_hours, max_broker_bps=max_broker, tiers=tuple(tiers))
@@ -294,7 +311,7 @@ class MarketMachine(RuleBasedStateMachine):
         if op < 3:
             price = max(1, o.price * (n // 48 % 150 + 50) // 100)
             offered = max(o.in_use, 1, o.offered + n // 7200 % 9 - 4)
-            self.s.market.call(o.provider, "updateOffer", o.id, price, offered, 1, o.max_hours, ZERO, o.max_broker_bps,
+            self._provider_call(o.provider, "updateOffer", o.id, price, offered, 1, o.max_hours, ZERO, o.max_broker_bps,
                                list(o.tiers))
             o.price, o.offered = price, offered
             self._count("updateOffer")
@@ -302,7 +319,7 @@ class MarketMachine(RuleBasedStateMachine):
             action = ("pauseOffer", "resumeOffer", "closeOffer")[op - 3]
             if (action == "pauseOffer" and o.status != 1) or (action == "resumeOffer" and o.status != 2):
                 return
-            self.s.market.call(o.provider, action, o.id)
+            self._provider_call(o.provider, action, o.id)
             o.status = {"pauseOffer": 2, "resumeOffer": 1, "closeOffer": 3}[action]
             self._count(action)
         self._touch(o=o)
@@ -363,7 +380,14 @@ class MarketMachine(RuleBasedStateMachine):
         r = self._pick(n, PENDING)
         if r is None or self.now > r.deadline:
             return
-        self.s.market.call(r.offer.provider, "activate", r.id)
+        if r.offer.provider == self.v.address:  # the operator activates through the vault, which tracks it
+            self.s.vault.call(self.s.operator, "activate", r.id)
+            self.v.tracked.append(r.id)
+            if r.offer.token not in self.v.tokens:
+                self.v.tokens.append(r.offer.token)
+            self.vault_touched = True
+        else:
+            self.s.market.call(r.offer.provider, "activate", r.id)
         r.status, r.started, r.ends = ACTIVE, self.now, self.now + r.hours * HOUR
         self._touch(r)
         self._count("activate")
@@ -378,7 +402,7 @@ class MarketMachine(RuleBasedStateMachine):
         accrued = accrued_down(r.total, r.started, r.ends, self.now)
         if accrued == r.claimed:
             return
-        caller = [r.offer.provider, self.s.stranger, r.renter, self.s.owner][n // 64 % 4]  # anyone may trigger it
+        caller = [self._signer(r.offer.provider), self.s.stranger, r.renter, self.s.owner][n // 64 % 4]  # anyone
         (gross,) = self.s.market.call(caller, "claim", r.id)
         g, net, _, _ = self._claim_model(r, accrued)
         assert gross == g, f"claim paid {gross}, model {g}"
@@ -523,7 +547,7 @@ class MarketMachine(RuleBasedStateMachine):
             # billed: nothing is frozen, only the collateral and the bond are at stake.
             accrued = accrued_down(r.total, r.started, r.ends, self.now)
             if accrued > r.claimed:
-                self.s.market.call(r.offer.provider, "claim", r.id)
+                self.s.market.call(self._signer(r.offer.provider), "claim", r.id)
                 _, net, _, _ = self._claim_model(r, accrued)
                 self._pay(r.offer.token, r.offer.provider, net)
         # A running rental is billed as a stop at this second would bill it (so a dispute is never a
@@ -714,7 +738,7 @@ class MarketMachine(RuleBasedStateMachine):
             r = self._pick(k, ACTIVE, PENDING)
             if r is None:
                 return
-            caller = [r.offer.provider, self.s.stranger, self.s.arbiter, self.s.owner][k // 64 % 4]
+            caller = [self._signer(r.offer.provider), self.s.stranger, self.s.arbiter, self.s.owner][k // 64 % 4]
             not_renter = {"rentalId": r.id, "caller": caller}
             if r.status == PENDING:
                 self._expect_revert("MarketNotRenter", not_renter, m, caller, "cancelPending", r.id)
@@ -732,7 +756,7 @@ class MarketMachine(RuleBasedStateMachine):
         elif kind == 2:  # 8: only the arbiter resolves
             r = self._pick(k, DISPUTED)
             if r is not None:
-                caller = [r.renter, r.offer.provider, self.s.owner][k // 64 % 3]
+                caller = [r.renter, self._signer(r.offer.provider), self.s.owner][k // 64 % 3]
                 self._expect_revert("MarketNotArbiter", {"caller": caller}, m, caller, "resolveDispute", r.id, BPS, 0)
         elif kind == 3:  # 8: only the owner configures
             fn, args = [("pause", ()), ("setProtocolFee", (0,)), ("setTreasury", (self.s.stranger,))][k % 3]
@@ -755,7 +779,7 @@ class MarketMachine(RuleBasedStateMachine):
                 return
             fn, name = [("claim", "MarketRentalNotClaimable"), ("release", "MarketRentalNotReleasable"),
                         ("stopRental", "MarketRentalNotActive"), ("activate", "MarketRentalNotPending")][k // 64 % 4]
-            caller = {"stopRental": r.renter, "activate": r.offer.provider}.get(fn, self.s.stranger)
+            caller = {"stopRental": r.renter, "activate": self._signer(r.offer.provider)}.get(fn, self.s.stranger)
             inputs = {"rentalId": r.id, "status": r.status}
             if fn == "release":
                 inputs["releasableAt"] = 0  # a terminal rental is never releasable
@@ -854,9 +878,10 @@ class MarketMachine(RuleBasedStateMachine):
             for o in self.g.offers:
                 self.touched_offer = o
                 self.inv6_capacity()
-            for p in self.s.providers:
+            for p in (*self.s.providers, self.v.address):
                 self.touched_provider = p
                 self.inv5_stake()
+            self._check_vault()
             for (account, token), delta in self.g.balances.items():
                 if delta == 0:
                     continue

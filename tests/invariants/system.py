@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from eth_utils import to_checksum_address
+
 from evm import Chain, Contract
 
 GPUC = 10**18
@@ -16,7 +18,10 @@ DAY = 86_400
 MAX = 2**256 - 1
 ZERO = "0x0000000000000000000000000000000000000000"
 
-N_PROVIDERS, N_RENTERS, N_PAYERS, N_BROKERS = 3, 3, 2, 2
+N_PROVIDERS, N_RENTERS, N_PAYERS, N_BROKERS, N_INVESTORS = 3, 3, 2, 2, 3
+#: What the investors put into the vault at the start: (GPUC) each; the vault starts active.
+INVESTOR_DEPOSITS = (10_000 * 10**18, 6_000 * 10**18, 4_000 * 10**18)
+VAULT_COMMISSION_BPS = 1_000
 #: ComputeMarket's constructor: registry, owner, treasury, arbiter, [offer, dispute, admin] modules.
 MARKET_ARGS = ["address", "address", "address", "address", "address[3]"]
 PROVIDER_STAKE = 30_000 * GPUC
@@ -41,6 +46,9 @@ class System:
     base: tuple = ()
     base_balances: dict = None  # (account, token) -> balance at the snapshot
     factory: Contract | None = None  # VaultFactory
+    vault: Contract | None = None  # a ProviderVault run by `operator`, backed by `investors`
+    operator: str = ""
+    investors: list[str] = None
 
     @property
     def tokens(self) -> list[Contract]:
@@ -49,7 +57,7 @@ class System:
     @property
     def everyone(self) -> list[str]:
         return [self.owner, self.treasury, self.arbiter, self.stranger, *self.providers, *self.renters,
-                *self.payers, *self.brokers]
+                *self.payers, *self.brokers, self.operator, *self.investors, self.vault.address]
 
     def reset(self) -> None:
         self.chain.restore(self.base)
@@ -66,7 +74,9 @@ class System:
         renters = [c.address(next(a)) for _ in range(N_RENTERS)]
         payers = [c.address(next(a)) for _ in range(N_PAYERS)]
         brokers = [c.address(next(a)) for _ in range(N_BROKERS)]
-        for acct in (owner, treasury, arbiter, stranger, *providers, *renters, *payers, *brokers):
+        operator = c.address(next(a))
+        investors = [c.address(next(a)) for _ in range(N_INVESTORS)]
+        for acct in (owner, treasury, arbiter, stranger, *providers, *renters, *payers, *brokers, operator, *investors):
             c.fund_eth(acct)
         gpuc = c.deploy(owner, "ComputeToken", ["address", "uint256"], [treasury, 10**15 * GPUC])
         usd = c.deploy(owner, "MockStablecoin")
@@ -89,8 +99,16 @@ class System:
             usd.call(who, "mint", who, RICH)
             gpuc.call(who, "approve", market.address, MAX)
             usd.call(who, "approve", market.address, MAX)
+        # An investor-backed provider: the operator creates the vault, the investors back it.
+        (vault_address,) = factory.call(operator, "create", VAULT_COMMISSION_BPS, "Vault", "V", "ipfs://vault")
+        vault = c.at("ProviderVault", to_checksum_address(vault_address if isinstance(vault_address, str)
+                                                          else "0x%040x" % vault_address))
+        for who, amount in zip(investors, INVESTOR_DEPOSITS):
+            gpuc.call(treasury, "transfer", who, RICH)
+            gpuc.call(who, "approve", vault.address, MAX)
+            vault.call(who, "deposit", amount, who)
         s = cls(c, gpuc, usd, registry, market, owner, treasury, arbiter, stranger, providers, renters, payers,
-                brokers, factory=factory)
+                brokers, factory=factory, vault=vault, operator=operator, investors=investors)
         s.base_balances = {(a, t.address): t.one("balanceOf", a) for a in s.everyone for t in (usd, gpuc)}
         s.base = c.snapshot()
         return s

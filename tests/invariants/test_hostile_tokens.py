@@ -104,6 +104,8 @@ class HostileMachine(MarketMachine):
     activate = claim = claim_many = stop = cancel = release = dispute = resolve = warp = None
     activate_again = claim_again = stop_again = release_again = dispute_again = resolve_again = None
     exit_under_pause = None  # calls the base rental rules above; this machine pauses through `admin`
+    # The vault is the settlement machine's (its model assumes tokens that deliver what they say).
+    vault_deposit = vault_transfer = vault_harvest = vault_withdraw_income = vault_commission = vault_redeem = None
 
     def __init__(self):
         super().__init__()
