@@ -122,6 +122,10 @@ interface IProviderVault is IERC4626 {
     /// @notice Sends `msg.sender` its income in `token` (the operator: its commission too).
     function withdrawIncome(address token) external returns (uint256 amount);
 
+    /// @notice Stops tracking rentals whose stream is closed (or frozen by a dispute): each costs a
+    /// little in every harvest until then. Anyone may call; {activate} does it too.
+    function pruneRentals() external;
+
     /// @notice What `account` can withdraw in `token`, as of the last distribution (a {harvest} first
     /// distributes what has streamed since).
     function incomeOf(address account, address token) external view returns (uint256);

@@ -41,11 +41,13 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
     /// @inheritdoc IProviderVault
     address public immutable operator;
 
-    // Commission (one slot).
+    // One slot, read by every distribution: the commission, a pending change, and the escrowed shares
+    // (in redemption requests not yet burned, held by the vault itself; they earn nothing).
     uint16 internal _commissionBps;
     uint16 internal _pendingBps;
     uint40 internal _pendingAt;
     bool internal _hasPending;
+    uint128 internal _escrowed; // ≤ totalSupply
 
     // GPUC principal outside the registry: not yet staked, and owed to finished batches.
     uint128 internal _idle;
@@ -55,12 +57,18 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
     uint64 internal _queuedBatch = 1;
     uint64 internal _unbondingBatch;
     uint64 internal _nextRequestId = 1;
-    uint256 internal _escrowed; // shares in requests not yet burned (held by the vault itself)
+
+    /// @dev Per income token, in one slot: what the vault distributed and has not paid out (commission
+    /// and backers' income owed, plus rounding dust), and the part of it that is the operator's commission.
+    struct Book {
+        uint128 accounted;
+        uint128 commission;
+    }
 
     address[] internal _incomeTokens;
     uint256[] internal _tracked;
     mapping(address token => bool) internal _isIncomeToken;
-    mapping(address token => uint256) internal _accounted;
+    mapping(address token => Book) internal _books;
     mapping(address token => uint256) internal _incomePerShare;
     mapping(address account => mapping(address token => uint256)) internal _paidPerShare;
     mapping(address account => mapping(address token => uint256)) internal _owed;
@@ -180,8 +188,14 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
             _isIncomeToken[token] = true;
             _incomeTokens.push(token);
         }
+        _prune();
         _tracked.push(rentalId);
         emit RentalTracked(rentalId, token);
+    }
+
+    /// @inheritdoc IProviderVault
+    function pruneRentals() external nonReentrant {
+        _prune();
     }
 
     /// @inheritdoc IProviderVault
@@ -213,17 +227,22 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
     function withdrawIncome(address token) external nonReentrant returns (uint256 amount) {
         _harvest();
         _settle(msg.sender);
+        Book storage book = _books[token];
         amount = _owed[msg.sender][token];
-        if (amount == 0) revert VaultNoIncome(msg.sender, token);
         _owed[msg.sender][token] = 0;
-        _accounted[token] -= amount;
+        if (msg.sender == operator) {
+            amount += book.commission;
+            book.commission = 0;
+        }
+        if (amount == 0) revert VaultNoIncome(msg.sender, token);
+        book.accounted -= uint128(amount); // safe: owed and commission are parts of what is accounted
         IERC20(token).safeTransfer(msg.sender, amount);
         emit IncomeWithdrawn(msg.sender, token, amount);
     }
 
     /// @inheritdoc IProviderVault
     function incomeOf(address account, address token) external view returns (uint256) {
-        uint256 owed = _owed[account][token];
+        uint256 owed = _owed[account][token] + (account == operator ? _books[token].commission : 0);
         if (account == address(this)) return owed;
         return owed + VaultMath.incomeDown(balanceOf(account), _incomePerShare[token] - _paidPerShare[account][token]);
     }
@@ -254,7 +273,7 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
         if (shares == 0 || shares > balance) revert VaultInvalidRedeem(shares, balance);
         // The shares go into escrow (settling the owner's income first): from now on they earn nothing.
         _transfer(msg.sender, address(this), shares);
-        _escrowed += shares;
+        _escrowed += uint128(shares); // safe: ≤ totalSupply
         uint64 batch = _queuedBatch;
         _batches[batch].shares += shares.toUint128();
         requestId = _nextRequestId++;
@@ -301,7 +320,7 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
         // Effect: the batch's shares leave the supply (after the income so far is distributed, while
         // they are still escrowed: they earn none of it).
         _burn(address(this), shares);
-        _escrowed -= shares;
+        _escrowed -= uint128(shares); // safe: the batch's shares are escrowed
         b.payout = payout.toUint128();
         b.finished = true;
         _unbondingBatch = 0;
@@ -345,26 +364,28 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
 
     // ───────────────────────────── Internal ─────────────────────────────
 
-    /// @dev Claims every tracked stream (dropping rentals that are closed for good), then distributes
+    /// @dev Claims every tracked stream (the market skips those with nothing to claim), then distributes
     /// whatever income arrived in each token since the last distribution.
-    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events,calls-loop — reached only from nonReentrant entry points; one call per tracked rental
+    // slither-disable-next-line reentrancy-no-eth,reentrancy-benign,reentrancy-events — reached only from nonReentrant entry points
     function _harvest() internal {
-        uint256 n = _tracked.length;
-        if (n != 0) {
-            // slither-disable-next-line unused-return — the income is measured by what arrives, per token
-            market.claimMany(_tracked);
-            for (uint256 i = n; i > 0; --i) {
-                // A stream closed for good (or frozen by a dispute, whose ruling pays by push) is dropped.
-                if (!Rental.hasOpenStream(market.getRental(_tracked[i - 1]).status)) {
-                    _tracked[i - 1] = _tracked[_tracked.length - 1];
-                    _tracked.pop();
-                }
-            }
-        }
+        // slither-disable-next-line unused-return — the income is measured by what arrives, per token
+        if (_tracked.length != 0) market.claimMany(_tracked);
         _applyCommission();
         uint256 tokens = _incomeTokens.length;
         for (uint256 i; i < tokens; ++i) {
             _distribute(_incomeTokens[i]);
+        }
+    }
+
+    /// @dev Drops the tracked rentals whose stream is closed for good, or frozen by a dispute (whose
+    /// ruling pays by push): they have nothing left to claim. One market read per tracked rental.
+    // slither-disable-next-line calls-loop — one view call per tracked rental
+    function _prune() internal {
+        for (uint256 i = _tracked.length; i > 0; --i) {
+            if (!Rental.hasOpenStream(market.getRental(_tracked[i - 1]).status)) {
+                _tracked[i - 1] = _tracked[_tracked.length - 1];
+                _tracked.pop();
+            }
         }
     }
 
@@ -374,13 +395,13 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
     function _distribute(address token) internal {
         uint256 held = IERC20(token).balanceOf(address(this));
         if (token == asset()) held -= _idle + _reserved; // GPUC principal is not income
-        uint256 received = held - _accounted[token];
+        Book storage book = _books[token];
+        uint256 received = held - book.accounted;
         // slither-disable-next-line incorrect-equality — internal accounting, not a balance
         if (received == 0) return;
-        _accounted[token] = held;
         uint256 earning = totalSupply() - _escrowed;
         uint256 toOperator = earning == 0 ? received : VaultMath.bpsOfDown(received, _commissionBps);
-        _owed[operator][token] += toOperator;
+        (book.accounted, book.commission) = (held.toUint128(), (book.commission + toOperator).toUint128());
         if (earning != 0) _incomePerShare[token] += VaultMath.perShareDown(received - toOperator, earning);
         emit IncomeDistributed(token, received, toOperator, earning);
     }

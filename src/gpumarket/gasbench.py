@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 GPUC = 10**18
 HOUR = 3600
+DAY = 86_400
 ZERO = "0x" + "0" * 40
 PRICE = 1_950_000  # 1.95 mUSD per GPU-hour
 TIERS = [(96, 250), (192, 500)]
@@ -38,6 +39,15 @@ BUDGETS: dict[str, int] = {
     "claim_many_extra": 20_000,
     "stake_new_provider": 75_000,
     "stake_topup": 75_000,
+}
+
+#: Budgets relative to another row: (row, the row it is compared with, the most it may cost more).
+RELATIVE_BUDGETS: dict[str, tuple[str, int]] = {
+    # A rental's claim paid into a vault costs at most 25,000 more than one paid to a plain provider.
+    # (The vault distributes what arrived at its next change of shares or harvest, whoever claimed it:
+    # the claim itself pays nothing for the vault's accounting. `vault_harvest` — the market's claim
+    # and the distribution together — is reported beside it.)
+    "vault_claim_direct": ("claim_mid", 25_000),
 }
 
 #: Sablier's linear stream on the same anvil (receipt gasUsed), beside our closest operation.
@@ -188,7 +198,49 @@ def measure_core(system, roles: Roles) -> list[Row]:
     # ── Pull withdrawals.
     rec("withdraw_fees", "withdrawProtocolFees", market.withdrawProtocolFees(usd, sender=r.stranger))
     rec("withdraw_credits", "withdrawCredits (broker)", market.withdrawCredits(usd, sender=r.broker))
+
+    rows += _measure_vault(system, r, rec)
     return rows
+
+
+def _measure_vault(system, r: Roles, rec) -> list[Row]:
+    """An investor-backed provider: `broker` operates a vault, `stranger` and `payer` back it."""
+    from ape import chain, project
+
+    token, market, usd = system.token, system.market, system.stablecoin
+    factory = system.contracts["VaultFactory"]
+    tx = rec("vault_create", "VaultFactory.create (a vault for an operator)",
+             factory.create(1_000, "Backers", "BK", "ipfs://vault", sender=r.broker))
+    vault = project.ProviderVault.at(tx.decode_logs(factory.VaultCreated)[0].vault)
+    for who in (r.stranger, r.payer):
+        token.transfer(who, 20_000 * GPUC, sender=r.treasury)
+        token.approve(vault, 2**256 - 1, sender=who)
+    rec("vault_deposit_first", "vault deposit (the vault's first: stakes it all)",
+        vault.deposit(10_000 * GPUC, r.stranger, sender=r.stranger), once=True)
+    params = ("H100-SXM-80GB", "AU-QLD", usd.address, PRICE, 16, 1, 720, ZERO, 500, TIERS)
+    vault.callMarket(market.createOffer.encode_input(params), sender=r.broker)
+    offer = market.nextOfferId() - 1
+    rid = _rid(market, market.openRental(offer, 8, 24, PRICE, ZERO, 0, sender=r.renter))
+    rec("vault_activate", "vault activate (tracks the rental)", vault.activate(rid, sender=r.broker))
+    chain.pending_timestamp += HOUR
+    rec("vault_deposit", "vault deposit (1 rental tracked: claims and distributes first)",
+        vault.deposit(5_000 * GPUC, r.payer, sender=r.payer))
+    chain.pending_timestamp += HOUR
+    rec("vault_harvest", "vault harvest (a claim into a vault: 1 rental mid-stream, distributed)",
+        vault.harvest(sender=r.stranger))
+    chain.pending_timestamp += HOUR
+    rec("vault_claim_direct", "claim of a vault's rental by anyone (paid to the vault, distributed later)",
+        market.claim(rid, sender=r.stranger))
+    chain.pending_timestamp += HOUR
+    rec("vault_transfer", "vault share transfer (1 rental tracked)",
+        vault.transfer(r.payer, vault.balanceOf(r.stranger) // 10, sender=r.stranger))
+    rec("vault_withdraw_income", "vault withdrawIncome (an investor's mUSD)", vault.withdrawIncome(usd, sender=r.stranger))
+    rec("vault_request_redeem", "vault requestRedeem", vault.requestRedeem(vault.balanceOf(r.payer), r.payer, sender=r.payer))
+    rec("vault_start_batch", "vault startBatch (requests unbonding)", vault.startBatch(sender=r.stranger))
+    chain.pending_timestamp += 7 * DAY
+    rec("vault_finish_batch", "vault finishBatch (withdraws, burns, restakes the rest)", vault.finishBatch(sender=r.stranger))
+    rec("vault_claim_redemption", "vault claimRedemption", vault.claimRedemption(1, sender=r.stranger))
+    return []
 
 
 # ───────────────────────────── Population by raw JSON-RPC ─────────────────────────────

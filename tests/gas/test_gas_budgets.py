@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from gpumarket.gasbench import BUDGETS, Roles, measure_core
+from gpumarket.gasbench import BUDGETS, RELATIVE_BUDGETS, Roles, measure_core
 
 #: Budgets the design cannot meet soundly, with the ceiling this code does meet (a regression guard)
 #: and why; benchmarks/gas.md breaks the cost down.
@@ -42,3 +42,9 @@ def test_gas__unmet_budget__stays_under_its_ceiling(gas, key):
 @pytest.mark.xfail(strict=True, reason="over the issue's budget: see NOT_MET and benchmarks/gas.md")
 def test_gas__unmet_budget__is_met(gas, key):
     assert gas[key] <= BUDGETS[key]
+
+
+@pytest.mark.parametrize("key", list(RELATIVE_BUDGETS))
+def test_gas__relative_budget__holds(gas, key):
+    base, most = RELATIVE_BUDGETS[key]
+    assert gas[key] - gas[base] <= most, f"{key}: {gas[key]:,} gas, {gas[key] - gas[base]:,} more than {base} (≤ {most:,})"

@@ -382,6 +382,7 @@ class MarketMachine(VaultRules, RuleBasedStateMachine):
             return
         if r.offer.provider == self.v.address:  # the operator activates through the vault, which tracks it
             self.s.vault.call(self.s.operator, "activate", r.id)
+            self._prune()  # activation drops the closed rentals first
             self.v.tracked.append(r.id)
             if r.offer.token not in self.v.tokens:
                 self.v.tokens.append(r.offer.token)

@@ -56,6 +56,7 @@ class VaultG:
     paid: dict = field(default_factory=dict)  # (account, token) -> accumulator at its last settlement
     owed: dict = field(default_factory=dict)  # (account, token) -> settled, not withdrawn
     accounted: dict = field(default_factory=dict)  # token -> distributed and not paid out (incl. dust)
+    commission: dict = field(default_factory=dict)  # token -> the operator's commission, not withdrawn
     tokens: list = field(default_factory=list)  # income tokens, in order
     tracked: list = field(default_factory=list)  # rental ids
     bps: int = VAULT_COMMISSION_BPS
@@ -127,7 +128,7 @@ class VaultRules:
         v.received[token] = v.received.get(token, 0) + received
         earning = v.supply - v.escrowed
         to_operator = received if earning == 0 else received * v.bps // BPS
-        v.owed[(v.operator, token)] = v.owed.get((v.operator, token), 0) + to_operator
+        v.commission[token] = v.commission.get(token, 0) + to_operator
         if earning:
             v.ips[token] = v.ips.get(token, 0) + (received - to_operator) * SCALE // earning
         v.distributions += 1
@@ -143,15 +144,20 @@ class VaultRules:
                 if accrued > r.claimed:
                     _, net, _, _ = self._claim_model(r, accrued)
                     self._pay(r.offer.token, v.address, net)
+        self._apply_commission()
+        for token in v.tokens:
+            self._distribute(token)
+
+    def _prune(self) -> None:
+        """The vault's `_prune`: drop tracked rentals whose stream is closed or frozen (swap and pop)."""
+        v = self.v
+        by_id = {r.id: r for r in self.g.rentals}
         i = len(v.tracked)
         while i > 0:
             if by_id[v.tracked[i - 1]].status not in (ACTIVE, ENDED):
                 v.tracked[i - 1] = v.tracked[-1]
                 v.tracked.pop()
             i -= 1
-        self._apply_commission()
-        for token in v.tokens:
-            self._distribute(token)
 
     def _move_shares(self, frm: str | None, to: str | None, amount: int) -> None:
         """The vault's `_update`: harvest, settle both sides (never the vault itself), move."""
@@ -173,7 +179,8 @@ class VaultRules:
     def _income_model(self, account: str, token: str) -> int:
         v = self.v
         pending = v.shares.get(account, 0) * (v.ips.get(token, 0) - v.paid.get((account, token), 0)) // SCALE
-        return v.owed.get((account, token), 0) + pending
+        commission = v.commission.get(token, 0) if account == v.operator else 0
+        return v.owed.get((account, token), 0) + commission + pending
 
     # ── rules ──
 
@@ -233,13 +240,15 @@ class VaultRules:
         token = v.tokens[n // 4 % len(v.tokens)]
         self._harvest()
         self._settle(who)
-        owed = v.owed.get((who, token), 0)
+        owed = v.owed.get((who, token), 0) + (v.commission.get(token, 0) if who == v.operator else 0)
         if owed == 0:
             self._expect_revert("VaultNoIncome", {"account": who, "token": token}, s.vault, who, "withdrawIncome", token)
             return
         (got,) = s.vault.call(who, "withdrawIncome", token)
         assert got == owed, f"vault paid {got} of income, model {owed}"
         v.owed[(who, token)] = 0
+        if who == v.operator:
+            v.commission[token] = 0
         v.accounted[token] -= owed
         v.withdrawn[token] = v.withdrawn.get(token, 0) + owed
         self._move(v.address, token, -owed)
@@ -267,7 +276,17 @@ class VaultRules:
         """The redemption flow, one step at a time: request, start a batch, finish it, claim."""
         n = self._n(n)
         s, v = self.s, self.v
-        step = n % 4
+        # The step that applies now: a finish as soon as a batch is unbonding (with undistributed income
+        # it must not share with the batch's escrowed shares), a start as soon as one is queued.
+        steps = [0]
+        if v.unbonding:
+            steps += [2, 2]
+        elif v.batches.get(v.queued, [0])[0]:
+            steps += [1, 1]
+        if any(not q[4] and v.batches[q[3]][3] for q in v.requests.values()):
+            steps.append(3)
+        step = steps[n % len(steps)]
+        n //= len(steps)
         if step == 0:
             who = s.investors[n // 4 % 3]
             have = v.shares.get(who, 0)

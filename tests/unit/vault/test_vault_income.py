@@ -92,6 +92,7 @@ def test_withdraw_income__pays_each_token_once(
     dubai = investors[0]
     rid, started = _running(vault, market, open_rental, renter, provider2, vault_offer)
     time_travel.at(started + 2 * HOUR)
+    market.stopRental(rid, sender=renter)  # the bill is final: nothing streams after this
     vault.harvest(sender=dubai)
     owed = vault.incomeOf(dubai, usd)
     before = usd.balanceOf(dubai)
@@ -126,13 +127,15 @@ def test_income_in_two_tokens__is_kept_apart(
     assert vault.totalAssets() == 12_000 * GPUC
 
 
-def test_stopped_and_settled_rentals__are_dropped_from_the_harvest(
+def test_settled_rentals__are_dropped_by_pruning(
     vault_offer, vault, market, open_rental, renter, provider2, stranger, time_travel
 ):
     rid, started = _running(vault, market, open_rental, renter, provider2, vault_offer, hours=2)
     time_travel.at(started + 2 * HOUR + market.disputeWindow())
     market.release(rid, sender=stranger)  # settled: the last of the stream is pushed to the vault
     vault.harvest(sender=stranger)
+    assert list(vault.trackedRentals()) == [rid]  # harvests skip it at the market; pruning drops it
+    vault.pruneRentals(sender=stranger)  # anyone
     assert list(vault.trackedRentals()) == []
 
 
