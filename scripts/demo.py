@@ -1,26 +1,38 @@
-"""The gpumarket demo: one cluster rental from listing to settlement on a local anvil.
+"""The gpumarket demo, in two parts, on a local anvil.
 
     make demo        (= ape run demo --network ethereum:local:foundry)
 
-A pseudonymous provider stakes GPUC and lists 8 × H100-SXM-80GB in AU-QLD at 1.95 mUSD per
-GPU-hour with a bulk tier; a renter rents the whole cluster for 24 hours through a broker, paid by a
-separate payer account; 10 hours pass; the provider claims; the renter stops early; after the dispute
-window anyone releases the rental. The settlement report shows every party's balance change and
-checks, to the base unit, that they add up to what the payer paid. Exits non-zero if they do not.
+Part 1, one cluster rental from listing to settlement: a pseudonymous provider stakes GPUC and lists
+8 × H100-SXM-80GB in AU-QLD at 1.95 mUSD per GPU-hour with a bulk tier; a renter rents the whole cluster
+for 24 hours through a broker, paid by a separate payer account; 10 hours pass; the provider claims; the
+renter stops early; after the dispute window anyone releases the rental. The settlement report shows
+every party's balance change and checks, to the base unit, that they add up to what the payer paid.
+
+Part 2, a vault of investors behind a provider: a Brisbane operator creates a ProviderVault and puts in
+1,000 GPUC; investors in Dubai, the US and Korea deposit 8,500 more. The vault (the provider) takes a
+48-GPU rental whose collateral the operator's own stake could not cover; a no-show on another rental is
+slashed from the vault's stake, and every share loses the same ratio; the rental's income is split
+(the operator's commission, the rest pro rata to shares), checked to the base unit; Dubai redeems
+(request, the batch waits for the collateral, starts, unbonds, finishes, is claimed).
+
+Exits non-zero if any check fails.
 """
 
 from __future__ import annotations
 
 import sys
 
-from ape import accounts, chain
+from ape import accounts, chain, project
 from ape.logging import logger
 
-from gpumarket.deployment import GPUC, deploy_system
+from gpumarket.deployment import DAY, GPUC, deploy_system
+from gpumarket.errors import ContractError
+from gpumarket.market import Market
 from gpumarket.units import fmt, to_base
 
 ZERO = "0x0000000000000000000000000000000000000000"
 HOUR = 3600
+SCALE = 10**36  # VaultMath.SCALE: income per share is kept × 1e36, every division rounds down
 
 
 def main():
@@ -91,7 +103,13 @@ def main():
     market.withdrawCredits(usd, sender=broker)
 
     after = {name: usd.balanceOf(acct) for name, acct in _parties(payer, renter, provider, broker, treasury, market)}
-    return _report(before, after, cost)
+    _report(before, after, cost)
+    failed = VaultStory(system, a).run()
+    if failed:
+        print(f"\n{failed} CHECK(S) FAILED", file=sys.stderr)
+        sys.exit(1)
+    print("\nevery check passed")
+    return 0
 
 
 def _parties(payer, renter, provider, broker, treasury, market):
@@ -117,3 +135,207 @@ def _report(before: dict, after: dict, paid: int) -> int:
         return 0
     print(f"CHECK FAILED: {total} != {paid}", file=sys.stderr)
     sys.exit(1)
+
+
+def _g(raw: int) -> str:
+    return fmt(raw, 18)
+
+
+def _u(raw: int) -> str:
+    return fmt(raw, 6)
+
+
+class VaultStory:
+    """Part 2: investors in Dubai, the US and Korea back a Brisbane operator's vault."""
+
+    DEPOSITS = {"Brisbane (operator)": 1_000, "Dubai": 5_000, "US": 2_000, "Korea": 1_500}
+    COMMISSION_BPS = 1_000
+
+    def __init__(self, system, a):
+        self.s, self.a = system, a
+        self.token, self.registry, self.market = system.token, system.registry, system.market
+        self.usd = system.stablecoin
+        self.factory = system.contracts["VaultFactory"]
+        self.deployer, self.treasury = a[0], a[1]
+        self.people = {"Brisbane (operator)": a[3], "Dubai": a[9], "US": a[10], "Korea": a[11]}
+        self.operator = a[3]
+        self.renter, self.renter2, self.anyone = a[4], a[5], a[8]
+        self.failed = 0
+
+    def check(self, ok: bool, text: str) -> None:
+        print(f"{'CHECK OK' if ok else 'CHECK FAILED'}: {text}")
+        self.failed += not ok
+
+    def values(self) -> dict[str, int]:
+        """What each holder's shares are worth now (GPUC base units)."""
+        return {n: self.vault.convertToAssets(self.vault.balanceOf(p)) for n, p in self.people.items()}
+
+    def price(self) -> int:
+        return self.vault.convertToAssets(10**self.vault.decimals())
+
+    def run(self) -> int:
+        print("\n\n== part 2: a vault of investors behind a provider ==")
+        print(f"VaultFactory     {self.factory.address}")
+        self.create_and_deposit()
+        rental_id = self.big_rental()
+        self.no_show()
+        self.income_split(rental_id)
+        self.redemption(rental_id)
+        return self.failed
+
+    def create_and_deposit(self):
+        tx = self.factory.create(self.COMMISSION_BPS, "Brisbane H100 Vault", "bH100",
+                                 "sha256:41be…/brisbane-h100-sxm-80gb-x64.json", sender=self.operator)
+        self.vault = project.ProviderVault.at(tx.decode_logs(self.factory.VaultCreated)[0].vault)
+        print(f"Brisbane operator {self.operator.address[:10]}… created vault bH100 at {self.vault.address} "
+              f"with a {self.COMMISSION_BPS / 100:g} % commission; the vault is the provider in the registry")
+        print(f"\n{'deposit':<22}{'GPUC in':>28}{'bH100 shares out':>36}")
+        for name, units in self.DEPOSITS.items():
+            who, amount = self.people[name], units * GPUC
+            self.token.transfer(who, amount, sender=self.treasury)
+            self.token.approve(self.vault, amount, sender=who)
+            shares = self.vault.deposit(amount, who, sender=who).decode_logs(self.vault.Deposit)[0].shares
+            print(f"{name:<22}{_g(amount):>28}{fmt(shares, 24):>36}")
+        staked = self.registry.providerOf(self.vault).staked
+        print(f"the vault staked every deposit: {fmt(staked, 18, 'GPUC')}")
+        self.check(staked == sum(self.DEPOSITS.values()) * GPUC, "the vault's stake is the sum of the deposits")
+
+    def big_rental(self) -> int:
+        m, price = self.market, to_base("1.95", 6)
+        params = ("H100-SXM-80GB", "AU-QLD", self.usd.address, price, 64, 1, 720, ZERO, 500, [])
+        tx = self.vault.callMarket(m.createOffer.encode_input(params), sender=self.operator)
+        self.offer_id = tx.decode_logs(m.OfferCreated)[0].offerId
+        print(f"\noffer #{self.offer_id} (sent by the operator through the vault's callMarket): 64 × H100-SXM-80GB "
+              f"in AU-QLD at {fmt(price, 6, 'mUSD')}/GPU-hour; its provider is the vault")
+        gpus, hours = 48, 24
+        cost = m.quote(self.offer_id, gpus, hours).cost
+        self.usd.mint(self.renter, cost, sender=self.deployer)
+        self.usd.approve(m, cost, sender=self.renter)
+        tx = m.openRental(self.offer_id, gpus, hours, price, ZERO, 0, sender=self.renter)
+        rental_id = tx.decode_logs(m.RentalOpened)[0].rentalId
+        collateral = m.getRental(rental_id).collateral
+        own = self.DEPOSITS["Brisbane (operator)"] * GPUC
+        vault_stake = self.registry.providerOf(self.vault).staked
+        print(f"rental #{rental_id}: {gpus} GPUs × {hours} h for {fmt(cost, 6, 'mUSD')}")
+        print(f"  collateral needed        {fmt(collateral, 18, 'GPUC'):>30}")
+        print(f"  the operator's own stake {fmt(own, 18, 'GPUC'):>30}  (backs at most {own // m.stakePerGpu()} GPUs)")
+        print(f"  the vault's stake        {fmt(vault_stake, 18, 'GPUC'):>30}")
+        self.check(own < collateral <= vault_stake,
+                   "the operator alone could not have taken this rental; the vault could")
+        self.vault.activate(rental_id, sender=self.operator)
+        self.started = m.getRental(rental_id).startedAt
+        print(f"the operator activated rental #{rental_id} through the vault, which tracks its stream")
+        return rental_id
+
+    def no_show(self):
+        m = self.market
+        gpus, hours = 8, 4
+        cost = m.quote(self.offer_id, gpus, hours).cost
+        self.usd.mint(self.renter2, cost, sender=self.deployer)
+        self.usd.approve(m, cost, sender=self.renter2)
+        tx = m.openRental(self.offer_id, gpus, hours, to_base("1.95", 6), ZERO, 0, sender=self.renter2)
+        rental_id = tx.decode_logs(m.RentalOpened)[0].rentalId
+        print(f"\nrental #{rental_id}: {gpus} GPUs × {hours} h by another renter; the operator never activates it")
+        price_before, values_before = self.price(), self.values()
+        assets_before = self.vault.totalAssets()
+        chain.pending_timestamp = m.getRental(rental_id).activationDeadline + 1
+        penalty = m.cancelPending(rental_id, sender=self.renter2).decode_logs(m.RentalCancelled)[0].penalty
+        price_after, values_after = self.price(), self.values()
+        assets_after = self.vault.totalAssets()
+        print(f"after the activation deadline the renter cancelled: no-show slash of {fmt(penalty, 18, 'GPUC')} "
+              "from the vault's stake, to the renter")
+        print(f"  share price  {_g(price_before)} → {_g(price_after)} GPUC per bH100 "
+              f"({(price_after - price_before) * 100 / price_before:+.4f} %)")
+        print(f"  {'holder':<22}{'value before':>26}{'value after':>26}{'change':>11}")
+        same = True
+        for name in self.people:
+            b, a = values_before[name], values_after[name]
+            print(f"  {name:<22}{_g(b):>26}{_g(a):>26}{(a - b) * 100 / b:>+10.4f}%")
+            # The same ratio for every share: a holder's value moved by totalAssets' ratio, to the base unit.
+            same &= abs(a * assets_before - b * assets_after) <= assets_before
+        self.check(assets_before - assets_after == penalty, "the vault's assets fell by exactly the slash")
+        self.check(same, "every holder lost the same ratio of its value (to the base unit)")
+
+    def income_split(self, rental_id: int):
+        m, v, usd = self.market, self.vault, self.usd
+        chain.pending_timestamp = self.started + 24 * HOUR
+        held = usd.balanceOf(v)
+        tx = v.harvest(sender=self.anyone)
+        ev = tx.decode_logs(v.IncomeDistributed)[0]
+        received, commission, earning = ev.received, ev.commission, ev.earningShares
+        print(f"\n+24 h: rental #{rental_id} ended; anyone harvested: the vault claimed its stream and shared it")
+        per_share = (received - commission) * SCALE // earning
+        expected = {n: v.balanceOf(p) * per_share // SCALE for n, p in self.people.items()}
+        got = {n: v.incomeOf(p, usd) for n, p in self.people.items()}
+        operator = "Brisbane (operator)"
+        got_operator_shares = got[operator] - commission
+        print("\n== income split (mUSD) ==")
+        print(f"{'received by the vault':<40}{_u(received):>16}")
+        print(f"{f'commission {self.COMMISSION_BPS / 100:g} % (operator)':<40}{_u(commission):>16}")
+        print(f"{'to shareholders, pro rata':<40}{_u(received - commission):>16}")
+        for name, who in self.people.items():
+            shares = v.balanceOf(who)
+            mine = got_operator_shares if name == operator else got[name]
+            print(f"  {name + f' ({fmt(shares, 24).split(chr(46))[0]} sh)':<38}{_u(mine):>16}")
+        dust = received - sum(got.values())
+        print(f"{'rounding dust (stays unallocated)':<40}{_u(dust):>16}")
+        print(f"{'operator in all (commission + shares)':<40}{_u(got[operator]):>16}")
+        self.check(usd.balanceOf(v) - held == received, "what the vault received is exactly what arrived in mUSD")
+        self.check(commission == received * self.COMMISSION_BPS // 10_000, "the commission is 10 % of it, rounded down")
+        self.check(got_operator_shares == expected[operator] and all(got[n] == expected[n] for n in expected
+                                                                     if n != operator),
+                   "each holder's income is (received − commission) × its shares / all shares, rounded down "
+                   "(VaultMath)")
+        self.check(commission + sum(expected.values()) + dust == received and 0 <= dust < len(self.people),
+                   f"commission + every holder's income + dust == received ({received} base units), to the unit")
+        paid = 0
+        for name, who in self.people.items():
+            before = usd.balanceOf(who)
+            v.withdrawIncome(usd, sender=who)
+            paid += usd.balanceOf(who) - before
+        self.check(paid == received - dust and usd.balanceOf(v) == held + dust,
+                   "every holder withdrew exactly its income; only the dust stays in the vault")
+
+    def redemption(self, rental_id: int):
+        m, v, reg = self.market, self.vault, self.registry
+        dubai = self.people["Dubai"]
+        shares = v.balanceOf(dubai)
+        worth = v.convertToAssets(shares)
+        price_before = self.price()
+        tx = v.requestRedeem(shares, dubai, sender=dubai)
+        request_id = tx.decode_logs(v.RedeemRequested)[0].requestId
+        print("\n== redemption ==")
+        print(f"Dubai asked to redeem all its {fmt(shares, 24, 'bH100')} (worth {fmt(worth, 18, 'GPUC')}): "
+              f"request #{request_id}, in escrow, queued")
+        session = Market(_record(self.s), self.anyone)
+        try:
+            session.vault(v.address).start_batch()
+            self.check(False, "the batch should wait for the collateral")
+        except ContractError as refused:
+            print(f"start-batch now is refused before sending: {refused.sentence}")
+        chain.pending_timestamp = m.releasableAt(rental_id)
+        m.release(rental_id, sender=self.anyone)
+        print(f"+{m.disputeWindow() // HOUR} h (the dispute window): anyone released rental #{rental_id}; its "
+              f"collateral is free (locked now {fmt(reg.providerOf(v).locked, 18, 'GPUC')})")
+        ev = v.startBatch(sender=self.anyone).decode_logs(v.BatchStarted)[0]
+        print(f"anyone started batch #{ev.batch}: {fmt(ev.assets, 18, 'GPUC')} unbonding for "
+              f"{reg.unbondingPeriod() // DAY} days")
+        chain.pending_timestamp = ev.readyAt
+        fin = v.finishBatch(sender=self.anyone).decode_logs(v.BatchFinished)[0]
+        before = self.token.balanceOf(dubai)
+        v.claimRedemption(request_id, sender=self.anyone)
+        got = self.token.balanceOf(dubai) - before
+        print(f"+{reg.unbondingPeriod() // DAY} days: anyone finished the batch (payout {fmt(fin.payout, 18, 'GPUC')}, "
+              f"restaked {fmt(fin.restaked, 18, 'GPUC')}) and claimed request #{request_id}")
+        print(f"Dubai received {fmt(got, 18, 'GPUC')} for {fmt(5_000 * GPUC, 18, 'GPUC')} deposited "
+              "(its part of the no-show slash included)")
+        self.check(got == worth, "Dubai got what its shares were worth at the request, to the base unit")
+        self.check(abs(self.price() - price_before) <= 1,
+                   f"the remaining holders' share price is unchanged ({_g(self.price())} GPUC per bH100)")
+        self.check(v.totalAssets() == reg.providerOf(v).staked, "everything left in the vault is staked")
+
+
+def _record(system) -> dict:
+    """A deployment record of the demo's system, for a `gpumarket` session (what `gpumarket deploy` writes)."""
+    return {"contracts": {name: {"address": c.address} for name, c in system.contracts.items()},
+            "payment_tokens": {"GPUC": system.token.address, "mUSD": system.stablecoin.address}}

@@ -378,70 +378,97 @@ def _offer_columns():
             ("provider", lambda r: r["provider"])]
 
 
+def offer_create_options(fn):
+    """The terms of a new offer (`offer create`, `vault offer create`)."""
+    for option in reversed([
+        click.option("--gpu-model", required=True, help="e.g. H100-SXM-80GB (1 to 32 bytes)."),
+        click.option("--region", required=True, help="e.g. AU-QLD (1 to 32 bytes)."),
+        click.option("--gpus", required=True, help="GPUs offered."),
+        click.option("--price", required=True, help="Price per GPU-hour in token units, e.g. 1.95."),
+        click.option("--token", default="mUSD", show_default=True, help="Payment token symbol or address."),
+        click.option("--min-hours", default="1", show_default=True),
+        click.option("--max-hours", default="720", show_default=True),
+        click.option("--reserved-for", default=None, help="Only this renter may rent it."),
+        click.option("--max-broker-pct", default="5", show_default=True, help="Most a broker may take, in percent."),
+        click.option("--tier", "tiers", multiple=True, help="Volume discount GPU_HOURS:PERCENT, e.g. 96:2.5 (up to 4)."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def offer_update_options(fn):
+    """New terms of an offer (`offer update`, `vault offer update`); an option left out keeps its value."""
+    for option in reversed([
+        click.argument("offer_id"),
+        click.option("--price", default=None),
+        click.option("--gpus", default=None),
+        click.option("--min-hours", default=None),
+        click.option("--max-hours", default=None),
+        click.option("--reserved-for", default=None, help="An address, or 'public'."),
+        click.option("--max-broker-pct", default=None),
+        click.option("--tier", "tiers", multiple=True, help="Replaces all tiers; GPU_HOURS:PERCENT."),
+        click.option("--no-tiers", is_flag=True, help="Remove all discount tiers."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def _create_offer(m, seat, terms: dict):
+    from gpumarket.offer import Offer
+
+    terms = dict(terms, tiers=list(terms["tiers"]))
+    return Offer.create(m, **terms, seat=seat)
+
+
+def _update_offer(m, seat, offer_id, terms: dict):
+    terms = dict(terms)
+    tiers, no_tiers = terms.pop("tiers"), terms.pop("no_tiers")
+    return m.offer(offer_id).update(**terms, tiers=[] if no_tiers else (list(tiers) if tiers else None), seat=seat)
+
+
+def _show_offer(result: dict) -> None:
+    render_kv(result["offer"] | {"tx": result["tx"]})
+
+
 @offer.command("create")
 @common
-@click.option("--gpu-model", required=True, help="e.g. H100-SXM-80GB (1 to 32 bytes).")
-@click.option("--region", required=True, help="e.g. AU-QLD (1 to 32 bytes).")
-@click.option("--gpus", required=True, help="GPUs offered.")
-@click.option("--price", required=True, help="Price per GPU-hour in token units, e.g. 1.95.")
-@click.option("--token", default="mUSD", show_default=True, help="Payment token symbol or address.")
-@click.option("--min-hours", default="1", show_default=True)
-@click.option("--max-hours", default="720", show_default=True)
-@click.option("--reserved-for", default=None, help="Only this renter may rent it.")
-@click.option("--max-broker-pct", default="5", show_default=True, help="Most a broker may take, in percent.")
-@click.option("--tier", "tiers", multiple=True, help="Volume discount GPU_HOURS:PERCENT, e.g. 96:2.5 (up to 4).")
-def offer_create(opts: Options, gpu_model, region, gpus, price, token, min_hours, max_hours, reserved_for,
-                 max_broker_pct, tiers):
+@offer_create_options
+def offer_create(opts: Options, **terms):
     """List GPUs for rent."""
-
-    def action(m):
-        from gpumarket.offer import Offer
-
-        return Offer.create(m, gpu_model=gpu_model, region=region, token=token, price=price, gpus=gpus,
-                            min_hours=min_hours, max_hours=max_hours, reserved_for=reserved_for,
-                            max_broker_pct=max_broker_pct, tiers=list(tiers))
-
-    run(opts, action, render=lambda r: render_kv(r["offer"] | {"tx": r["tx"]}))
+    run(opts, lambda m: _create_offer(m, None, terms), render=_show_offer)
 
 
 @offer.command("update")
 @common
-@click.argument("offer_id")
-@click.option("--price", default=None)
-@click.option("--gpus", default=None)
-@click.option("--min-hours", default=None)
-@click.option("--max-hours", default=None)
-@click.option("--reserved-for", default=None, help="An address, or 'public'.")
-@click.option("--max-broker-pct", default=None)
-@click.option("--tier", "tiers", multiple=True, help="Replaces all tiers; GPU_HOURS:PERCENT.")
-@click.option("--no-tiers", is_flag=True, help="Remove all discount tiers.")
-def offer_update(opts: Options, offer_id, price, gpus, min_hours, max_hours, reserved_for, max_broker_pct, tiers,
-                 no_tiers):
+@offer_update_options
+def offer_update(opts: Options, offer_id, **terms):
     """Change an offer's terms for future rentals (running rentals keep theirs)."""
-
-    def action(m):
-        return m.offer(offer_id).update(price=price, gpus=gpus, min_hours=min_hours, max_hours=max_hours,
-                                        reserved_for=reserved_for, max_broker_pct=max_broker_pct,
-                                        tiers=[] if no_tiers else (list(tiers) if tiers else None))
-
-    run(opts, action, render=lambda r: render_kv(r["offer"] | {"tx": r["tx"]}))
+    run(opts, lambda m: _update_offer(m, None, offer_id, terms), render=_show_offer)
 
 
-def _offer_status_command(action_name: str, doc: str):
-    @offer.command(action_name)
+def _offer_status_command(group, action_name: str, doc: str, seat=lambda m, opts: None, extra=lambda fn: fn):
+    @group.command(action_name, help=doc)
     @common
+    @extra
     @click.argument("offer_id")
-    def command(opts: Options, offer_id):
-        run(opts, lambda m: getattr(m.offer(offer_id), action_name)(),
+    def command(opts: Options, offer_id, **kwargs):
+        def action(m):
+            acting = seat(m, kwargs)  # first: a vault checks its operator before the market sees the call
+            return getattr(m.offer(offer_id), action_name)(seat=acting)
+
+        run(opts, action,
             render=lambda r: render_kv({"offer": r["offer"]["id"], "status": r["offer"]["status"], "tx": r["tx"]}))
 
-    command.__doc__ = doc
     return command
 
 
-_offer_status_command("pause", "Stop new rentals and extensions on an offer (running rentals go on).")
-_offer_status_command("resume", "Re-open a paused offer.")
-_offer_status_command("close", "Close an offer for good (running rentals go on).")
+OFFER_STATUS_ACTIONS = (
+    ("pause", "Stop new rentals and extensions on an offer (running rentals go on)."),
+    ("resume", "Re-open a paused offer."),
+    ("close", "Close an offer for good (running rentals go on)."),
+)
+for _action, _doc in OFFER_STATUS_ACTIONS:
+    _offer_status_command(offer, _action, _doc)
 
 
 @offer.command("list")
@@ -624,6 +651,196 @@ def rental_timeout(opts: Options, rental_id):
 def rental_release(opts: Options, rental_id):
     """Anyone: move a rental on (no-show cancel, end, settle after the dispute window)."""
     run(opts, lambda m: m.rental(rental_id).release(), render=_show_rental)
+
+
+# ── vaults ──
+
+
+@cli.group()
+def vault():
+    """Vaults: investors back a provider. create, list, status, deposit, redeem, withdraw, income, harvest,
+    commission, start-batch, finish-batch, claim, activate, metadata, offer."""
+
+
+def vault_option(fn):
+    """--vault: the vault acted on, by its address or its operator's."""
+    return click.option("--vault", "vault_ref", envvar="GPUMARKET_VAULT", default=None,
+                        help="The vault's address, or its operator's [default: the vault --account operates; "
+                             "env GPUMARKET_VAULT].")(fn)
+
+
+def _vault_columns():
+    return [("vault", lambda r: r["address"]), ("symbol", lambda r: r["symbol"]), ("name", lambda r: r["name"]),
+            ("commission", lambda r: f"{r['commission_bps'] / 100:g} %"), ("assets", lambda r: r["total_assets"]),
+            ("share price", lambda r: r["share_price"]), ("active", lambda r: r["active"]),
+            ("operator", lambda r: r["operator"])]
+
+
+def _show_vault(result: dict) -> None:
+    render_kv(result["vault"] | {"tx": result["tx"]})
+
+
+@vault.command("create")
+@common
+@click.argument("name")
+@click.argument("symbol")
+@click.argument("metadata")
+@click.option("--commission-pct", required=True, help="The operator's cut of the vault's income, in percent (≤ 50).")
+def vault_create(opts: Options, name, symbol, metadata, commission_pct):
+    """Operator: create your vault (one per operator): NAME and SYMBOL of its shares, METADATA (hash or URL of
+    the hardware spec) for the registry, where the vault is the provider."""
+    def action(m):
+        from gpumarket.vault import Vault
+
+        return Vault.create(m, name=name, symbol=symbol, metadata=metadata, commission_pct=commission_pct)
+
+    run(opts, action, render=_show_vault)
+
+
+@vault.command("list")
+@common
+def vault_list(opts: Options):
+    """Every vault of the deployment's factory: operator, commission, assets, share price."""
+    run(opts, lambda m: m.vaults(), sends=False, render=lambda rows: render_rows(rows, _vault_columns()))
+
+
+@vault.command("status")
+@common
+@click.argument("vault_ref", metavar="[VAULT]", required=False)
+def vault_status(opts: Options, vault_ref):
+    """A vault (address or operator's address; default: the one --account operates): operator, commission and a
+    pending change, assets, share price, stake, rentals, redemption batches, and --account's shares and income."""
+    run(opts, lambda m: m.vault(vault_ref).info(m.account.address if m.account else None), sends=False)
+
+
+@vault.command("deposit")
+@common
+@vault_option
+@click.argument("amount")
+def vault_deposit(opts: Options, vault_ref, amount):
+    """Deposit AMOUNT GPUC for shares (approves the vault first if needed); the vault stakes it at once."""
+    run(opts, lambda m: m.vault(vault_ref).deposit(amount))
+
+
+@vault.command("redeem")
+@common
+@vault_option
+@click.argument("shares")
+@click.option("--to", "receiver", default=None, help="Who is paid (default: --account).")
+def vault_redeem(opts: Options, vault_ref, shares, receiver):
+    """Ask to redeem SHARES (or 'all'): they go into escrow (no more income, still bear a slash) and queue for the
+    next batch, paid after it unbonds; says when that can be."""
+    run(opts, lambda m: m.vault(vault_ref).request_redeem(shares, receiver))
+
+
+@vault.command("withdraw")
+@common
+@vault_option
+@click.option("--only", type=click.Choice(["income", "redemptions"]), default=None,
+              help="Only income, or only finished redemption requests [default: both].")
+@click.option("--token", default=None, help="Income in this token only.")
+def vault_withdraw(opts: Options, vault_ref, only, token):
+    """Collect what the vault owes --account: its finished redemption requests and its income in every token."""
+    run(opts, lambda m: m.vault(vault_ref).withdraw(only=only, token=token))
+
+
+@vault.command("income")
+@common
+@vault_option
+@click.argument("address", required=False)
+def vault_income(opts: Options, vault_ref, address):
+    """Income of ADDRESS (default: --account) per payment token: withdrawable now, and as of the last harvest."""
+    run(opts, lambda m: m.vault(vault_ref).income(m.address_or_me(address)), sends=False)
+
+
+def _vault_anyone_command(name: str, method: str, doc: str):
+    """A vault action anyone may send, which takes nothing but the vault."""
+    @vault.command(name, help=doc)
+    @common
+    @vault_option
+    def command(opts: Options, vault_ref):
+        run(opts, lambda m: getattr(m.vault(vault_ref), method)())
+
+    return command
+
+
+for _name, _method, _doc in (
+    ("harvest", "harvest", "Anyone: claim the vault's rentals and share what arrived (commission, then pro rata "
+                           "to shares)."),
+    ("start-batch", "start_batch", "Anyone: start unbonding the queued redemption batch (once no batch unbonds and "
+                                   "the free stake covers it)."),
+    ("finish-batch", "finish_batch", "Anyone: finish the unbonding batch after the unbonding period; its requests "
+                                     "can then be claimed."),
+):
+    _vault_anyone_command(_name, _method, _doc)
+
+
+@vault.command("commission")
+@common
+@vault_option
+@click.argument("percent")
+def vault_commission(opts: Options, vault_ref, percent):
+    """Operator: propose a new commission PERCENT: a cut applies at once, a rise after twice the unbonding period."""
+    run(opts, lambda m: m.vault(vault_ref).propose_commission(percent))
+
+
+@vault.command("claim")
+@common
+@vault_option
+@click.argument("request_id", metavar="REQUEST")
+def vault_claim(opts: Options, vault_ref, request_id):
+    """Anyone: pay redemption REQUEST of a finished batch to its receiver."""
+    run(opts, lambda m: m.vault(vault_ref).claim(request_id))
+
+
+@vault.command("activate")
+@common
+@vault_option
+@click.argument("rental_id", metavar="RENTAL")
+def vault_activate(opts: Options, vault_ref, rental_id):
+    """Operator: activate RENTAL of the vault's offers (access handed over); the vault tracks its income."""
+    def action(m):
+        seat = m.vault(vault_ref).as_provider()  # first: the vault checks its operator before the market's checks
+        return m.rental(rental_id).activate(seat=seat)
+
+    run(opts, action, render=_show_rental)
+
+
+@vault.command("metadata")
+@common
+@vault_option
+@click.argument("metadata")
+def vault_metadata(opts: Options, vault_ref, metadata):
+    """Operator: replace the vault's METADATA in the registry (hash or URL of the hardware spec)."""
+    run(opts, lambda m: m.vault(vault_ref).update_metadata(metadata))
+
+
+@vault.group("offer")
+def vault_offer():
+    """Operator: the vault's offers (the vault is the provider): create, update, pause, resume, close."""
+
+
+@vault_offer.command("create")
+@common
+@vault_option
+@offer_create_options
+def vault_offer_create(opts: Options, vault_ref, **terms):
+    """List GPUs for rent as the vault (same options as `offer create`)."""
+    run(opts, lambda m: _create_offer(m, m.vault(vault_ref).as_provider(), terms), render=_show_offer)
+
+
+@vault_offer.command("update")
+@common
+@vault_option
+@offer_update_options
+def vault_offer_update(opts: Options, vault_ref, offer_id, **terms):
+    """Change a vault offer's terms for future rentals (same options as `offer update`)."""
+    run(opts, lambda m: _update_offer(m, m.vault(vault_ref).as_provider(), offer_id, terms), render=_show_offer)
+
+
+for _action, _doc in OFFER_STATUS_ACTIONS:
+    _offer_status_command(vault_offer, _action, _doc, seat=lambda m, kw: m.vault(kw["vault_ref"]).as_provider(),
+                          extra=vault_option)
 
 
 # ── fees ──

@@ -7,9 +7,12 @@ backend (a lightweight JSON-RPC one) can replace it by offering the same few thi
   with the ABI's names as attributes (`getOffer(1).gpusOffered`), and a method is what `send` sends;
 - `abi(name)`: the compiled ABI of a contract (a list of JSON entries);
 - `send(fn, args, account)`: a receipt with `txn_hash`, `block_number`, `gas_used`;
+- `preview(fn, args, account)`: what sending it would return now (an eth_call; a revert raises);
+- `calldata(fn, args)`: the selector and encoded arguments of a call (a vault forwards them to the market);
 - `events(receipt, contract, name)`: the decoded events of that name in a receipt;
 - `now()`, `has_code(address)`, `sign_permit(...)`;
-- `decode(err, phrasing)`: a failed transaction as a `GpuMarketError` (a custom error as `ContractError`).
+- `decode(err, phrasing)`: a failed transaction as a `GpuMarketError` (a custom error as `ContractError`,
+  also one that bubbled up from a contract the called one called, e.g. the market's error through a vault).
 
 ape is imported inside the methods only, so importing the objects costs nothing at CLI start-up.
 """
@@ -32,6 +35,63 @@ def _build_types() -> dict[str, dict]:
         if path.exists():
             _BUILD_TYPES.update(json.loads(path.read_text()).get("contractTypes", {}))
     return _BUILD_TYPES
+
+
+def _abi_type(param: dict) -> str:
+    kind = param["type"]
+    if kind.startswith("tuple"):
+        return "(" + ",".join(_abi_type(c) for c in param.get("components", [])) + ")" + kind[len("tuple"):]
+    return kind
+
+
+_ERRORS: dict[bytes, dict] = {}
+
+
+def _error_table() -> dict[bytes, dict]:
+    """Every custom error the build declares, by selector."""
+    if not _ERRORS:
+        from eth_utils import keccak
+
+        for contract_type in _build_types().values():
+            for item in contract_type.get("abi", []):
+                if item.get("type") == "error":
+                    signature = f"{item['name']}({','.join(_abi_type(i) for i in item.get('inputs', []))})"
+                    _ERRORS[keccak(text=signature)[:4]] = item
+    return _ERRORS
+
+
+def _decode_raw(data: str, phrasing: Phrasing | None) -> ContractError | None:
+    """Revert data `0x…` as the custom error of the build it encodes (ape leaves undecoded an error the
+    contract it called does not declare: one that bubbled up from a contract that one called); None if it
+    is none."""
+    from eth_abi import decode
+    from eth_utils import is_address, to_checksum_address
+
+    try:
+        raw = bytes.fromhex(data.strip().removeprefix("0x"))
+    except ValueError:
+        return None
+    item = _error_table().get(raw[:4]) if data.strip().startswith("0x") and len(raw) >= 4 else None
+    if item is None:
+        return None
+    try:
+        values = decode([_abi_type(i) for i in item.get("inputs", [])], raw[4:])
+    except Exception:  # the selector matched but the data does not decode: leave it to the generic sentence
+        return None
+    inputs = {i["name"]: (to_checksum_address(v) if i["type"] == "address" and is_address(v) else v)
+              for i, v in zip(item.get("inputs", []), values)}
+    return ContractError(item["name"], inputs, phrasing, sent=True)
+
+
+class RawRevert(Exception):
+    """A refused eth_call, with the node's error (`data`: the revert data, where the node gives it)."""
+
+    def __init__(self, error: dict):
+        super().__init__(error.get("message", "execution reverted"))
+        data = error.get("data")
+        if isinstance(data, dict):  # some nodes nest it
+            data = data.get("data")
+        self.data = data if isinstance(data, str) else None
 
 
 class ApeConnection:
@@ -79,6 +139,26 @@ class ApeConnection:
     def send(self, fn, args: tuple, account) -> Any:
         return fn(*args, sender=account)
 
+    def preview(self, fn, args: tuple, account) -> Any:
+        """A raw `eth_call` on the pending block: ape's own keeps only the node's message of a revert, which
+        can mangle its data; the JSON-RPC error carries the data whole."""
+        from ape import chain
+        from eth_abi import decode
+        from eth_utils import keccak, to_checksum_address
+
+        data = self.calldata(fn, args)
+        call = {"from": getattr(account, "address", account), "to": fn.contract.address, "data": "0x" + data.hex()}
+        response = chain.provider.web3.provider.make_request("eth_call", [call, "pending"])
+        if "error" in response:
+            raise RawRevert(response["error"])
+        abi = next(a for a in fn.abis if keccak(text=a.selector)[:4] == data[:4])
+        decoded = decode([o.canonical_type for o in abi.outputs], bytes.fromhex(response["result"][2:]))
+        values = [to_checksum_address(v) if o.type == "address" else v for o, v in zip(abi.outputs, decoded)]
+        return values[0] if len(values) == 1 else tuple(values)
+
+    def calldata(self, fn, args: tuple) -> bytes:
+        return bytes(fn.encode_input(*args))
+
     def events(self, receipt, contract, name: str) -> list:
         return list(receipt.decode_logs(getattr(contract, name)))
 
@@ -93,12 +173,18 @@ class ApeConnection:
 
         if isinstance(err, GpuMarketError):
             return err
+        if isinstance(err, RawRevert):
+            decoded = _decode_raw(err.data, phrasing) if err.data else None
+            return decoded or RevertedError(f"The transaction would revert: {str(err).splitlines()[0]}.")
         if isinstance(err, CustomError):
             return ContractError(err.abi.name, dict(err.inputs), phrasing, sent=True)
         if isinstance(err, OutOfGasError):
             return RevertedError("The transaction ran out of gas.")
         if isinstance(err, ContractLogicError):
             msg = (err.revert_message or "").strip() or "no reason given"
+            bubbled = _decode_raw(msg, phrasing)
+            if bubbled is not None:
+                return bubbled
             return RevertedError(f"The transaction reverted: {msg.splitlines()[0]}.")
         first = (str(err).strip().splitlines() or [type(err).__name__])[0]
         return GpuMarketError(f"The node refused the request: {first}")

@@ -68,6 +68,10 @@ class Phrasing:
     def symbol(self, address: str) -> str:
         return f"token {address}"
 
+    def shares(self, raw: int) -> str:
+        """An amount of a vault's shares."""
+        return f"{raw} share base units"
+
     def time(self, timestamp: int) -> str:
         return f"{timestamp} (unix time)"
 
@@ -121,6 +125,36 @@ def _release(a: dict, f: Phrasing) -> str:
     return f"Rental #{a['rentalId']} is {_rs(a['status'])} and can be released from {f.until(a['releasableAt'])}."
 
 
+def _selector(value) -> str:
+    """A bytes4 selector as 0x and eight hex digits, however the decoder handed it over."""
+    if isinstance(value, (bytes, bytearray)):
+        return "0x" + bytes(value).hex()
+    if isinstance(value, int):
+        return f"0x{value:08x}"
+    return str(value)
+
+
+def _invalid_redeem(a: dict, f: Phrasing) -> str:
+    if not int(a["balance"]):
+        return "There are no shares to redeem: the account holds none of the vault's shares."
+    if not int(a["shares"]):
+        return "The number of shares to redeem must be above zero."
+    return f"Redeeming {f.shares(a['shares'])} is more than the {f.shares(a['balance'])} held."
+
+
+def _batch_not_ready(a: dict, f: Phrasing) -> str:
+    if not int(a["batch"]):
+        return "No redemption batch is unbonding; start the queued one with `gpumarket vault start-batch`."
+    return f"Redemption batch #{a['batch']} finishes unbonding at {f.until(a['readyAt'])}."
+
+
+def _not_claimable(a: dict, f: Phrasing) -> str:
+    if not int(a["batch"]):
+        return f"Redemption request #{a['requestId']} does not exist."
+    return (f"Redemption request #{a['requestId']} cannot be claimed: its batch #{a['batch']} has not finished, or "
+            "it was already paid.")
+
+
 Sentence = Callable[[dict, Phrasing], str]
 
 #: Custom error name -> its sentence, from the error's arguments (`a`) and a phrasing (`f`).
@@ -160,7 +194,7 @@ SENTENCES: dict[str, Sentence] = {
     "MarketRenounceDisabled": lambda a, f: "Renouncing ownership is disabled.",
     "MarketModuleCalledDirectly": lambda a, f: f"{a['module']} is a market module: call the market, not the module.",
     "MarketInvalidModule": lambda a, f: f"{a['module']} is not a market module deployed for this registry.",
-    "FailedCall": lambda a, f: "A call in the batch failed without a reason.",
+    "FailedCall": lambda a, f: "A call in the batch, or one a vault forwarded to the market, failed without a reason.",
     "AddressEmptyCode": lambda a, f: f"{a['target']} has no code.",
     "MarketOfferClosed": lambda a, f: f"Offer #{a['offerId']} is closed for good; create a new offer instead.",
     "MarketNotOfferProvider": lambda a, f: f"{a['caller']} is not the provider of offer #{a['offerId']}.",
@@ -257,6 +291,39 @@ SENTENCES: dict[str, Sentence] = {
     "RegistryZeroAddress": lambda a, f: "An address given is the zero address.",
     "RegistryRenounceDisabled": lambda a, f: "Renouncing ownership is disabled.",
     "RegistryParameterOutOfBounds": lambda a, f: f.bounds("registry", a["value"], a["min"], a["max"]),
+    # ProviderVault and VaultFactory
+    "VaultNotOperator": lambda a, f: f"{a['caller']} is not the vault's operator.",
+    "VaultCallNotAllowed": lambda a, f: (
+        f"A vault forwards only the market's offer functions (create, update, pause, resume, close an offer), "
+        f"not the function {_selector(a['selector'])}."
+    ),
+    "VaultZeroAddress": lambda a, f: "An address given is the zero address.",
+    "VaultCommissionAboveMax": lambda a, f: (
+        f"The commission may be at most {pct(a['maxBps'])} of the income, not {pct(a['bps'])}."
+    ),
+    "VaultRedeemIsAsync": lambda a, f: (
+        "A vault redeems asynchronously: request it with `gpumarket vault redeem`, and collect it once its batch "
+        "has finished unbonding."
+    ),
+    "VaultInvalidRedeem": _invalid_redeem,
+    "VaultBatchInFlight": lambda a, f: (
+        f"Redemption batch #{a['batch']} is still unbonding (until {f.time(a['readyAt'])}); the next batch starts "
+        "after it is finished."
+    ),
+    "VaultNothingQueued": lambda a, f: "No redemption request is queued: there is no batch to start.",
+    "VaultRedemptionWaitsForCollateral": lambda a, f: (
+        f"The queued redemptions need {f.gpuc(a['needed'])} of the vault's free stake, which is "
+        f"{f.gpuc(a['free'])}: the rest backs rentals, and the batch waits until their collateral is released."
+    ),
+    "VaultBatchNotReady": _batch_not_ready,
+    "VaultRequestNotClaimable": _not_claimable,
+    "VaultNoIncome": lambda a, f: f"{a['account']} has no income in {f.symbol(a['token'])} to withdraw from the vault.",
+    "VaultFactoryOperatorHasVault": lambda a, f: (
+        f"{a['operator']} already operates vault {a['vault']} (one vault per operator)."
+    ),
+    "VaultFactoryRegistryMismatch": lambda a, f: (
+        f"Registry {a['registry']} serves the market at {a['itsMarket']}, not the factory's market."
+    ),
     # OpenZeppelin errors a user can hit through the CLI
     "OwnableUnauthorizedAccount": lambda a, f: f"{a['account']} is not the owner.",
     "EnforcedPause": lambda a, f: (
@@ -271,9 +338,28 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "SafeERC20FailedOperation": lambda a, f: f"{f.token(a['token'])} refused the transfer.",
     "OwnableInvalidOwner": lambda a, f: f"{a['owner']} cannot be the owner.",
-    "ReentrancyGuardReentrantCall": lambda a, f: "A contract tried to re-enter the market during a call; refused.",
+    "ReentrancyGuardReentrantCall": lambda a, f: "A contract tried to re-enter the market or a vault during a call; refused.",
     "SafeCastOverflowedUintDowncast": lambda a, f: f"{a['value']} does not fit in {a['bits']} bits.",
     "MarketInvalidTiers": _tiers,
+    "ERC20InvalidApprover": lambda a, f: f"{a['approver']} cannot approve (the zero address).",
+    "ERC20InvalidReceiver": lambda a, f: f"{a['receiver']} cannot receive tokens (the zero address).",
+    "ERC20InvalidSender": lambda a, f: f"{a['sender']} cannot send tokens (the zero address).",
+    "ERC20InvalidSpender": lambda a, f: f"{a['spender']} cannot be approved (the zero address).",
+    "ERC4626ExceededMaxDeposit": lambda a, f: (
+        f"A deposit of {f.gpuc(a['assets'])} for {a['receiver']} is above the vault's maximum of {f.gpuc(a['max'])}."
+    ),
+    "ERC4626ExceededMaxMint": lambda a, f: (
+        f"Minting {f.shares(a['shares'])} for {a['receiver']} is above the vault's maximum of {f.shares(a['max'])}."
+    ),
+    "ERC4626ExceededMaxRedeem": lambda a, f: (
+        f"{a['owner']} can redeem at most {f.shares(a['max'])} at once, not {f.shares(a['shares'])}; a vault redeems "
+        "through `gpumarket vault redeem`."
+    ),
+    "ERC4626ExceededMaxWithdraw": lambda a, f: (
+        f"{a['owner']} can withdraw at most {f.gpuc(a['max'])} at once, not {f.gpuc(a['assets'])}; a vault redeems "
+        "through `gpumarket vault redeem`."
+    ),
+    "InsufficientBalance": lambda a, f: f"The contract holds {a['balance']} wei; {a['needed']} wei is needed.",
 }
 
 

@@ -2,8 +2,9 @@
 
 It holds the connection, the ComputeMarket and ProviderRegistry contracts, the acting account (None:
 read-only), the tokens and the contracts' limits; it has the market-wide reads (info, listings, fees,
-balances) and the owner's actions. Offers, rentals, providers and tokens are objects of their own:
-`market.offer(1)`, `market.rental(7)`, `market.provider(address)`, `market.token("mUSD")`.
+balances) and the owner's actions. Offers, rentals, providers, tokens and vaults are objects of their own:
+`market.offer(1)`, `market.rental(7)`, `market.provider(address)`, `market.token("mUSD")`,
+`market.vault(address)` (a ProviderVault of the deployment's VaultFactory, `market.factory`).
 
 Every action reads what the chain would check and raises the error the contract would raise (a
 `ContractError`, with the sentence of the decoded revert) before anything is sent. What only the chain
@@ -22,11 +23,12 @@ from gpumarket.connection import ApeConnection
 from gpumarket.errors import ContractError, GpuMarketError, InputError, NotFoundError, Phrasing, WrongStateError, pct
 from gpumarket.limits import Limits
 from gpumarket.offer import Offer
-from gpumarket.parse import parse_address, parse_pct, positive_int
+from gpumarket.parse import ZERO, parse_address, parse_pct, positive_int
 from gpumarket.provider import Provider
 from gpumarket.rental import Rental
 from gpumarket.token import Token
 from gpumarket.units import when
+from gpumarket.vault import Vault
 
 #: `gpumarket admin set` name -> (contract, setter, getter, unit, lower bound, upper bound), the bounds by
 #: the names of the contracts' constants (None: zero, the setter checks only a maximum).
@@ -70,6 +72,10 @@ class SessionPhrasing(Phrasing):
     def symbol(self, address: str) -> str:
         return self.market.token_at(address).symbol
 
+    def shares(self, raw: int) -> str:
+        vault = self.market.vault_in_use
+        return vault.shares.show(raw) if vault is not None else super().shares(raw)
+
     def time(self, timestamp: int) -> str:
         return when(timestamp) or "never"
 
@@ -107,6 +113,8 @@ class Market:
         self.say = say
         self.phrasing = SessionPhrasing(self)
         self._tokens: dict[str, Token] = {}
+        #: The vault this session acts on (its shares name the amounts in sentences), once one is loaded.
+        self.vault_in_use: Vault | None = None
 
     # ── the session ──
 
@@ -144,6 +152,19 @@ class Market:
             raise self.chain.decode(err, self.phrasing) from None
         self.say(f"  confirmed in block {receipt.block_number} (gas used {receipt.gas_used:,})")
         return receipt
+
+    def preview(self, fn, *args, sender: str | None = None) -> Any:
+        """What sending `fn(*args)` as the account (or `sender`) would return now (an eth_call, nothing sent);
+        a refusal raises the contract's error, decoded, as a pre-check does."""
+        try:
+            return self.chain.preview(fn, args, sender or self.account)
+        except GpuMarketError:
+            raise
+        except Exception as err:
+            error = self.chain.decode(err, self.phrasing)
+            if isinstance(error, ContractError):
+                error.sent = False
+            raise error from None
 
     def events(self, receipt, name: str, contract=None) -> list:
         return self.chain.events(receipt, contract if contract is not None else self.contract, name)
@@ -195,6 +216,39 @@ class Market:
     @property
     def gpuc(self) -> Token:
         return self.token_at(self.gpuc_address)
+
+    @cached_property
+    def factory(self):
+        """The deployment's VaultFactory."""
+        entry = self.record["contracts"].get("VaultFactory")
+        if not entry or not self.chain.has_code(entry["address"]):
+            raise NotFoundError("This deployment has no VaultFactory; run `gpumarket deploy` again to add it.")
+        return self.chain.contract("VaultFactory", entry["address"])
+
+    def vault(self, ref: str | None = None) -> Vault:
+        """A vault of the factory, by its address or its operator's; None: the vault the --account operates."""
+        if ref:
+            address = parse_address(ref, "vault address")
+            if not self.factory.isVault(address):
+                operated = self.factory.vaultOf(address)
+                if operated == ZERO:
+                    raise NotFoundError(f"{address} is neither a vault of the VaultFactory at {self.factory.address} "
+                                        "nor the operator of one (see `gpumarket vault list`).")
+                address = operated
+        else:
+            if self.account is None:
+                raise InputError("Name the vault with --vault (its address or its operator's), or choose its "
+                                 "operator with --account.")
+            address = self.factory.vaultOf(self.me)
+            if address == ZERO:
+                raise NotFoundError(f"{self.me} operates no vault: name one with --vault, or create one with "
+                                    "`gpumarket vault create`.")
+        self.vault_in_use = Vault(self, address)
+        return self.vault_in_use
+
+    def vaults(self) -> list[dict]:
+        """Every vault of the factory, in order of creation."""
+        return [Vault(self, address).summary() for address in self.factory.vaults()]
 
     # ── reads ──
 

@@ -1,5 +1,9 @@
 """Offer: one listing of GPUs (ComputeMarket `getOffer`), its reads and its provider's actions
-(`createOffer`, `updateOffer`, `pauseOffer`, `resumeOffer`, `closeOffer`)."""
+(`createOffer`, `updateOffer`, `pauseOffer`, `resumeOffer`, `closeOffer`).
+
+The provider acts through a *seat*: the account itself (`OwnSeat`, the default: the calls go to the
+market), or a vault the account operates (`Vault.as_provider()`: the vault is the provider, and the calls
+go through its `callMarket`). The checks are the same, made for the seat's address."""
 
 from __future__ import annotations
 
@@ -13,7 +17,21 @@ if TYPE_CHECKING:
     from gpumarket.market import Market
     from gpumarket.token import Token
 
-__all__ = ["Offer", "OfferStatus"]
+__all__ = ["Offer", "OfferStatus", "OwnSeat"]
+
+
+class OwnSeat:
+    """The account as the provider: its offer functions and `activate` go straight to the market."""
+
+    def __init__(self, market: Market):
+        self.market = market
+
+    @property
+    def address(self) -> str:
+        return self.market.me
+
+    def send_market(self, label: str, function: str, *args):
+        return self.market.send(label, getattr(self.market.contract, function), *args)
 
 
 class Offer:
@@ -80,9 +98,9 @@ class Offer:
         if self.status != OfferStatus.ACTIVE:
             raise self.market.error("MarketOfferNotActive", offerId=self.id, status=self.status)
 
-    def _require_own_open(self) -> None:
-        """`_ownOpenOffer`: the account is the provider, and the offer is not closed."""
-        me = self.market.me
+    def _require_own_open(self, seat) -> None:
+        """`_ownOpenOffer`: the seat is the provider, and the offer is not closed."""
+        me = seat.address
         if self.record.provider != me:
             raise self.market.error("MarketNotOfferProvider", offerId=self.id, caller=me)
         if self.status == OfferStatus.CLOSED:
@@ -92,8 +110,9 @@ class Offer:
 
     @classmethod
     def create(cls, market: Market, *, gpu_model: str, region: str, token: str, price: str, gpus, min_hours,
-               max_hours, reserved_for: str | None, max_broker_pct: str, tiers: list[str]) -> dict:
+               max_hours, reserved_for: str | None, max_broker_pct: str, tiers: list[str], seat=None) -> dict:
         m, limits = market, market.limits
+        seat = seat or OwnSeat(m)
         t = m.token(token)
         gpu_model, region = parse_label(gpu_model, "GPU model"), parse_label(region, "region")
         raw_price = _parse_price(t, price, limits.MAX_PRICE)
@@ -104,8 +123,8 @@ class Offer:
         reserved = parse_address(reserved_for, "reserved-for address") if reserved_for else ZERO
         # The contract's checks, in createOffer's order.
         m.require_unpaused()
-        if not m.registry.isActive(m.me):
-            raise m.error("MarketProviderNotActive", provider=m.me)
+        if not m.registry.isActive(seat.address):
+            raise m.error("MarketProviderNotActive", provider=seat.address)
         for label in (gpu_model, region):
             if not 1 <= len(label.encode()) <= limits.MAX_LABEL_LENGTH:
                 raise m.error("MarketInvalidLabel", length=len(label.encode()))
@@ -113,16 +132,18 @@ class Offer:
             raise m.error("MarketTokenNotAllowed", token=t.address)
         _check_terms(m, raw_price, min_hours, max_hours, broker_bps)
         parsed = _check_tiers(m, parsed)
-        r = m.send(f"create offer {gpus} × {gpu_model} in {region} at {t.show(raw_price)}/GPU-hour",
-                   m.contract.createOffer,
-                   (gpu_model, region, t.address, raw_price, gpus, min_hours, max_hours, reserved, broker_bps, parsed))
+        r = seat.send_market(f"create offer {gpus} × {gpu_model} in {region} at {t.show(raw_price)}/GPU-hour",
+                             "createOffer",
+                             (gpu_model, region, t.address, raw_price, gpus, min_hours, max_hours, reserved, broker_bps,
+                              parsed))
         offer_id = m.events(r, "OfferCreated")[0].offerId
         return {"offer": cls(m, offer_id).info(), "tx": r.txn_hash}
 
     def update(self, *, price: str | None, gpus, min_hours, max_hours, reserved_for: str | None,
-               max_broker_pct: str | None, tiers: list[str] | None) -> dict:
+               max_broker_pct: str | None, tiers: list[str] | None, seat=None) -> dict:
         """New terms for future rentals; what is None keeps its current value."""
         m, limits, o = self.market, self.market.limits, self.record
+        seat = seat or OwnSeat(m)
         raw_price = _parse_price(self.token, price, limits.MAX_PRICE) if price is not None else o.pricePerGpuHour
         gpus = positive_int(gpus, "GPU count", limits.MAX_GPUS) if gpus is not None else o.gpusOffered
         min_hours = positive_int(min_hours, "minimum hours") if min_hours is not None else o.minHours
@@ -135,32 +156,35 @@ class Offer:
         parsed = [parse_tier(x, limits.MAX_TIER_GPU_HOURS) for x in tiers] if tiers is not None else \
             [(x.minGpuHours, x.discountBps) for x in m.contract.offerTiers(self.id)]
         # The contract's checks, in updateOffer's order.
-        self._require_own_open()
+        self._require_own_open(seat)
         _check_terms(m, raw_price, min_hours, max_hours, broker_bps)
         if gpus < o.gpusInUse:
             raise m.error("MarketGpusOfferedBelowInUse", offerId=self.id, gpusInUse=o.gpusInUse, gpusOffered=gpus)
         parsed = _check_tiers(m, parsed)
-        r = m.send(f"update offer #{self.id}", m.contract.updateOffer, self.id, raw_price, gpus, min_hours,
-                   max_hours, reserved, broker_bps, parsed)
+        r = seat.send_market(f"update offer #{self.id}", "updateOffer", self.id, raw_price, gpus, min_hours,
+                             max_hours, reserved, broker_bps, parsed)
         return {"offer": self.refresh().info(), "tx": r.txn_hash}
 
-    def pause(self) -> dict:
-        self._require_own_open()
+    def pause(self, seat=None) -> dict:
+        seat = seat or OwnSeat(self.market)
+        self._require_own_open(seat)
         self.require_active()
-        return self._send_status("pause", self.market.contract.pauseOffer)
+        return self._send_status(seat, "pause", "pauseOffer")
 
-    def resume(self) -> dict:
-        self._require_own_open()
+    def resume(self, seat=None) -> dict:
+        seat = seat or OwnSeat(self.market)
+        self._require_own_open(seat)
         if self.status != OfferStatus.PAUSED:
             raise self.market.error("MarketOfferNotPaused", offerId=self.id, status=self.status)
-        return self._send_status("resume", self.market.contract.resumeOffer)
+        return self._send_status(seat, "resume", "resumeOffer")
 
-    def close(self) -> dict:
-        self._require_own_open()
-        return self._send_status("close", self.market.contract.closeOffer)
+    def close(self, seat=None) -> dict:
+        seat = seat or OwnSeat(self.market)
+        self._require_own_open(seat)
+        return self._send_status(seat, "close", "closeOffer")
 
-    def _send_status(self, action: str, fn) -> dict:
-        r = self.market.send(f"{action} offer #{self.id}", fn, self.id)
+    def _send_status(self, seat, action: str, function: str) -> dict:
+        r = seat.send_market(f"{action} offer #{self.id}", function, self.id)
         return {"offer": self.refresh().info(), "tx": r.txn_hash}
 
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from gpumarket.errors import InputError, NotFoundError, WrongStateError
-from gpumarket.offer import Offer
+from gpumarket.offer import Offer, OwnSeat
 from gpumarket.parse import ZERO, parse_address, parse_evidence, parse_pct, positive_int
 from gpumarket.status import RentalStatus
 from gpumarket.units import BPS, when
@@ -85,9 +85,9 @@ class Rental:
         if self.record.renter != self.market.me:
             raise self.market.error("MarketNotRenter", rentalId=self.id, caller=self.market.me)
 
-    def _as_provider(self) -> None:
-        if self.offer.record.provider != self.market.me:
-            raise self.market.error("MarketNotProvider", rentalId=self.id, caller=self.market.me)
+    def _as_provider(self, seat) -> None:
+        if self.offer.record.provider != seat.address:
+            raise self.market.error("MarketNotProvider", rentalId=self.id, caller=seat.address)
 
     # ── the renter ──
 
@@ -220,13 +220,15 @@ class Rental:
 
     # ── the provider ──
 
-    def activate(self) -> dict:
+    def activate(self, seat=None) -> dict:
+        """`activate`, by the provider: the account itself, or a vault it operates (which also tracks the stream)."""
         m, r = self.market, self.record
+        seat = seat or OwnSeat(m)
         self._expect("MarketRentalNotPending", PENDING)
-        self._as_provider()
+        self._as_provider(seat)
         if m.now() > r.activationDeadline:
             raise m.error("MarketActivationExpired", rentalId=self.id, activationDeadline=r.activationDeadline)
-        return self._result(m.send(f"activate rental #{self.id}", m.contract.activate, self.id))
+        return self._result(seat.send_market(f"activate rental #{self.id}", "activate", self.id))
 
     @classmethod
     def claim_many(cls, market: Market, rental_ids: list, *, all_mine: bool = False) -> dict:

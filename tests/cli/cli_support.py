@@ -22,7 +22,8 @@ NETWORK = "ethereum:local:foundry"  # the network the test session is connected 
 def record_of(system) -> dict:
     """The deployment record `gpumarket deploy` would write for `system`."""
     contracts = {"ComputeToken": system.token, "ProviderRegistry": system.registry,
-                 "ComputeMarket": system.market, "MockStablecoin": system.stablecoin}
+                 "ComputeMarket": system.market, "MockStablecoin": system.stablecoin,
+                 "VaultFactory": system.contracts["VaultFactory"]}
     return {
         "network": "ethereum-local",
         "chain_id": int(chain.provider.web3.eth.chain_id),
@@ -38,7 +39,7 @@ def deployment_dir(tmp_path_factory, system):
     return directory
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def gm(deployment_dir, accounts):
     """gm(*args, account=None, as_json=True, deployments=None, network=NETWORK) -> click Result with
     `.data` (the parsed JSON output on success)."""
@@ -71,4 +72,18 @@ def amount_shape(value, symbol: str) -> None:
     assert value["symbol"] == symbol and value["raw"].isdigit()
 
 
-__all__ = ["NETWORK", "amount_shape", "deployment_dir", "gm", "ok", "record_of"]
+def nonces(accounts) -> list[int]:
+    """The nonces of the test accounts: a refused command must move none."""
+    return [a.nonce for a in list(accounts)]
+
+
+def assert_refused(result, words: str) -> None:
+    """A refusal: a non-zero exit, one `error:` line on stderr naming the problem, nothing on stdout."""
+    assert result.code != 0, f"expected a refusal, got exit 0: {result.out}"
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, f"not one line: {result.err!r}"
+    assert lines[0].startswith("error: ") and words in lines[0], lines[0]
+    assert result.out == ""
+
+
+__all__ = ["NETWORK", "amount_shape", "assert_refused", "deployment_dir", "gm", "nonces", "ok", "record_of"]

@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from cli_support import deployment_dir, gm, record_of  # noqa: F401  (fixtures)
+from cli_support import assert_refused, deployment_dir, gm, nonces, record_of  # noqa: F401  (fixtures)
 
 from gpumarket.deployment import write_record
 
@@ -98,18 +98,6 @@ NETWORK_CASES = [
 ]
 
 
-def _nonces(accounts):
-    return [a.nonce for a in list(accounts)[:10]]
-
-
-def _assert_refused(result, words: str) -> None:
-    assert result.code != 0, f"expected a refusal, got exit 0: {result.out}"
-    lines = result.err.strip().splitlines()
-    assert len(lines) == 1, f"not one line: {result.err!r}"
-    assert lines[0].startswith("error: ") and words in lines[0], lines[0]
-    assert result.out == ""
-
-
 @pytest.mark.parametrize("argv,who,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
 def test_refused_with_one_sentence_and_no_transaction(argv, who, words, scene, gm, accounts, broker, monkeypatch):
     import shlex
@@ -120,10 +108,10 @@ def test_refused_with_one_sentence_and_no_transaction(argv, who, words, scene, g
     roles = {"owner": 0, "treasury": 1, "provider": 2, "provider2": 3, "renter": 4, "payer": 5, "broker": 6,
              "arbiter": 7, "stranger": 8}
     account = None if who is None else (who.split(":", 1)[1] if who.startswith("alias:") else accounts[roles[who]])
-    before = _nonces(accounts)
+    before = nonces(accounts)
     result = gm(*args, account=account)
-    _assert_refused(result, words)
-    assert _nonces(accounts) == before, "a refused command sent a transaction"
+    assert_refused(result, words)
+    assert nonces(accounts) == before, "a refused command sent a transaction"
 
 
 @pytest.mark.parametrize("overrides,words", [c[1:] for c in NETWORK_CASES], ids=[c[0] for c in NETWORK_CASES])
@@ -140,10 +128,10 @@ def test_network_and_deployment_problems(overrides, words, gm, system, accounts,
             record["contracts"]["ComputeMarket"]["address"] = "0x000000000000000000000000000000000000dEaD"
         write_record(tmp_path / "ethereum-local.json", record)
         kwargs["deployments"] = tmp_path
-    before = _nonces(accounts)
+    before = nonces(accounts)
     result = gm("rental", "stop", "1", account=renter, **kwargs)
-    _assert_refused(result, words)
-    assert _nonces(accounts) == before
+    assert_refused(result, words)
+    assert nonces(accounts) == before
 
 
 def test_the_matrix_is_large_enough():

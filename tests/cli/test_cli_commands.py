@@ -30,7 +30,7 @@ ROLE_KEYS = {"id", "offer_id", "status", "provider", "renter", "payer", "broker"
 def test_help_lists_every_group_without_a_chain():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for group in ("deploy", "info", "provider", "offer", "rental", "fees", "token", "admin"):
+    for group in ("deploy", "info", "provider", "offer", "rental", "vault", "fees", "token", "admin"):
         assert f"  {group}" in result.output
 
 

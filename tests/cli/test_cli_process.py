@@ -50,8 +50,9 @@ def gpumarket(*args: str, env_extra: dict | None = None) -> subprocess.Completed
 
 def test_help_does_not_import_ape():
     """`gpumarket --help` must answer at once: ape (seconds to load) is imported only inside commands."""
-    code = ("import sys; from click.testing import CliRunner; from gpumarket.cli import cli; "
-            "r = CliRunner().invoke(cli, ['rental', 'rent', '--help']); assert r.exit_code == 0, r.output; "
+    code = ("import sys; from click.testing import CliRunner; from gpumarket.cli import cli\n"
+            "for argv in (['rental', 'rent'], ['vault'], ['vault', 'status'], ['vault', 'offer', 'create']):\n"
+            "    r = CliRunner().invoke(cli, [*argv, '--help']); assert r.exit_code == 0, r.output\n"
             "print(sorted(m for m in sys.modules if m == 'ape' or m.startswith(('ape.', 'web3', 'eth_'))))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
