@@ -81,7 +81,7 @@ MUTANTS = [
      V, "        _burn(address(this), shares);\n        _escrowed -= uint128(shares);",
      "        _escrowed -= uint128(shares);\n        _burn(address(this), shares);"),
     ("commission-rise-at-once", "a commission rise takes effect at once, without the notice period",
-     V, "bps <= _currentCommission() ? block.timestamp : block.timestamp + 2 * registry.unbondingPeriod()",
+     V, "bps <= _commissionBps ? block.timestamp : block.timestamp + 2 * registry.unbondingPeriod()",
      "block.timestamp"),
     ("same-second-stop-accrues-nothing", "a stream stopped in its activation second reports nothing accrued (start checked first)",
      L, "        if (t >= endsAt) return total;\n        if (t <= startedAt) return 0;\n",

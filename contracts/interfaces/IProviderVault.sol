@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import { IERC4626 } from "@openzeppelin/contracts/interfaces/IERC4626.sol";
+import { IComputeMarketErrors } from "./IComputeMarketErrors.sol";
 
 /// @title IProviderVault
 /// @notice A provider backed by investors: an ERC-4626 vault over GPUC whose shares investors get for
@@ -25,7 +26,10 @@ import { IERC4626 } from "@openzeppelin/contracts/interfaces/IERC4626.sol";
 /// partially served) and finishes with {finishBatch} after the registry's unbonding period; then
 /// each request collects its share of the batch's payout with {claimRedemption}. The synchronous
 /// ERC-4626 `withdraw` and `redeem` revert.
-interface IProviderVault is IERC4626 {
+/// The vault's ABI also declares the market's and the registry's errors ({IComputeMarketErrors}): one
+/// raised inside a call the vault makes for its operator (an offer refused, a rental not Pending)
+/// decodes from the vault's ABI alone.
+interface IProviderVault is IERC4626, IComputeMarketErrors {
     /// @notice A redemption request: shares in escrow for `receiver`, in batch `batch`.
     struct Request {
         address owner;
@@ -92,6 +96,8 @@ interface IProviderVault is IERC4626 {
     error VaultRequestNotClaimable(uint256 requestId, uint256 batch);
     /// @notice {withdrawIncome} with nothing owed.
     error VaultNoIncome(address account, address token);
+    /// @notice Shares sent or minted to the vault's own address (only a redemption request puts them there).
+    error VaultSharesToTheVault();
 
     // ───────────────────────────── Operator ─────────────────────────────
 
@@ -110,7 +116,9 @@ interface IProviderVault is IERC4626 {
     function updateMetadata(string calldata metadata) external;
 
     /// @notice Proposes a new commission: a cut takes effect at once; a rise after the notice period
-    /// (twice the registry's unbonding period: time for a backer to queue a redemption and be paid).
+    /// (twice the registry's unbonding period: time for a backer to queue a redemption and be paid,
+    /// unless its batch waits for collateral), from the first distribution at or after it (what was
+    /// harvested before is shared at the old rate).
     function proposeCommission(uint256 bps) external;
 
     // ───────────────────────────── Income ─────────────────────────────
@@ -136,7 +144,8 @@ interface IProviderVault is IERC4626 {
     /// @notice The rentals whose streams the vault claims at every distribution.
     function trackedRentals() external view returns (uint256[] memory);
 
-    /// @notice The commission now, and a proposed one with when it takes effect (0, 0 if none).
+    /// @notice The commission the next distribution uses, and a proposed one with when it takes effect
+    /// (0, 0 if none; a due change applies after the next distribution).
     function commission() external view returns (uint256 bps, uint256 pendingBps, uint256 effectiveAt);
 
     // ───────────────────────────── Redemption ─────────────────────────────
@@ -159,4 +168,7 @@ interface IProviderVault is IERC4626 {
 
     /// @notice The batch requests join now, and the batch unbonding (0 if none).
     function batches() external view returns (uint256 queued, uint256 unbonding);
+
+    /// @notice The id the next redemption request gets (requests are numbered from 1).
+    function nextRequestId() external view returns (uint256);
 }

@@ -68,7 +68,9 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
     address[] internal _incomeTokens;
     uint256[] internal _tracked;
     mapping(address token => bool) internal _isIncomeToken;
+    // slither-disable-next-line uninitialized-state — written by every distribution (_distribute)
     mapping(address token => Book) internal _books;
+    // slither-disable-next-line uninitialized-state — written by every distribution (_distribute)
     mapping(address token => uint256) internal _incomePerShare;
     mapping(address account => mapping(address token => uint256)) internal _paidPerShare;
     mapping(address account => mapping(address token => uint256)) internal _owed;
@@ -134,7 +136,9 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
     /// @dev A deposit (or mint): the GPUC is staked as soon as it arrives, then the shares are minted —
     /// after the income so far is distributed to the holders before them (in `_update`). Staking
     /// first keeps the deposit itself from ever looking like GPUC income.
+    // slither-disable-next-line arbitrary-send-erc20,reentrancy-benign — `caller` is the depositor (ERC-4626 passes msg.sender); nonReentrant
     function _deposit(address caller, address receiver, uint256 assets, uint256 shares) internal override nonReentrant {
+        if (receiver == address(this)) revert VaultSharesToTheVault();
         IERC20(asset()).safeTransferFrom(caller, address(this), assets);
         registry.stake(assets);
         _mint(receiver, shares);
@@ -143,6 +147,7 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
 
     /// @dev Share transfers claim and distribute income (in `_update`), which calls out: guarded.
     function transfer(address to, uint256 value) public override(ERC20, IERC20) nonReentrant returns (bool) {
+        if (to == address(this)) revert VaultSharesToTheVault();
         return super.transfer(to, value);
     }
 
@@ -153,6 +158,7 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
         nonReentrant
         returns (bool)
     {
+        if (to == address(this)) revert VaultSharesToTheVault();
         return super.transferFrom(from, to, value);
     }
 
@@ -209,7 +215,7 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
         if (bps > MAX_COMMISSION_BPS) revert VaultCommissionAboveMax(bps, MAX_COMMISSION_BPS);
         // Income so far is split at the rate it streamed under.
         _harvest();
-        uint256 effectiveAt = bps <= _currentCommission() ? block.timestamp : block.timestamp + 2 * registry.unbondingPeriod();
+        uint256 effectiveAt = bps <= _commissionBps ? block.timestamp : block.timestamp + 2 * registry.unbondingPeriod();
         (_pendingBps, _pendingAt, _hasPending) = (uint16(bps), uint40(effectiveAt), true); // safe: bounded
         emit CommissionProposed(bps, effectiveAt);
         _applyCommission();
@@ -259,8 +265,8 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
 
     /// @inheritdoc IProviderVault
     function commission() external view returns (uint256 bps, uint256 pendingBps, uint256 effectiveAt) {
-        bps = _currentCommission();
-        if (_hasPending && block.timestamp < _pendingAt) (pendingBps, effectiveAt) = (_pendingBps, _pendingAt);
+        bps = _commissionBps;
+        if (_hasPending) (pendingBps, effectiveAt) = (_pendingBps, _pendingAt);
     }
 
     // ───────────────────────────── Redemption ─────────────────────────────
@@ -362,6 +368,11 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
         return (_queuedBatch, _unbondingBatch);
     }
 
+    /// @inheritdoc IProviderVault
+    function nextRequestId() external view returns (uint256) {
+        return _nextRequestId;
+    }
+
     // ───────────────────────────── Internal ─────────────────────────────
 
     /// @dev Claims every tracked stream (the market skips those with nothing to claim), then distributes
@@ -370,11 +381,13 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
     function _harvest() internal {
         // slither-disable-next-line unused-return — the income is measured by what arrives, per token
         if (_tracked.length != 0) market.claimMany(_tracked);
-        _applyCommission();
         uint256 tokens = _incomeTokens.length;
         for (uint256 i; i < tokens; ++i) {
             _distribute(_incomeTokens[i]);
         }
+        // A change that has come due applies from here on: what streamed before this harvest was
+        // shared at the rate it streamed under (for a rise, the backers' side of the rounding).
+        _applyCommission();
     }
 
     /// @dev Drops the tracked rentals whose stream is closed for good, or frozen by a dispute (whose
@@ -418,10 +431,6 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
             _paidPerShare[account][token] = ips;
             if (shares != 0) _owed[account][token] += VaultMath.incomeDown(shares, ips - paid);
         }
-    }
-
-    function _currentCommission() internal view returns (uint256) {
-        return _hasPending && block.timestamp >= _pendingAt ? _pendingBps : _commissionBps;
     }
 
     function _applyCommission() internal {

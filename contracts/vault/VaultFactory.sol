@@ -9,6 +9,9 @@ import { ProviderVault } from "./ProviderVault.sol";
 /// @notice Creates one {ProviderVault} per operator and records them: an investor checks here that a
 /// vault is genuine (deployed by this factory, for this market) before depositing.
 contract VaultFactory {
+    /// @notice The most a vault's operator may take of its income (ProviderVault.MAX_COMMISSION_BPS).
+    uint256 public constant MAX_COMMISSION_BPS = 5000;
+
     /// @notice The market every vault of this factory provides on, and its registry.
     IComputeMarket public immutable market;
     IProviderRegistry public immutable registry;

@@ -317,6 +317,7 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "VaultBatchNotReady": _batch_not_ready,
     "VaultRequestNotClaimable": _not_claimable,
+    "VaultSharesToTheVault": lambda a, f: "Vault shares cannot be sent to the vault itself; to redeem, use `gpumarket vault redeem`.",
     "VaultNoIncome": lambda a, f: f"{a['account']} has no income in {f.symbol(a['token'])} to withdraw from the vault.",
     "VaultFactoryOperatorHasVault": lambda a, f: (
         f"{a['operator']} already operates vault {a['vault']} (one vault per operator)."

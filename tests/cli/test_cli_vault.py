@@ -154,7 +154,11 @@ def test_operator_runs_offers_commission_and_metadata(gm, people, registry):
     status = ok(gm("vault", "status", vault))
     assert status["pending_commission_bps"] == 1500 and status["pending_commission_at"] == rise["effective_at"]
     at(rise["effective_at"])
-    assert ok(gm("vault", "status", vault))["commission_bps"] == 1500
+    due = ok(gm("vault", "status", vault))  # due, yet it applies only after the next distribution
+    assert due["commission_bps"] == 750 and due["pending_commission_bps"] == 1500
+    ok(gm("vault", "harvest", "--vault", vault, account=people.dubai))
+    after = ok(gm("vault", "status", vault))
+    assert after["commission_bps"] == 1500 and after["pending_commission_bps"] is None
 
     renamed = ok(gm("vault", "metadata", "ipfs://bafy/brisbane-h100-v2.json", account=people.operator))
     assert renamed["metadata"] == "ipfs://bafy/brisbane-h100-v2.json" == registry.metadataOf(vault)

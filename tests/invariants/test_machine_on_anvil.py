@@ -47,31 +47,37 @@ class MarketMachineOnAnvil(MarketMachine):
 # ───────────────────────────── the differential log ─────────────────────────────
 
 
-def _norm(v):
+def _norm(v, aliases: dict):
+    """A value as both chains can agree on it: addresses lowercase (pyrevm's are, ape's are
+    checksummed), and the factory's and the vault's under their names: the vault factory's
+    address depends on the deployer's nonce, which pyrevm bumps only on deployments."""
     if isinstance(v, str):
-        return v.lower()  # pyrevm's addresses are lowercase, ape's checksummed
+        return aliases.get(v.lower(), v.lower())
+    if isinstance(v, int) and not isinstance(v, bool):
+        return aliases.get(v, v)
     if isinstance(v, (bytes, bytearray)):
         return bytes(v).hex()
     if isinstance(v, (list, tuple)):
-        return tuple(_norm(x) for x in v)
+        return tuple(_norm(x, aliases) for x in v)
     return v
 
 
 class Recorded:
     """A driver contract that logs every call and its outcome."""
 
-    def __init__(self, contract, log: list):
-        self.contract, self.log = contract, log
+    def __init__(self, contract, log: list, aliases: dict):
+        self.contract, self.log, self.aliases = contract, log, aliases
         self.chain, self.name, self.address = contract.chain, contract.name, contract.address
+        self._fns = contract._fns  # the ABI, for calls the machine encodes itself (the vault's callMarket)
 
     def _run(self, kind: str, fn: str, args: tuple):
-        entry = (self.name, kind, fn, _norm(args), self.chain.time)
+        entry = (self.name, kind, fn, _norm(args, self.aliases), self.chain.time)
         try:
             out = getattr(self.contract, kind)(*((args[0], fn, *args[1:]) if kind == "call" else (fn, *args)))
         except Reverted as e:
-            self.log.append((*entry, ("revert", e.name, _norm(e.args_))))
+            self.log.append((*entry, ("revert", e.name, _norm(e.args_, self.aliases))))
             raise
-        self.log.append((*entry, _norm(out)))
+        self.log.append((*entry, _norm(out, self.aliases)))
         return out
 
     def call(self, sender, fn, *args):
@@ -89,7 +95,13 @@ class Recorded:
 
 def recorded(s: System, log: list) -> System:
     """The same system with every contract logged (reset() keeps its base snapshot on the copy)."""
-    return dataclasses.replace(s, **{k: Recorded(getattr(s, k), log) for k in ("gpuc", "usd", "registry", "market")})
+    names = [k for k in ("gpuc", "usd", "registry", "market", "factory", "vault") if getattr(s, k) is not None]
+    aliases = {}
+    for k in ("factory", "vault"):
+        if getattr(s, k) is not None:
+            address = getattr(s, k).address
+            aliases[address.lower()] = aliases[int(address, 16)] = f"<{k}>"
+    return dataclasses.replace(s, **{k: Recorded(getattr(s, k), log, aliases) for k in names})
 
 
 def first_difference(a: list, b: list) -> str | None:

@@ -144,9 +144,9 @@ class VaultRules:
                 if accrued > r.claimed:
                     _, net, _, _ = self._claim_model(r, accrued)
                     self._pay(r.offer.token, v.address, net)
-        self._apply_commission()
         for token in v.tokens:
             self._distribute(token)
+        self._apply_commission()  # a change that came due applies after this distribution
 
     def _prune(self) -> None:
         """The vault's `_prune`: drop tracked rentals whose stream is closed or frozen (swap and pop)."""
@@ -264,9 +264,8 @@ class VaultRules:
         s, v = self.s, self.v
         bps = n % 5_001
         self._harvest()
-        current = v.pending[0] if v.pending and self.now >= v.pending[1] else v.bps
         s.vault.call(s.operator, "proposeCommission", bps)
-        v.pending = (bps, self.now if bps <= current else self.now + 2 * WEEK)
+        v.pending = (bps, self.now if bps <= v.bps else self.now + 2 * WEEK)
         self._apply_commission()
         self.vault_touched = True
         self._count("vault.proposeCommission")

@@ -128,3 +128,45 @@ def test_commission__a_cut_is_immediate_a_rise_waits_twice_the_unbonding_period(
     vault.harvest(sender=provider2)
     assert vault.commission() == (3_000, 0, 0)
     assert VAULT_COMMISSION_BPS != 3_000  # the rise really changed it
+
+
+def test_commission__a_rise_leaves_what_streamed_before_its_first_distribution_at_the_old_rate(
+    vault_offer, vault, market, usd, registry, open_rental, renter, provider2, investors, time_travel
+):
+    """The rise comes due while a rental streams unharvested: the first distribution after it still
+    shares that income at the old rate; only later income pays the new one."""
+    rid = open_rental(vault_offer, renter, gpus=16, hours=24 * 30)
+    started = vault.activate(rid, sender=provider2).timestamp
+    due = vault.proposeCommission(3_000, sender=provider2).timestamp + 2 * registry.unbondingPeriod()
+    time_travel.at(due + HOUR)
+    tx = vault.harvest(sender=renter)
+    [ev] = tx.decode_logs(vault.IncomeDistributed)
+    assert ev.commission == ev.received * VAULT_COMMISSION_BPS // 10_000  # the old 10 %
+    assert vault.commission() == (3_000, 0, 0)
+    time_travel.at(due + 2 * HOUR)
+    [ev] = vault.harvest(sender=renter).decode_logs(vault.IncomeDistributed)
+    assert ev.commission == ev.received * 3_000 // 10_000  # the new 30 %
+    assert started < due
+
+
+def test_shares_never_go_to_the_vaults_own_address_but_through_a_request(vault, vault_offer, investors, gpuc):
+    dubai = investors[0]
+    with reverts(vault.VaultSharesToTheVault):
+        vault.transfer(vault, 1, sender=dubai)
+    gpuc.approve(vault, 10**18, sender=dubai)
+    with reverts(vault.VaultSharesToTheVault):
+        vault.deposit(10**18, vault, sender=dubai)
+    assert vault.nextRequestId() == 1
+    vault.requestRedeem(1, dubai, sender=dubai)
+    assert vault.nextRequestId() == 2 and vault.balanceOf(vault) == 1
+
+
+def test_market_errors__decode_from_the_vaults_abi(vault, vault_offer, provider2, open_rental, renter, market):
+    rid = open_rental(vault_offer, renter, gpus=1, hours=2)
+    vault.activate(rid, sender=provider2)
+    with reverts(vault.MarketRentalNotPending, rentalId=rid, status=2):  # raised by the market, inside the vault
+        vault.activate(rid, sender=provider2)
+
+
+def test_factory__exposes_the_commission_bound(factory, vault):
+    assert factory.MAX_COMMISSION_BPS() == vault.MAX_COMMISSION_BPS() == 5_000
