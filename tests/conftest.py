@@ -258,6 +258,63 @@ def vault_offer(vault, market, provider2, offer_params, deposit, investors):
     return market.nextOfferId() - 1
 
 
+# ───────────────────────────── Signed offers ─────────────────────────────
+
+
+@pytest.fixture(scope="session")
+def more_providers(accounts):
+    """Four more provider accounts (a cluster needs six providers), used by no other role."""
+    return accounts[12], accounts[13], accounts[14], accounts[15]
+
+
+@pytest.fixture(scope="session")
+def domain(market):
+    """The market's EIP-712 domain on this chain."""
+    from gpumarket.signed import Domain
+
+    return Domain(chain.chain_id, market.address)
+
+
+@pytest.fixture(scope="session")
+def sign_offer(domain, usd):
+    """sign_offer(signer, provider=signer, domain=None, **terms) -> (SignedOffer, signature): the terms
+    (defaults: 8 H100s in mUSD at 1.95 an hour, 1 to 720 hours, a day to fill, nonce 1) signed by
+    `signer`'s key in `domain` (the market's by default)."""
+    from gpumarket.signed import SignedOffer, digest, sign_digest
+
+    def sign_offer(signer, provider=None, *, in_domain=None, **terms):
+        fields = dict(provider=str(provider.address if provider is not None else signer.address),
+                      gpu_model="H100-SXM-80GB", region="AU-QLD", payment_token=str(usd.address),
+                      price_per_gpu_hour=PRICE_USD, gpus=8, min_hours=1, max_hours=720,
+                      expiry=chain.pending_timestamp + DAY, nonce=1, max_broker_bps=500)
+        fields.update(terms)
+        offer = SignedOffer(**fields)
+        return offer, sign_digest(bytes.fromhex(signer.private_key.removeprefix("0x")),
+                                  digest(offer, in_domain or domain))
+
+    return sign_offer
+
+
+@pytest.fixture(scope="session")
+def fill_signed(market, fund):
+    """fill_signed(offer, signature, renter, gpus, hours, payer=None, ...) -> the receipt: funds and
+    approves the payer (the renter by default) for the exact cost and fills the signed offer."""
+
+    def fill_signed(offer, signature, renter, gpus=8, hours=24, payer=None, broker=ZERO, broker_bps=0, max_price=None,
+                    at=None):
+        token = ape.Contract(offer.payment_token)
+        funder = payer or renter
+        fund(funder, token, offer.price_per_gpu_hour * gpus * hours)
+        token.approve(market, offer.price_per_gpu_hour * gpus * hours, sender=funder)
+        max_price = offer.price_per_gpu_hour if max_price is None else max_price
+        if at is not None:
+            chain.pending_timestamp = at  # the fill itself is mined at `at`
+        return market.openSignedRental(offer.as_tuple(), signature, renter, gpus, hours, max_price, broker, broker_bps,
+                                       sender=funder)
+
+    return fill_signed
+
+
 # ───────────────────────────── Payment-token parametrization ─────────────────────────────
 
 

@@ -59,3 +59,19 @@ def dispute_bond(billed: int, billed_seconds: int, arbitration_timeout: int, dis
     × (arbitration timeout + dispute window) / dispute window, rounded up once."""
     return ceil_div(billed * 3600 * (arbitration_timeout + dispute_window),
                     max(billed_seconds, 3600) * dispute_window)
+
+
+def discount_bps(tiers, gpu_hours: int) -> int:
+    """The volume discount `gpu_hours` (GPUs × hours at open) earns: the highest tier reached."""
+    bps = 0
+    for min_gpu_hours, tier_bps in tiers:
+        if gpu_hours < min_gpu_hours:
+            break
+        bps = tier_bps
+    return bps
+
+
+def rental_cost(gpus: int, price: int, hours: int, tiers=()) -> int:
+    """What opening a rental costs: the hourly rate ⌈gpus × price × (10000 − discount) / 10000⌉ × hours."""
+    rate = ceil_div(gpus * price * (BPS - discount_bps(tiers, gpus * hours)), BPS)
+    return rate * hours

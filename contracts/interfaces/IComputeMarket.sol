@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
+import { Cluster } from "../types/Cluster.sol";
 import { Offer } from "../types/Offer.sol";
 import { Rental } from "../types/Rental.sol";
 import { IComputeMarketErrors } from "./IComputeMarketErrors.sol";
@@ -67,6 +68,74 @@ interface IComputeMarket is IComputeMarketEvents, IComputeMarketErrors {
 
     /// @notice Closes an offer for good; running rentals are unaffected. Emits {OfferStatusChanged}.
     function closeOffer(uint256 offerId) external;
+
+    // ───────────────────────────── Signed offers and clusters ─────────────────────────────
+
+    /// @notice {openRentalFor} on an offer its provider signed off-chain instead of storing
+    /// ({Offer-Signed}; EIP-712 in this market's domain, {eip712Domain}). Anyone may fill it for
+    /// `renter` (`msg.sender` pays; refunds go back to it, as for {openRentalFor}). The first fill
+    /// checks the signature (ECDSA, or ERC-1271 for a contract provider such as a vault) and the
+    /// terms as {createOffer} would, and records the offer under a new id above SIGNED_OFFER_ID_BASE
+    /// ({SignedOfferRecorded} with {OfferCreated}); later fills find that record by the offer's hash,
+    /// so capacity is counted per signed offer across fills and comes back when rentals end. From then
+    /// on its rentals are ordinary rentals of that offer.
+    /// @dev Emits {RentalOpened}.
+    ///
+    /// Requirements: those of {openRentalFor} on the recorded offer, and
+    /// - not cancelled ({MarketSignedOfferCancelled}), `block.timestamp` ≤ expiry
+    ///   ({MarketSignedOfferExpired}), nonce ≥ the provider's floor ({MarketSignedOfferNonceCancelled});
+    /// - at the first fill, a valid signature by `offer.provider` ({MarketInvalidSignature}) and terms
+    ///   within {createOffer}'s bounds; a recorded offer's signature was checked when it was recorded.
+    function openSignedRental(
+        Offer.Signed calldata offer,
+        bytes calldata signature,
+        address renter,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPricePerGpuHour,
+        address broker,
+        uint256 brokerBps
+    ) external returns (uint256 rentalId);
+
+    /// @notice Opens one rental per part for `renter`, all for `hoursPaid` hours, across on-chain and
+    /// signed offers (each part as {openRentalFor} or {openSignedRental} would open it, without the
+    /// per-offer price guard), and pulls their total from `msg.sender` once. All open or none do.
+    /// @param maxTotalCost The most the whole cluster may cost ({MarketClusterCostAboveMax}).
+    /// @return firstRentalId The first of the cluster's consecutive rental ids (on-chain parts first).
+    /// @dev Emits {RentalOpened} per part, then {ClusterBooked}.
+    ///
+    /// Requirements: those of each part, and at least one part ({MarketClusterEmpty}), one payment
+    /// token for all ({MarketClusterTokenMismatch}), a total within `maxTotalCost`.
+    function bookCluster(
+        address renter,
+        uint256 hoursPaid,
+        Cluster.Part[] calldata parts,
+        Cluster.SignedPart[] calldata signedParts,
+        uint256 maxTotalCost,
+        address broker,
+        uint256 brokerBps
+    ) external returns (uint256 firstRentalId, uint256 totalCost);
+
+    /// @notice The provider cancels one signed offer: no fill from now on, and its record (if it was
+    /// filled) is Closed, so its rentals cannot be extended. Running rentals go on.
+    /// @dev Emits {SignedOfferCancelled}. Works while paused.
+    function cancelSignedOffer(Offer.Signed calldata offer) external;
+
+    /// @notice The provider cancels every signed offer of its with a nonce below `nonce` (no fill from
+    /// now on; records already made stay as they are: close them with {closeOffer}).
+    /// @dev Emits {SignedNonceFloorRaised}. Works while paused.
+    function cancelSignedOffersBelow(uint256 nonce) external;
+
+    /// @notice The EIP-712 digest its provider signs for `offer` in this market's domain: the key of
+    /// {signedOfferOf}.
+    function hashSignedOffer(Offer.Signed calldata offer) external view returns (bytes32);
+
+    /// @notice A signed offer's record id (0 until its first fill) and whether it was cancelled
+    /// (one by one; see {signedNonceFloor} for the floor).
+    function signedOfferOf(bytes32 offerHash) external view returns (uint256 offerId, bool cancelled);
+
+    /// @notice Signed offers of `provider` with a nonce below this are cancelled.
+    function signedNonceFloor(address provider) external view returns (uint256);
 
     // ───────────────────────────── Rentals ─────────────────────────────
 

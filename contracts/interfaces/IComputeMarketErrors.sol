@@ -58,6 +58,36 @@ interface IComputeMarketErrors is IProviderRegistryErrors {
     /// @notice An update would offer fewer GPUs than are in use.
     error MarketGpusOfferedBelowInUse(uint256 offerId, uint256 gpusInUse, uint256 gpusOffered);
 
+    /// @notice An on-chain offer id would reach the signed offers' range (or a signed offer's id would
+    /// pass 32 bits): no offer id is ever given twice.
+    error MarketOfferIdsExhausted(uint256 offerId);
+    /// @notice A signed offer's terms are fixed by its signature: its record cannot be updated (sign a
+    /// new offer, and cancel or close this one).
+    error MarketSignedOfferTermsFixed(uint256 offerId);
+
+    // ── signed offers and clusters ──
+
+    /// @notice The signed offer's expiry has passed.
+    error MarketSignedOfferExpired(bytes32 offerHash, uint256 expiry);
+    /// @notice The provider cancelled this signed offer ({IComputeMarket-cancelSignedOffer}).
+    error MarketSignedOfferCancelled(bytes32 offerHash);
+    /// @notice The signed offer's nonce is below its provider's nonce floor ({IComputeMarket-cancelSignedOffersBelow}).
+    error MarketSignedOfferNonceCancelled(bytes32 offerHash, uint256 nonce, uint256 nonceFloor);
+    /// @notice The signature is not the provider's over this offer in this market's domain (a wrong
+    /// signer, other terms, another chain or another deployment); ERC-1271 for a contract provider.
+    error MarketInvalidSignature(bytes32 offerHash, address provider);
+    /// @notice Only the signed offer's provider may cancel it.
+    error MarketNotSignedOfferProvider(bytes32 offerHash, address caller);
+    /// @notice A new nonce floor must be above the current one.
+    error MarketNonceFloorNotRaised(uint256 nonce, uint256 nonceFloor);
+    /// @notice A cluster booking with no parts.
+    error MarketClusterEmpty();
+    /// @notice A cluster's parts must all be paid in one token: part `part` (on-chain parts first,
+    /// then signed ones) is in `token`, the first in `expected`.
+    error MarketClusterTokenMismatch(uint256 part, address token, address expected);
+    /// @notice The cluster costs more than the renter's cap.
+    error MarketClusterCostAboveMax(uint256 cost, uint256 maxCost);
+
     // ── opening and running rentals ──
 
     /// @notice The offer is reserved for another renter.

@@ -38,6 +38,26 @@ interface IComputeMarketEvents {
     /// @notice A provider paused, resumed or closed an offer.
     event OfferStatusChanged(uint256 indexed offerId, Offer.Status status);
 
+    /// @notice A signed offer was filled for the first time and recorded as offer `offerId` (its terms
+    /// in the {OfferCreated} emitted with it).
+    event SignedOfferRecorded(
+        uint256 indexed offerId, bytes32 indexed offerHash, address indexed provider, uint256 expiry, uint256 nonce
+    );
+    /// @notice A provider cancelled a signed offer (and closed its record `offerId`, if it had one).
+    event SignedOfferCancelled(bytes32 indexed offerHash, address indexed provider, uint256 offerId);
+    /// @notice A provider cancelled every signed offer with a nonce below `nonceFloor`.
+    event SignedNonceFloorRaised(address indexed provider, uint256 nonceFloor);
+    /// @notice A cluster was booked: `rentals` rentals from `firstRentalId` on (consecutive ids), for
+    /// `renter`, paid by `payer` in one pull of `totalCost`.
+    event ClusterBooked(
+        uint256 indexed firstRentalId,
+        address indexed renter,
+        address indexed payer,
+        address token,
+        uint256 rentals,
+        uint256 totalCost
+    );
+
     // ── rentals ──
 
     /// @notice A rental was opened and paid in full into escrow; the collateral was locked.

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import { IERC4626 } from "@openzeppelin/contracts/interfaces/IERC4626.sol";
+import { IERC1271 } from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import { IComputeMarketErrors } from "./IComputeMarketErrors.sol";
 
 /// @title IProviderVault
@@ -29,7 +30,9 @@ import { IComputeMarketErrors } from "./IComputeMarketErrors.sol";
 /// The vault's ABI also declares the market's and the registry's errors ({IComputeMarketErrors}): one
 /// raised inside a call the vault makes for its operator (an offer refused, a rental not Pending)
 /// decodes from the vault's ABI alone.
-interface IProviderVault is IERC4626, IComputeMarketErrors {
+/// The vault signs as a provider through ERC-1271: a signature is the vault's when its operator made it
+/// ({isValidSignature}), so the operator publishes signed offers for the vault (docs/signed-offers.md).
+interface IProviderVault is IERC4626, IERC1271, IComputeMarketErrors {
     /// @notice A redemption request: shares in escrow for `receiver`, in batch `batch`.
     struct Request {
         address owner;
@@ -105,8 +108,9 @@ interface IProviderVault is IERC4626, IComputeMarketErrors {
     function operator() external view returns (address);
 
     /// @notice Runs one of the market's offer functions as the vault (the provider): `data` is the
-    /// calldata of {IComputeMarket-createOffer}, `updateOffer`, `pauseOffer`, `resumeOffer` or
-    /// `closeOffer`, and anything else is refused. Only the operator. Returns the market's return data.
+    /// calldata of {IComputeMarket-createOffer}, `updateOffer`, `pauseOffer`, `resumeOffer`,
+    /// `closeOffer`, `cancelSignedOffer` or `cancelSignedOffersBelow`, and anything else is refused.
+    /// Only the operator. Returns the market's return data.
     function callMarket(bytes calldata data) external returns (bytes memory);
 
     /// @notice Activates a rental of the vault's offers and tracks its stream. Only the operator.

@@ -5,11 +5,13 @@ import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import { Multicall } from "@openzeppelin/contracts/utils/Multicall.sol";
+import { EIP712 } from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 
 import { IComputeMarket } from "../interfaces/IComputeMarket.sol";
 import { IProviderRegistry } from "../interfaces/IProviderRegistry.sol";
 import { RentalMath } from "../libraries/RentalMath.sol";
 import { TierMath } from "../libraries/TierMath.sol";
+import { Cluster } from "../types/Cluster.sol";
 import { Offer } from "../types/Offer.sol";
 import { Rental } from "../types/Rental.sol";
 import { MarketStorage } from "./MarketStorage.sol";
@@ -22,7 +24,7 @@ import { MarketStorage } from "./MarketStorage.sol";
 /// entry points below only forward the call (docs/architecture.md says why the line is there).
 /// Solvency: for every payment token, balance ≥ Σ over non-terminal rentals of (total − claimed) +
 /// the bonds of Disputed rentals + protocol fees + credits, with equality absent donations.
-contract ComputeMarket is MarketStorage, Multicall, IComputeMarket {
+contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
     using SafeERC20 for IERC20;
     using SafeCast for uint256;
 
@@ -30,23 +32,24 @@ contract ComputeMarket is MarketStorage, Multicall, IComputeMarket {
     address public immutable offerModule;
     address public immutable disputeModule;
     address public immutable adminModule;
+    address public immutable bookingModule;
 
-    /// @param modules The offer, dispute and admin modules, each deployed with `registry_`.
+    /// @param modules The offer, dispute, admin and booking modules, each deployed with `registry_`.
     constructor(
         IProviderRegistry registry_,
         address owner_,
         address treasury_,
         address arbiter_,
-        address[3] memory modules
-    ) MarketStorage(registry_, owner_) {
-        for (uint256 i; i < 3; ++i) {
+        address[4] memory modules
+    ) MarketStorage(registry_, owner_) EIP712(EIP712_NAME, EIP712_VERSION) {
+        for (uint256 i; i < 4; ++i) {
             // A module compiled against another registry would lock and slash in the wrong place.
-            // slither-disable-next-line calls-loop — three view calls, once, in the constructor
+            // slither-disable-next-line calls-loop — four view calls, once, in the constructor
             if (modules[i] == address(0) || MarketStorage(modules[i]).registry() != registry_) {
                 revert MarketInvalidModule(modules[i]);
             }
         }
-        (offerModule, disputeModule, adminModule) = (modules[0], modules[1], modules[2]);
+        (offerModule, disputeModule, adminModule, bookingModule) = (modules[0], modules[1], modules[2], modules[3]);
         _setTreasury(treasury_);
         _setArbiter(arbiter_);
         _setProtocolFee(DEFAULT_PROTOCOL_FEE_BPS);
@@ -292,6 +295,53 @@ contract ComputeMarket is MarketStorage, Multicall, IComputeMarket {
     }
 
     /// @inheritdoc IComputeMarket
+    // slither-disable-next-line incorrect-return — returns the module's return data (the rental id), as a forwarder is meant to
+    function openSignedRental(
+        Offer.Signed calldata offer,
+        bytes calldata signature,
+        address renter,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPricePerGpuHour,
+        address broker,
+        uint256 brokerBps
+    ) external returns (uint256 rentalId) {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        (offer, signature, renter, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps, rentalId);
+        _forward(bookingModule);
+    }
+
+    /// @inheritdoc IComputeMarket
+    // slither-disable-next-line incorrect-return — returns the module's return data, as a forwarder is meant to
+    function bookCluster(
+        address renter,
+        uint256 hoursPaid,
+        Cluster.Part[] calldata parts,
+        Cluster.SignedPart[] calldata signedParts,
+        uint256 maxTotalCost,
+        address broker,
+        uint256 brokerBps
+    ) external returns (uint256 firstRentalId, uint256 totalCost) {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        (renter, hoursPaid, parts, signedParts, maxTotalCost, broker, brokerBps, firstRentalId, totalCost);
+        _forward(bookingModule);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function cancelSignedOffer(Offer.Signed calldata offer) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        offer;
+        _forward(bookingModule);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function cancelSignedOffersBelow(uint256 nonce) external {
+        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
+        nonce;
+        _forward(bookingModule);
+    }
+
+    /// @inheritdoc IComputeMarket
     // slither-disable-next-line incorrect-return — returns the module's return data (the bond), as a forwarder is meant to
     function dispute(uint256 rentalId, bytes32 evidenceHash) external returns (uint256 bond) {
         // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
@@ -515,6 +565,22 @@ contract ComputeMarket is MarketStorage, Multicall, IComputeMarket {
     }
 
     /// @inheritdoc IComputeMarket
+    function hashSignedOffer(Offer.Signed calldata offer) external view returns (bytes32) {
+        return _hashTypedDataV4(Offer.structHash(offer));
+    }
+
+    /// @inheritdoc IComputeMarket
+    function signedOfferOf(bytes32 offerHash) external view returns (uint256 offerId, bool cancelled) {
+        Offer.SignedState storage state = _signedOffers[offerHash];
+        return (state.offerId, state.cancelled);
+    }
+
+    /// @inheritdoc IComputeMarket
+    function signedNonceFloor(address provider) external view returns (uint256) {
+        return _signedNonceFloor[provider];
+    }
+
+    /// @inheritdoc IComputeMarket
     function isPaymentToken(address token) external view returns (bool) {
         return _paymentTokens[token];
     }
@@ -534,82 +600,10 @@ contract ComputeMarket is MarketStorage, Multicall, IComputeMarket {
         Offer.Record storage o = _offers[offerId];
         (address provider, address token, uint256 deposit, uint256 discountBps) =
             _checkAndPrice(o, offerId, renter, gpus, hoursPaid, maxPrice, broker, brokerBps);
-
-        // Effect: take the capacity and record the rental.
-        // The configuration is read before the writes, so that each slot's writes fold into one SSTORE.
-        uint256 collateral = uint256(stakePerGpu) * gpus;
-        uint16 feeBps = protocolFeeBps;
-        uint256 deadline = block.timestamp + activationWindow;
-        o.gpusInUse += uint16(gpus); // safe: gpus ≤ gpusOffered − gpusInUse, checked above
-        rentalId = nextRentalId++;
-        Rental.Record storage r = _rentals[rentalId];
-        // Slot 0.
-        r.total = deposit.toUint112();
-        r.offerId = uint32(offerId); // safe: an existing offer id, below nextOfferId (a uint32)
-        r.hoursPaid = uint16(hoursPaid); // safe: ≤ maxHours, a uint16
-        r.status = Rental.Status.Pending;
-        // Slot 1.
-        r.activationDeadline = uint40(deadline); // safe: window ≤ 7 days
-        r.gpus = uint16(gpus); // safe: ≤ gpusOffered, a uint16
-        r.discountBps = uint16(discountBps); // safe: ≤ MAX_DISCOUNT_BPS
-        r.protocolFeeBps = feeBps;
-        r.brokerBps = uint16(brokerBps); // safe: ≤ maxBrokerBps, a uint16
-        // Slot 2.
-        r.renter = renter;
-        r.collateral = uint96(collateral); // safe: ≤ MAX_STAKE_PER_GPU × type(uint16).max < 2^96
-        // Slots 3 and 4 only when used.
-        if (msg.sender != renter) (r.sponsored, r.payer) = (true, msg.sender);
-        if (broker != address(0)) r.broker = broker;
-        emit RentalOpened(rentalId, offerId, renter, msg.sender, gpus, hoursPaid, deposit, collateral, broker, brokerBps);
-
-        // Interaction: lock the provider's collateral (trusted registry), then pull the deposit.
-        registry.lock(provider, collateral);
+        // Effect: take the capacity and record the rental; interactions: lock the collateral, then
+        // pull the deposit.
+        rentalId = _recordRental(o, offerId, provider, renter, gpus, hoursPaid, deposit, discountBps, broker, brokerBps);
         _pullExactFromCaller(token, deposit);
-    }
-
-    /// @dev The checks of {openRental}; returns the offer's provider and token and the rental's cost.
-    // slither-disable-next-line cyclomatic-complexity — one flat list of the open checks, each a single revert
-    function _checkAndPrice(
-        Offer.Record storage o,
-        uint256 offerId,
-        address renter,
-        uint256 gpus,
-        uint256 hoursPaid,
-        uint256 maxPrice,
-        address broker,
-        uint256 brokerBps
-    ) internal view returns (address provider, address token, uint256 deposit, uint256 discountBps) {
-        Offer.Status offerStatus = o.status;
-        if (offerStatus != Offer.Status.Active) {
-            if (offerStatus == Offer.Status.None) revert MarketOfferNotFound(offerId);
-            revert MarketOfferNotActive(offerId, offerStatus);
-        }
-        provider = o.provider;
-        if (renter == provider || msg.sender == provider) revert MarketSelfRental(offerId, provider);
-        if (gpus == 0) revert MarketInvalidGpuCount(0);
-        uint256 available = o.gpusOffered - o.gpusInUse;
-        if (gpus > available) revert MarketInsufficientCapacity(offerId, available, gpus);
-        if (hoursPaid < o.minHours || hoursPaid > o.maxHours) {
-            revert MarketInvalidHours(hoursPaid, o.minHours, o.maxHours);
-        }
-        if (broker == address(0)) {
-            if (brokerBps != 0) revert MarketInvalidBroker(broker, brokerBps);
-        } else if (brokerBps > o.maxBrokerBps) {
-            revert MarketBrokerBpsAboveMax(brokerBps, o.maxBrokerBps);
-        }
-        if (o.reserved) {
-            // Slot 2 is read only for a private offer.
-            address reservedFor = o.reservedFor;
-            if (reservedFor != renter) revert MarketOfferReserved(offerId, reservedFor, renter);
-        }
-        token = o.paymentToken;
-        if (!_paymentTokens[token]) revert MarketTokenNotAllowed(token);
-        discountBps = TierMath.discountBpsFor(o.tiers, gpus * hoursPaid);
-        uint256 rate = RentalMath.hourlyRateUp(gpus, o.pricePerGpuHour, discountBps);
-        // The guard is on what the renter will pay per GPU-hour, discount included.
-        uint256 effectivePrice = RentalMath.effectivePriceUp(rate, gpus);
-        if (effectivePrice > maxPrice) revert MarketPriceAboveMax(offerId, effectivePrice, maxPrice);
-        deposit = rate * hoursPaid;
     }
 
     /// @dev Advances `claimed` to what has accrued by now and books the fees. Returns the gross paid

@@ -3,6 +3,7 @@ pragma solidity 0.8.30;
 
 import { IERC20 } from "@openzeppelin/contracts/token/ERC20/IERC20.sol";
 import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
+import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import { Ownable } from "@openzeppelin/contracts/access/Ownable.sol";
 import { Ownable2Step } from "@openzeppelin/contracts/access/Ownable2Step.sol";
 import { Pausable } from "@openzeppelin/contracts/utils/Pausable.sol";
@@ -50,6 +51,11 @@ abstract contract MarketStorage is
     uint256 public constant MAX_ARBITRATION_TIMEOUT = 60 days;
     uint256 public constant MAX_SLASH_TREASURY_BPS = 5000; // at least half of a slash goes to the renter
     uint256 public constant MAX_TIERS = TierMath.MAX_TIERS; // volume tiers per offer
+    uint256 public constant SIGNED_OFFER_ID_BASE = Offer.SIGNED_OFFER_ID_BASE; // signed offers' records: ids above
+
+    /// @dev The EIP-712 domain's name and version, for signed offers (the market and its booking module).
+    string internal constant EIP712_NAME = "gpumarket";
+    string internal constant EIP712_VERSION = "1";
 
     // ───────────────────────────── Defaults ─────────────────────────────
 
@@ -77,6 +83,8 @@ abstract contract MarketStorage is
     uint32 public nextOfferId; // Rental.Record stores offer ids as uint32
     // slither-disable-next-line constable-states — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     uint64 public nextRentalId;
+    /// @dev Signed offers recorded so far: the next one gets `SIGNED_OFFER_ID_BASE` + this + 1.
+    uint32 internal _signedOffersRecorded;
     // Slot 3: read when a rental settles or is disputed.
     address public treasury;
     uint32 public disputeWindow;
@@ -103,6 +111,10 @@ abstract contract MarketStorage is
     /// @dev The bond the renter posted with {dispute} and the ruling's deadline, fixed at the dispute.
     // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     mapping(uint256 rentalId => Rental.Dispute) internal _disputes;
+    /// @dev Signed offers by EIP-712 digest: their record's id once filled, and cancellation.
+    mapping(bytes32 offerHash => Offer.SignedState) internal _signedOffers;
+    /// @dev Per provider: signed offers with a lower nonce are cancelled.
+    mapping(address provider => uint256) internal _signedNonceFloor;
 
     constructor(IProviderRegistry registry_, address owner_) Ownable(owner_) {
         if (address(registry_) == address(0)) revert MarketZeroAddress();
@@ -128,6 +140,115 @@ abstract contract MarketStorage is
         Offer.Record storage o = _offers[r.offerId];
         o.gpusInUse -= r.gpus;
         token = o.paymentToken;
+    }
+
+    /// @dev The checks of {IComputeMarket-openRental} on the offer `o`; returns its provider and token
+    /// and the rental's cost and discount.
+    // slither-disable-next-line cyclomatic-complexity — one flat list of the open checks, each a single revert
+    function _checkAndPrice(
+        Offer.Record storage o,
+        uint256 offerId,
+        address renter,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPrice,
+        address broker,
+        uint256 brokerBps
+    ) internal view returns (address provider, address token, uint256 deposit, uint256 discountBps) {
+        Offer.Status offerStatus = o.status;
+        if (offerStatus != Offer.Status.Active) {
+            if (offerStatus == Offer.Status.None) revert MarketOfferNotFound(offerId);
+            revert MarketOfferNotActive(offerId, offerStatus);
+        }
+        provider = o.provider;
+        if (renter == provider || msg.sender == provider) revert MarketSelfRental(offerId, provider);
+        if (gpus == 0) revert MarketInvalidGpuCount(0);
+        uint256 available = o.gpusOffered - o.gpusInUse;
+        if (gpus > available) revert MarketInsufficientCapacity(offerId, available, gpus);
+        if (hoursPaid < o.minHours || hoursPaid > o.maxHours) {
+            revert MarketInvalidHours(hoursPaid, o.minHours, o.maxHours);
+        }
+        if (broker == address(0)) {
+            if (brokerBps != 0) revert MarketInvalidBroker(broker, brokerBps);
+        } else if (brokerBps > o.maxBrokerBps) {
+            revert MarketBrokerBpsAboveMax(brokerBps, o.maxBrokerBps);
+        }
+        if (o.reserved) {
+            // Slot 2 is read only for a private offer.
+            address reservedFor = o.reservedFor;
+            if (reservedFor != renter) revert MarketOfferReserved(offerId, reservedFor, renter);
+        }
+        token = o.paymentToken;
+        if (!_paymentTokens[token]) revert MarketTokenNotAllowed(token);
+        discountBps = TierMath.discountBpsFor(o.tiers, gpus * hoursPaid);
+        uint256 rate = RentalMath.hourlyRateUp(gpus, o.pricePerGpuHour, discountBps);
+        // The guard is on what the renter will pay per GPU-hour, discount included.
+        uint256 effectivePrice = RentalMath.effectivePriceUp(rate, gpus);
+        if (effectivePrice > maxPrice) revert MarketPriceAboveMax(offerId, effectivePrice, maxPrice);
+        deposit = rate * hoursPaid;
+    }
+
+    /// @dev The effects of opening a checked and priced rental on offer `o`: takes the capacity,
+    /// records the rental (Pending) and locks the provider's collateral. The caller pulls `deposit`.
+    function _recordRental(
+        Offer.Record storage o,
+        uint256 offerId,
+        address provider,
+        address renter,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 deposit,
+        uint256 discountBps,
+        address broker,
+        uint256 brokerBps
+    ) internal returns (uint256 rentalId) {
+        // The configuration is read before the writes, so that each slot's writes fold into one SSTORE.
+        uint256 collateral = uint256(stakePerGpu) * gpus;
+        uint16 feeBps = protocolFeeBps;
+        uint256 deadline = block.timestamp + activationWindow;
+        o.gpusInUse += uint16(gpus); // safe: gpus ≤ gpusOffered − gpusInUse, checked by the caller
+        rentalId = nextRentalId++;
+        Rental.Record storage r = _rentals[rentalId];
+        // Slot 0.
+        r.total = SafeCast.toUint112(deposit);
+        r.offerId = uint32(offerId); // safe: an existing offer id, ≤ type(uint32).max
+        r.hoursPaid = uint16(hoursPaid); // safe: ≤ maxHours, a uint16
+        r.status = Rental.Status.Pending;
+        // Slot 1.
+        r.activationDeadline = uint40(deadline); // safe: window ≤ 7 days
+        r.gpus = uint16(gpus); // safe: ≤ gpusOffered, a uint16
+        r.discountBps = uint16(discountBps); // safe: ≤ MAX_DISCOUNT_BPS
+        r.protocolFeeBps = feeBps;
+        r.brokerBps = uint16(brokerBps); // safe: ≤ maxBrokerBps, a uint16
+        // Slot 2.
+        r.renter = renter;
+        r.collateral = uint96(collateral); // safe: ≤ MAX_STAKE_PER_GPU × type(uint16).max < 2^96
+        // Slots 3 and 4 only when used.
+        if (msg.sender != renter) (r.sponsored, r.payer) = (true, msg.sender);
+        if (broker != address(0)) r.broker = broker;
+        emit RentalOpened(rentalId, offerId, renter, msg.sender, gpus, hoursPaid, deposit, collateral, broker, brokerBps);
+
+        // Interaction: lock the provider's collateral (trusted registry).
+        registry.lock(provider, collateral);
+    }
+
+    /// @dev An offer's terms within bounds (at creation, update, and a signed offer's first fill).
+    function _checkTerms(uint256 price, uint256 gpusOffered, uint256 minHours, uint256 maxHours, uint256 maxBrokerBps)
+        internal
+        pure
+    {
+        if (price == 0) revert MarketInvalidPrice(price);
+        if (gpusOffered == 0) revert MarketInvalidGpuCount(gpusOffered);
+        if (minHours == 0 || maxHours < minHours || maxHours > MAX_RENTAL_HOURS) {
+            revert MarketInvalidHourBounds(minHours, maxHours);
+        }
+        if (maxBrokerBps > MAX_BROKER_FEE_BPS) revert MarketBrokerBpsAboveMax(maxBrokerBps, MAX_BROKER_FEE_BPS);
+    }
+
+    /// @dev A GPU model or region label of 1 to MAX_LABEL_LENGTH bytes.
+    function _checkLabel(string calldata label) internal pure {
+        uint256 len = bytes(label).length;
+        if (len == 0 || len > MAX_LABEL_LENGTH) revert MarketInvalidLabel(len);
     }
 
     /// @dev Pushes `amount` of `token` to `to`; if the token refuses (a blocklisted recipient, a

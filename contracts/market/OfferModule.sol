@@ -23,8 +23,9 @@ contract OfferModule is MarketModule {
         _checkTerms(p.pricePerGpuHour, p.gpusOffered, p.minHours, p.maxHours, p.maxBrokerBps);
         uint256 tiers = TierMath.pack(p.tiers, MAX_DISCOUNT_BPS);
 
-        // Effect: store the offer.
+        // Effect: store the offer (on-chain ids stay below the signed offers' range).
         offerId = nextOfferId++;
+        if (offerId >= SIGNED_OFFER_ID_BASE) revert MarketOfferIdsExhausted(offerId);
         _offers[offerId] = Offer.Record({
             provider: msg.sender,
             gpusOffered: p.gpusOffered,
@@ -70,6 +71,7 @@ contract OfferModule is MarketModule {
     ) external viaMarket {
         // Check: the provider of an offer that is not closed, with sane terms.
         Offer.Record storage o = _ownOpenOffer(offerId);
+        if (offerId > SIGNED_OFFER_ID_BASE) revert MarketSignedOfferTermsFixed(offerId);
         _checkTerms(pricePerGpuHour, gpusOffered, minHours, maxHours, maxBrokerBps);
         if (gpusOffered < o.gpusInUse) revert MarketGpusOfferedBelowInUse(offerId, o.gpusInUse, gpusOffered);
         uint256 packed = TierMath.pack(tiers, MAX_DISCOUNT_BPS);
@@ -115,22 +117,5 @@ contract OfferModule is MarketModule {
         if (o.status == Offer.Status.None) revert MarketOfferNotFound(offerId);
         if (o.provider != msg.sender) revert MarketNotOfferProvider(offerId, msg.sender);
         if (o.status == Offer.Status.Closed) revert MarketOfferClosed(offerId);
-    }
-
-    function _checkTerms(uint256 price, uint256 gpusOffered, uint256 minHours, uint256 maxHours, uint256 maxBrokerBps)
-        internal
-        pure
-    {
-        if (price == 0) revert MarketInvalidPrice(price);
-        if (gpusOffered == 0) revert MarketInvalidGpuCount(gpusOffered);
-        if (minHours == 0 || maxHours < minHours || maxHours > MAX_RENTAL_HOURS) {
-            revert MarketInvalidHourBounds(minHours, maxHours);
-        }
-        if (maxBrokerBps > MAX_BROKER_FEE_BPS) revert MarketBrokerBpsAboveMax(maxBrokerBps, MAX_BROKER_FEE_BPS);
-    }
-
-    function _checkLabel(string calldata label) internal pure {
-        uint256 len = bytes(label).length;
-        if (len == 0 || len > MAX_LABEL_LENGTH) revert MarketInvalidLabel(len);
     }
 }

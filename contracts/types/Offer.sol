@@ -50,6 +50,70 @@ library Offer {
         Tier[] tiers; // ≤ 4, strictly increasing in both fields, minGpuHours > 0, discount ≤ MAX_DISCOUNT_BPS
     }
 
+    /// @notice An offer a provider signs off-chain (EIP-712, type `SignedOffer`, in the market's domain)
+    /// instead of storing it: the terms of {Params} with its GPUs, plus an expiry and a nonce. Anyone
+    /// can fill it for a renter ({IComputeMarket-openSignedRental}, {IComputeMarket-bookCluster}); its
+    /// first fill records it as an ordinary offer (an id from {SIGNED_OFFER_ID_BASE} up), which its
+    /// rentals then use exactly as they use an on-chain offer. docs/signed-offers.md has the JSON form.
+    struct Signed {
+        address provider; // the signer: an EOA, or a contract (a vault) that signs through ERC-1271
+        string gpuModel;
+        string region;
+        address paymentToken;
+        uint96 pricePerGpuHour;
+        uint16 gpus; // capacity: fills never hold more at once
+        uint16 minHours;
+        uint16 maxHours;
+        address reservedFor; // 0 = anyone may rent it
+        uint16 maxBrokerBps;
+        Tier[] tiers;
+        uint64 expiry; // last second at which it can be filled
+        uint256 nonce; // any value ≥ the provider's nonce floor; {IComputeMarket-cancelSignedOffersBelow} raises the floor
+    }
+
+    /// @notice What the market knows of a signed offer, by its EIP-712 digest: the id it was recorded
+    /// under at its first fill (0 before), and whether its provider cancelled it.
+    struct SignedState {
+        uint32 offerId;
+        bool cancelled;
+    }
+
+    /// @notice Ids of signed offers' records start above this; on-chain offers stay below it.
+    uint256 internal constant SIGNED_OFFER_ID_BASE = 1_000_000_000;
+
+    bytes32 internal constant TIER_TYPEHASH = keccak256("Tier(uint32 minGpuHours,uint16 discountBps)");
+    bytes32 internal constant SIGNED_OFFER_TYPEHASH = keccak256(
+        "SignedOffer(address provider,string gpuModel,string region,address paymentToken,uint96 pricePerGpuHour,"
+        "uint16 gpus,uint16 minHours,uint16 maxHours,address reservedFor,uint16 maxBrokerBps,Tier[] tiers,"
+        "uint64 expiry,uint256 nonce)Tier(uint32 minGpuHours,uint16 discountBps)"
+    );
+
+    /// @notice The EIP-712 struct hash of a signed offer (the digest adds the market's domain).
+    function structHash(Signed calldata s) internal pure returns (bytes32) {
+        bytes32[] memory tierHashes = new bytes32[](s.tiers.length);
+        for (uint256 i; i < tierHashes.length; ++i) {
+            tierHashes[i] = keccak256(abi.encode(TIER_TYPEHASH, s.tiers[i].minGpuHours, s.tiers[i].discountBps));
+        }
+        bytes memory head = abi.encode(
+            SIGNED_OFFER_TYPEHASH,
+            s.provider,
+            keccak256(bytes(s.gpuModel)),
+            keccak256(bytes(s.region)),
+            s.paymentToken,
+            s.pricePerGpuHour,
+            s.gpus,
+            s.minHours
+        );
+        return keccak256(
+            bytes.concat(
+                head,
+                abi.encode(
+                    s.maxHours, s.reservedFor, s.maxBrokerBps, keccak256(abi.encodePacked(tierHashes)), s.expiry, s.nonce
+                )
+            )
+        );
+    }
+
     /// @notice A volume-discount tier: rentals of at least `minGpuHours` GPU-hours (GPUs × hours at open)
     /// get `discountBps` off; the highest tier reached applies.
     struct Tier {

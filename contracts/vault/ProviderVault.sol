@@ -7,6 +7,8 @@ import { ERC4626 } from "@openzeppelin/contracts/token/ERC20/extensions/ERC4626.
 import { SafeERC20 } from "@openzeppelin/contracts/token/ERC20/utils/SafeERC20.sol";
 import { ReentrancyGuardTransient } from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import { Address } from "@openzeppelin/contracts/utils/Address.sol";
+import { SignatureChecker } from "@openzeppelin/contracts/utils/cryptography/SignatureChecker.sol";
+import { IERC1271 } from "@openzeppelin/contracts/interfaces/IERC1271.sol";
 import { Math } from "@openzeppelin/contracts/utils/math/Math.sol";
 import { SafeCast } from "@openzeppelin/contracts/utils/math/SafeCast.sol";
 import { IERC4626 } from "@openzeppelin/contracts/interfaces/IERC4626.sol";
@@ -180,9 +182,21 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
         if (
             selector != IComputeMarket.createOffer.selector && selector != IComputeMarket.updateOffer.selector
                 && selector != IComputeMarket.pauseOffer.selector && selector != IComputeMarket.resumeOffer.selector
-                && selector != IComputeMarket.closeOffer.selector
+                && selector != IComputeMarket.closeOffer.selector && selector != IComputeMarket.cancelSignedOffer.selector
+                && selector != IComputeMarket.cancelSignedOffersBelow.selector
         ) revert VaultCallNotAllowed(selector);
         return Address.functionCall(address(market), data);
+    }
+
+    /// @notice ERC-1271: a signature is the vault's when its operator made it (an ECDSA signature of
+    /// the operator's key, or the operator's own ERC-1271 answer if it is a contract). The market asks
+    /// this when a signed offer with the vault as provider is first filled.
+    /// @dev The vault grants no token allowance and holds no permit that such a signature could spend:
+    /// what the operator can sign for it is what it can already do through {callMarket}.
+    function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
+        return SignatureChecker.isValidSignatureNow(operator, hash, signature)
+            ? IERC1271.isValidSignature.selector
+            : bytes4(0xffffffff);
     }
 
     /// @inheritdoc IProviderVault

@@ -116,9 +116,9 @@ class Deployer:
     `record` is the deployment record (the JSON file's content, or {} for a fresh chain); it is
     updated in place after every deployment so an interrupted run resumes where it stopped."""
 
-    #: The market runs offers, disputes and governance in three modules (DELEGATECALL targets deployed
+    #: The market runs offers, disputes, governance and bookings in four modules (DELEGATECALL targets deployed
     #: with the registry's address, docs/architecture.md); they are deployed before it.
-    MODULES = ("OfferModule", "DisputeModule", "AdminModule")
+    MODULES = ("OfferModule", "DisputeModule", "AdminModule", "BookingModule")
     CONTRACTS = ("ComputeToken", "ProviderRegistry", *MODULES, "ComputeMarket", "VaultFactory", "MockStablecoin")
 
     def __init__(self, deployer, params: dict[str, Any], record: dict[str, Any] | None = None, *,

@@ -28,7 +28,7 @@ TIERS = [(96, 250), (192, 500)]
 
 #: Budgets from the gas issue, on the steady-state rows (receipt gasUsed).
 #: Runtime code every contract must stay under today (EIP-170's 24,576 less room for what comes next).
-SIZE_BUDGET = 18_000
+SIZE_BUDGET = 20_480
 
 BUDGETS: dict[str, int] = {
     "open_later": 150_000,

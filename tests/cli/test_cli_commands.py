@@ -37,7 +37,7 @@ def test_help_lists_every_group_without_a_chain():
 def test_deploy_writes_the_record_and_is_idempotent(gm, owner, tmp_path):
     first = ok(gm("deploy", account=owner, deployments=tmp_path))
     assert set(first["contracts"]) == {"ComputeToken", "ProviderRegistry", "OfferModule", "DisputeModule", "AdminModule",
-                                       "ComputeMarket", "VaultFactory", "MockStablecoin"}
+                                       "BookingModule", "ComputeMarket", "VaultFactory", "MockStablecoin"}
     assert "deploy ComputeMarket" in first["steps_sent"]
     assert "wire the registry to the market" in first["steps_sent"]
     record = json.loads((tmp_path / "ethereum-local.json").read_text())

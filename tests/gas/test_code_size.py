@@ -16,7 +16,7 @@ from gpumarket.gasbench import SIZE_BUDGET
 
 BUILD = Path(__file__).resolve().parents[2] / ".build" / "__local__.json"
 DEPLOYED = ("ComputeToken", "ProviderRegistry", "ComputeMarket", "OfferModule", "DisputeModule", "AdminModule",
-            "VaultFactory", "MockStablecoin")
+            "BookingModule", "VaultFactory", "MockStablecoin")
 #: Deployed by the factory, one per operator.
 CREATED = ("ProviderVault",)
 

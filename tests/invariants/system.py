@@ -23,7 +23,7 @@ N_PROVIDERS, N_RENTERS, N_PAYERS, N_BROKERS, N_INVESTORS = 3, 3, 2, 2, 3
 INVESTOR_DEPOSITS = (10_000 * 10**18, 6_000 * 10**18, 4_000 * 10**18)
 VAULT_COMMISSION_BPS = 1_000
 #: ComputeMarket's constructor: registry, owner, treasury, arbiter, [offer, dispute, admin] modules.
-MARKET_ARGS = ["address", "address", "address", "address", "address[3]"]
+MARKET_ARGS = ["address", "address", "address", "address", "address[4]"]
 PROVIDER_STAKE = 30_000 * GPUC
 RICH = 10**12 * GPUC  # enough of both tokens for any example
 
@@ -83,7 +83,7 @@ class System:
         registry = c.deploy(owner, "ProviderRegistry", ["address", "address", "uint256", "uint256"],
                             [gpuc.address, owner, 7 * DAY, 1_000 * GPUC])
         modules = [c.deploy(owner, m, ["address"], [registry.address]).address
-                   for m in ("OfferModule", "DisputeModule", "AdminModule")]
+                   for m in ("OfferModule", "DisputeModule", "AdminModule", "BookingModule")]
         market = c.deploy(owner, "ComputeMarket", MARKET_ARGS, [registry.address, owner, treasury, arbiter, modules])
         registry.call(owner, "setMarket", market.address)
         factory = c.deploy(owner, "VaultFactory", ["address", "address"], [market.address, registry.address])

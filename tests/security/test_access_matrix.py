@@ -320,6 +320,7 @@ MODULE_ENTRY_POINTS = {
     "AdminModule": {"setProtocolFee", "setTreasury", "setArbiter", "setPaymentToken", "setStakePerGpu",
                     "setActivationWindow", "setDisputeWindow", "setNoShowPenalty", "setArbitrationTimeout",
                     "setSlashTreasuryShare", "pause", "unpause"},
+    "BookingModule": {"openSignedRental", "bookCluster", "cancelSignedOffer", "cancelSignedOffersBelow"},
 }
 OWNABLE = {"transferOwnership", "acceptOwnership", "renounceOwnership"}
 
@@ -331,7 +332,7 @@ def test_modules__every_entry_point__refuses_a_direct_call(module):
 
     w = world()
     address = "0x%040x" % w.market.one({"OfferModule": "offerModule", "DisputeModule": "disputeModule",
-                                        "AdminModule": "adminModule"}[module])
+                                        "AdminModule": "adminModule", "BookingModule": "bookingModule"}[module])
     contract = Contract(w.chain, module, address)
     entry_points = _state_changing(w, module) - OWNABLE
     assert entry_points == MODULE_ENTRY_POINTS[module], f"{module}'s entry points changed: {sorted(entry_points)}"
