@@ -28,7 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 def roles() -> Roles:
     a = accounts.test_accounts
     return Roles(deployer=a[0], treasury=a[1], provider=a[2], provider2=a[3], renter=a[4], payer=a[5],
-                 broker=a[6], arbiter=a[7], stranger=a[8])
+                 broker=a[6], arbiter=a[7], stranger=a[8], extra=tuple(a[9:15]))
 
 
 def code_size(contract) -> int:

@@ -15,7 +15,8 @@ import { MarketModule } from "./MarketModule.sol";
 /// of storing it; anyone fills it for a renter; a renter books many offers, on-chain and signed, in one
 /// transaction that opens all of its rentals or none. Runs by DELEGATECALL from {ComputeMarket}; the
 /// NatSpec of each entry point is in {IComputeMarket}.
-/// @dev The domain is the market's: under DELEGATECALL `address(this)` is the market, so
+/// @dev The market fills an offer that is already recorded itself ({ComputeMarket-openSignedRental});
+/// a first fill, and every cluster, runs here. The domain is the market's: under DELEGATECALL `address(this)` is the market, so
 /// {EIP712-_hashTypedDataV4} builds the domain separator with the market as verifying contract (the
 /// market's own {EIP712} views agree). A signed offer's first fill records it as an ordinary
 /// {Offer-Record} (its labels only in the {OfferCreated} event); from then on its rentals read that
@@ -44,6 +45,7 @@ contract BookingModule is MarketModule, EIP712 {
     }
 
     /// @dev See {IComputeMarket-bookCluster}.
+    // slither-disable-next-line reentrancy-no-eth — nonReentrant; the calls are the trusted registry's lock, a signer's ERC-1271 view and the one pull
     function bookCluster(
         address renter,
         uint256 hoursPaid,
@@ -117,10 +119,7 @@ contract BookingModule is MarketModule, EIP712 {
     {
         bytes32 offerHash = _hashTypedDataV4(Offer.structHash(offer));
         Offer.SignedState memory state = _signedOffers[offerHash];
-        if (state.cancelled) revert MarketSignedOfferCancelled(offerHash);
-        if (block.timestamp > offer.expiry) revert MarketSignedOfferExpired(offerHash, offer.expiry);
-        uint256 floor = _signedNonceFloor[offer.provider];
-        if (offer.nonce < floor) revert MarketSignedOfferNonceCancelled(offerHash, offer.nonce, floor);
+        _checkSignedFillable(offer, offerHash, state.cancelled);
         offerId = state.offerId;
         if (offerId == 0) {
             // A contract provider answers through ERC-1271 (a staticcall: it cannot change state).
@@ -134,6 +133,7 @@ contract BookingModule is MarketModule, EIP712 {
 
     /// @dev Records a signed offer at its first fill as an ordinary offer (Active, nothing in use),
     /// after the checks {createOffer} makes on its terms; the payment token is checked at every fill.
+    // slither-disable-next-line costly-loop — a cluster records each signed offer at its first fill: one id each
     function _recordSignedOffer(Offer.Signed calldata s, bytes32 offerHash) internal returns (uint256 offerId) {
         _checkLabel(s.gpuModel);
         _checkLabel(s.region);

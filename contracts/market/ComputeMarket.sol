@@ -295,7 +295,9 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
     }
 
     /// @inheritdoc IComputeMarket
-    // slither-disable-next-line incorrect-return — returns the module's return data (the rental id), as a forwarder is meant to
+    /// @dev An offer already recorded is filled here, as {openRentalFor} fills an on-chain offer; its
+    /// first fill (the signature check and the record) runs in the booking module.
+    // slither-disable-next-line incorrect-return — a first fill returns the module's return data, as the forwarder is meant to
     function openSignedRental(
         Offer.Signed calldata offer,
         bytes calldata signature,
@@ -306,9 +308,30 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         address broker,
         uint256 brokerBps
     ) external returns (uint256 rentalId) {
-        // slither-disable-next-line redundant-statements — named for the ABI; the module reads them from the calldata
-        (offer, signature, renter, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps, rentalId);
-        _forward(bookingModule);
+        bytes32 offerHash = _hashTypedDataV4(Offer.structHash(offer));
+        Offer.SignedState memory state = _signedOffers[offerHash];
+        // slither-disable-next-line incorrect-equality — a record id, not a balance
+        if (state.offerId == 0) _forward(bookingModule); // returns or reverts: never comes back
+        // slither-disable-next-line redundant-statements — checked when the offer was recorded
+        signature;
+        return _fillRecorded(offer, offerHash, state, renter, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps);
+    }
+
+    /// @dev {openSignedRental} of a recorded offer: its fill checks, then {openRentalFor} on its record.
+    function _fillRecorded(
+        Offer.Signed calldata offer,
+        bytes32 offerHash,
+        Offer.SignedState memory state,
+        address renter,
+        uint256 gpus,
+        uint256 hoursPaid,
+        uint256 maxPrice,
+        address broker,
+        uint256 brokerBps
+    ) private whenNotPaused nonReentrant returns (uint256) {
+        if (renter == address(0)) revert MarketZeroAddress();
+        _checkSignedFillable(offer, offerHash, state.cancelled);
+        return _open(renter, state.offerId, gpus, hoursPaid, maxPrice, broker, brokerBps);
     }
 
     /// @inheritdoc IComputeMarket
@@ -632,6 +655,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
 
     /// @dev Cancels a Pending rental: frees the capacity, refunds the payer in full, and after the
     /// activation deadline slashes the no-show penalty to the renter; unlocks the rest of the collateral.
+    // slither-disable-next-line reentrancy-events — every caller is nonReentrant; the calls go to the trusted registry and the payment token
     function _cancel(uint256 rentalId, Rental.Record storage r) internal returns (uint256 refund) {
         // Effect: terminal state, capacity back to the offer.
         refund = r.total;
@@ -676,6 +700,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
 
     /// @dev `release` after the dispute window: the rest of the stream is paid, the collateral unlocked,
     /// the provider's record credited (→ Settled).
+    // slither-disable-next-line reentrancy-events — every caller is nonReentrant; the calls go to the trusted registry and the payment token
     function _settle(uint256 rentalId, Rental.Record storage r, uint256 endsAt) internal {
         // Effect: pay the rest of the stream, close the rental for good, credit the provider's record.
         (, uint256 net, address provider, address token) = _accrueClaim(rentalId, r);

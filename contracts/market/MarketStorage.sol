@@ -54,7 +54,9 @@ abstract contract MarketStorage is
     uint256 public constant SIGNED_OFFER_ID_BASE = Offer.SIGNED_OFFER_ID_BASE; // signed offers' records: ids above
 
     /// @dev The EIP-712 domain's name and version, for signed offers (the market and its booking module).
+    // slither-disable-next-line unused-state — read by the market and its booking module, not by the other modules
     string internal constant EIP712_NAME = "gpumarket";
+    // slither-disable-next-line unused-state — read by the market and its booking module, not by the other modules
     string internal constant EIP712_VERSION = "1";
 
     // ───────────────────────────── Defaults ─────────────────────────────
@@ -84,6 +86,7 @@ abstract contract MarketStorage is
     // slither-disable-next-line constable-states — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     uint64 public nextRentalId;
     /// @dev Signed offers recorded so far: the next one gets `SIGNED_OFFER_ID_BASE` + this + 1.
+    // slither-disable-next-line constable-states,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     uint32 internal _signedOffersRecorded;
     // Slot 3: read when a rental settles or is disputed.
     address public treasury;
@@ -107,13 +110,16 @@ abstract contract MarketStorage is
     mapping(address token => uint256) internal _protocolFees;
     /// @dev Broker fees, and payouts the token refused to push; withdrawn with {withdrawCredits}.
     mapping(address account => mapping(address token => uint256)) internal _credits;
+    // slither-disable-next-line uninitialized-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     mapping(address provider => IComputeMarket.Reputation) internal _reputation;
     /// @dev The bond the renter posted with {dispute} and the ruling's deadline, fixed at the dispute.
     // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     mapping(uint256 rentalId => Rental.Dispute) internal _disputes;
     /// @dev Signed offers by EIP-712 digest: their record's id once filled, and cancellation.
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     mapping(bytes32 offerHash => Offer.SignedState) internal _signedOffers;
     /// @dev Per provider: signed offers with a lower nonce are cancelled.
+    // slither-disable-next-line uninitialized-state,unused-state — shared layout: written and read by the market and its modules by DELEGATECALL, which Slither's per-contract view misses
     mapping(address provider => uint256) internal _signedNonceFloor;
 
     constructor(IProviderRegistry registry_, address owner_) Ownable(owner_) {
@@ -190,6 +196,7 @@ abstract contract MarketStorage is
 
     /// @dev The effects of opening a checked and priced rental on offer `o`: takes the capacity,
     /// records the rental (Pending) and locks the provider's collateral. The caller pulls `deposit`.
+    // slither-disable-next-line calls-loop,costly-loop — a cluster opens a rental per part: each locks its collateral in the trusted registry and takes the next rental id
     function _recordRental(
         Offer.Record storage o,
         uint256 offerId,
@@ -230,6 +237,15 @@ abstract contract MarketStorage is
 
         // Interaction: lock the provider's collateral (trusted registry).
         registry.lock(provider, collateral);
+    }
+
+    /// @dev The checks of every fill of a signed offer, recorded or not: not cancelled, not expired,
+    /// nonce not below its provider's floor.
+    function _checkSignedFillable(Offer.Signed calldata offer, bytes32 offerHash, bool cancelled) internal view {
+        if (cancelled) revert MarketSignedOfferCancelled(offerHash);
+        if (block.timestamp > offer.expiry) revert MarketSignedOfferExpired(offerHash, offer.expiry);
+        uint256 floor = _signedNonceFloor[offer.provider];
+        if (offer.nonce < floor) revert MarketSignedOfferNonceCancelled(offerHash, offer.nonce, floor);
     }
 
     /// @dev An offer's terms within bounds (at creation, update, and a signed offer's first fill).

@@ -94,22 +94,22 @@ library Offer {
         for (uint256 i; i < tierHashes.length; ++i) {
             tierHashes[i] = keccak256(abi.encode(TIER_TYPEHASH, s.tiers[i].minGpuHours, s.tiers[i].discountBps));
         }
-        bytes memory head = abi.encode(
-            SIGNED_OFFER_TYPEHASH,
-            s.provider,
-            keccak256(bytes(s.gpuModel)),
-            keccak256(bytes(s.region)),
-            s.paymentToken,
-            s.pricePerGpuHour,
-            s.gpus,
-            s.minHours
-        );
         return keccak256(
-            bytes.concat(
-                head,
-                abi.encode(
-                    s.maxHours, s.reservedFor, s.maxBrokerBps, keccak256(abi.encodePacked(tierHashes)), s.expiry, s.nonce
-                )
+            abi.encode(
+                SIGNED_OFFER_TYPEHASH,
+                s.provider,
+                keccak256(bytes(s.gpuModel)),
+                keccak256(bytes(s.region)),
+                s.paymentToken,
+                s.pricePerGpuHour,
+                s.gpus,
+                s.minHours,
+                s.maxHours,
+                s.reservedFor,
+                s.maxBrokerBps,
+                keccak256(abi.encodePacked(tierHashes)),
+                s.expiry,
+                s.nonce
             )
         );
     }

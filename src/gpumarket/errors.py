@@ -96,6 +96,12 @@ def pct(bps) -> str:
     return f"{int(bps) / 100:g} %" if isinstance(bps, int) else str(bps)
 
 
+def _hash(value) -> str:
+    """An offer hash, shortened for a sentence: 0x1234abcd…"""
+    h = value.hex() if isinstance(value, (bytes, bytearray)) else str(value).removeprefix("0x")
+    return "0x" + h.removeprefix("0x")[:8] + "…"
+
+
 def _rs(value) -> str:
     return RentalStatus.label_of(value)
 
@@ -196,7 +202,39 @@ SENTENCES: dict[str, Sentence] = {
     "MarketInvalidModule": lambda a, f: f"{a['module']} is not a market module deployed for this registry.",
     "FailedCall": lambda a, f: "A call in the batch, or one a vault forwarded to the market, failed without a reason.",
     "AddressEmptyCode": lambda a, f: f"{a['target']} has no code.",
+    "InvalidShortString": lambda a, f: "The EIP-712 domain name is not a valid short string.",
+    "StringTooLong": lambda a, f: f"The string {a['str']!r} is too long for a short string.",
     "MarketOfferClosed": lambda a, f: f"Offer #{a['offerId']} is closed for good; create a new offer instead.",
+    "MarketOfferIdsExhausted": lambda a, f: f"No offer id is left for offer #{a['offerId']}; the market cannot list more.",
+    "MarketSignedOfferTermsFixed": lambda a, f: (
+        f"Offer #{a['offerId']} is a signed offer: its terms are fixed by the signature; sign a new offer instead."
+    ),
+    "MarketSignedOfferExpired": lambda a, f: (
+        f"The signed offer {_hash(a['offerHash'])} expired at {f.time(a['expiry'])}; ask its provider for a new one."
+    ),
+    "MarketSignedOfferCancelled": lambda a, f: f"The provider cancelled the signed offer {_hash(a['offerHash'])}.",
+    "MarketSignedOfferNonceCancelled": lambda a, f: (
+        f"The provider cancelled every signed offer with a nonce below {a['nonceFloor']}, and the offer "
+        f"{_hash(a['offerHash'])} has nonce {a['nonce']}."
+    ),
+    "MarketInvalidSignature": lambda a, f: (
+        f"The signature on offer {_hash(a['offerHash'])} is not {a['provider']}'s for these terms in this market "
+        f"(wrong signer, changed terms, or signed for another chain or deployment)."
+    ),
+    "MarketNotSignedOfferProvider": lambda a, f: (
+        f"{a['caller']} is not the provider of the signed offer {_hash(a['offerHash'])}; only its provider may cancel it."
+    ),
+    "MarketNonceFloorNotRaised": lambda a, f: (
+        f"The nonce floor is already {a['nonceFloor']}; give a higher nonce than that (not {a['nonce']})."
+    ),
+    "MarketClusterEmpty": lambda a, f: "A cluster needs at least one offer.",
+    "MarketClusterTokenMismatch": lambda a, f: (
+        f"Part {a['part']} of the cluster is paid in {f.symbol(a['token'])}, the first in {f.symbol(a['expected'])}; "
+        f"a cluster is paid in one token."
+    ),
+    "MarketClusterCostAboveMax": lambda a, f: (
+        f"The cluster costs {f.amount(a['cost'])}, above your maximum of {f.amount(a['maxCost'])}."
+    ),
     "MarketNotOfferProvider": lambda a, f: f"{a['caller']} is not the provider of offer #{a['offerId']}.",
     "MarketGpusOfferedBelowInUse": lambda a, f: (
         f"Offer #{a['offerId']} has {a['gpusInUse']} GPUs in use; it cannot offer only {a['gpusOffered']}."

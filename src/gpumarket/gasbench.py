@@ -39,6 +39,9 @@ BUDGETS: dict[str, int] = {
     "claim_many_extra": 20_000,
     "stake_new_provider": 75_000,
     "stake_topup": 75_000,
+    # A cluster: each rental after the first (the payment is pulled once for the whole cluster).
+    "cluster_extra": 110_000,
+    "cluster_signed_recorded_extra": 110_000,
 }
 
 #: Budgets relative to another row: (row, the row it is compared with, the most it may cost more).
@@ -48,6 +51,8 @@ RELATIVE_BUDGETS: dict[str, tuple[str, int]] = {
     # the claim itself pays nothing for the vault's accounting. `vault_harvest` — the market's claim
     # and the distribution together — is reported beside it.)
     "vault_claim_direct": ("claim_mid", 25_000),
+    # Filling a signed offer costs at most 20,000 more than openRental on an on-chain offer with rentals.
+    "signed_fill_later": ("open_later", 20_000),
 }
 
 #: Sablier's linear stream on the same anvil (receipt gasUsed), beside our closest operation.
@@ -77,6 +82,7 @@ class Roles:
     broker: object
     arbiter: object
     stranger: object
+    extra: tuple = ()  # six more providers, for the signed offers and the clusters
 
 
 def _rid(market, tx) -> int:
@@ -200,7 +206,67 @@ def measure_core(system, roles: Roles) -> list[Row]:
     rec("withdraw_credits", "withdrawCredits (broker)", market.withdrawCredits(usd, sender=r.broker))
 
     rows += _measure_vault(system, r, rec)
+    if r.extra:
+        _measure_signed_and_clusters(system, r, rec, rows)
     return rows
+
+
+def _measure_signed_and_clusters(system, r: Roles, rec, rows: list[Row]) -> None:
+    """Signed offers and cluster bookings: six more providers each list one on-chain offer and sign
+    offers off-chain; clusters of 1, 2 and 6 parts (one per provider) of on-chain offers, of signed
+    offers at their first fill (which records them), and of the same signed offers once recorded."""
+    from ape import chain
+
+    from gpumarket.signed import Domain, SignedOffer, digest, sign_digest
+
+    token, registry, market, usd = system.token, system.registry, system.market, system.stablecoin
+    domain = Domain(chain.chain_id, market.address)
+    extra = list(r.extra)[:6]
+    offers = []
+    for p in extra:
+        token.transfer(p, 10_000 * GPUC, sender=r.treasury)
+        token.approve(registry, 2**256 - 1, sender=p)
+        registry.register("ipfs://spec", sender=p)
+        registry.stake(10_000 * GPUC, sender=p)
+        tx = market.createOffer(("H100-SXM-80GB", "AU-QLD", usd.address, PRICE, 64, 1, 720, ZERO, 500, TIERS), sender=p)
+        offers.append(tx.decode_logs(market.OfferCreated)[0].offerId)
+    expiry = chain.pending_timestamp + 30 * DAY
+
+    def signed(p, nonce):
+        o = SignedOffer(provider=p.address, gpu_model="H100-SXM-80GB", region="AU-QLD", payment_token=usd.address,
+                        price_per_gpu_hour=PRICE, gpus=64, min_hours=1, max_hours=720, expiry=expiry, nonce=nonce,
+                        max_broker_bps=500, tiers=tuple(TIERS))
+        return (o.as_tuple(), sign_digest(bytes.fromhex(p.private_key.removeprefix("0x")), digest(o, domain)), 8)
+
+    def book(parts, signed_parts):
+        return market.bookCluster(r.renter, 24, parts, signed_parts, 2**128, ZERO, 0, sender=r.renter)
+
+    # ── One signed offer: its first fill (checks the signature, records the offer), then a later fill.
+    one = signed(extra[0], 100)
+    rec("signed_fill_first", "openSignedRental (first fill: checks the signature, records the offer)",
+        market.openSignedRental(one[0], one[1], r.renter, 8, 24, PRICE, ZERO, 0, sender=r.renter))
+    # A recorded offer's signature was checked when it was recorded: the client sends none.
+    rec("signed_fill_later", "openSignedRental (offer already recorded, has rentals; no signature sent)",
+        market.openSignedRental(one[0], b"", r.renter, 8, 24, PRICE, ZERO, 0, sender=r.renter))
+
+    # ── Clusters of on-chain offers, of signed offers at their first fill, of recorded signed offers.
+    g = {}
+    for n in (1, 2, 6):
+        g[n] = rec(f"cluster_{n}", f"bookCluster ({n} on-chain offer{'s' * (n > 1)}, {n} provider{'s' * (n > 1)})",
+                   book([(offers[i], 8) for i in range(n)], [])).gas_used
+    rows.append(Row("cluster_extra", "bookCluster (on-chain): each rental after the first (6 vs 1, ÷ 5)",
+                    (g[6] - g[1]) // 5))
+    fresh = {n: [signed(extra[i], n) for i in range(n)] for n in (1, 2, 6)}
+    for n in (1, 2, 6):
+        g[n] = rec(f"cluster_signed_{n}", f"bookCluster ({n} signed offer{'s' * (n > 1)} at their first fill)",
+                   book([], fresh[n])).gas_used
+    rows.append(Row("cluster_signed_extra", "bookCluster (signed, first fills): each rental after the first (÷ 5)",
+                    (g[6] - g[1]) // 5))
+    for n in (1, 2, 6):
+        g[n] = rec(f"cluster_signed_recorded_{n}", f"bookCluster ({n} signed offer{'s' * (n > 1)}, already recorded)",
+                   book([], [(o, b"", gpus) for o, _, gpus in fresh[6][:n]])).gas_used
+    rows.append(Row("cluster_signed_recorded_extra",
+                    "bookCluster (signed, recorded): each rental after the first (6 vs 1, ÷ 5)", (g[6] - g[1]) // 5))
 
 
 def _measure_vault(system, r: Roles, rec) -> list[Row]:
@@ -296,7 +362,7 @@ def _address(tag: int, i: int) -> str:
 #: Above this many, `populate` creates this many for real and moves the id counters past the rest.
 REAL_POPULATION = 1_000
 #: ComputeMarket's slot 2, from the low bits: protocolFeeBps (16) | activationWindow (32) | nextOfferId (32)
-#: | nextRentalId (64). `populate` checks it through the getters.
+#: | nextRentalId (64) | signed offers recorded (32). `populate` checks it through the getters.
 CONFIG_SLOT, OFFER_ID_SHIFT, RENTAL_ID_SHIFT = 2, 48, 80
 
 

@@ -14,16 +14,18 @@ from gpumarket.gasbench import BUDGETS, RELATIVE_BUDGETS, Roles, measure_core
 #: Budgets the design cannot meet soundly, with the ceiling this code does meet (a regression guard)
 #: and why; benchmarks/gas.md breaks the cost down.
 NOT_MET = {
-    "extend": (62_500, "the ERC-20 transferFrom floor from inside a call (~43.8k) plus one rental slot "
+    "extend": (62_700, "the ERC-20 transferFrom floor from inside a call (~43.8k) plus one rental slot "
                        "read-written, the renter's slot, two offer slots, the pause flag, the allowlist and "
-                       "the delivered-amount check leave no room under 55k; see benchmarks/gas.md"),
+                       "the delivered-amount check leave no room under 55k (and the dispatcher's longer selector search "
+                       "since signed offers added four entry points costs ~100 more); see benchmarks/gas.md"),
 }
 
 
 @pytest.fixture(scope="module")
-def gas(system, owner, treasury, provider, provider2, renter, payer, broker, arbiter, stranger):
+def gas(system, accounts, owner, treasury, provider, provider2, renter, payer, broker, arbiter, stranger):
     rows = measure_core(system, Roles(deployer=owner, treasury=treasury, provider=provider, provider2=provider2,
-                                      renter=renter, payer=payer, broker=broker, arbiter=arbiter, stranger=stranger))
+                                      renter=renter, payer=payer, broker=broker, arbiter=arbiter, stranger=stranger,
+                                      extra=tuple(accounts[9:15])))
     return {r.key: r.gas for r in rows}
 
 

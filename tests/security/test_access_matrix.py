@@ -168,6 +168,31 @@ def _batch(w: World, *calls: tuple) -> tuple:
     return (out,)
 
 
+def _signed_offer(w: World, provider: str | None = None) -> tuple:
+    """A signed offer of 4 GPUs in mUSD and its signature: by a provider with a known key (registered
+    and staked here), or for `provider` unsigned (enough to cancel: only its provider may)."""
+    from eth_account import Account
+
+    from gpumarket.signed import Domain, SignedOffer, digest, sign_digest
+
+    key = b"\x33" * 32
+    if provider is None:
+        provider = Account.from_key(key).address
+        w.chain.fund_eth(provider)
+        w.gpuc.call(w.treasury, "transfer", provider, 1_000 * GPUC)
+        w.gpuc.call(provider, "approve", w.registry.address, MAX)
+        w.registry.call(provider, "register", "ipfs://keyed")
+        w.registry.call(provider, "stake", 1_000 * GPUC)
+    offer = SignedOffer(provider=provider, gpu_model="H100-SXM-80GB", region="EU-FRA", payment_token=w.usd.address,
+                        price_per_gpu_hour=PRICE, gpus=4, min_hours=1, max_hours=10, expiry=w.chain.time + DAY, nonce=1)
+    _, _, _, chain_id, market, _, _ = w.market.view("eip712Domain")
+    return offer.as_tuple(), sign_digest(key, digest(offer, Domain(chain_id, market)))
+
+
+def _not_signer(w: World, caller: str, args: tuple) -> dict:
+    return {"offerHash": w.market.one("hashSignedOffer", args[0]), "caller": caller}
+
+
 OFFER = ("H100-SXM-80GB", "EU-FRA", None, PRICE, 4, 1, 10, ZERO, 0, [])
 M, R, T = "ComputeMarket", "ProviderRegistry", "ComputeToken"
 NOT_OFFER_PROVIDER = _of_first_arg("MarketNotOfferProvider", "offerId")
@@ -192,6 +217,14 @@ ROWS: list[Row] = [
         note="anyone but the offer's provider; the caller pays"),
     Row(M, "openRentalFor", lambda w: (w.renter, w.offer, 1, 10, PRICE, ZERO, 0), ANYONE - {"provider"},
         other={"provider": SELF_RENTAL}, note="anyone but the offer's provider; the caller pays"),
+    Row(M, "openSignedRental", lambda w: (*_signed_offer(w), w.renter, 1, 10, PRICE, ZERO, 0), ANYONE,
+        note="anyone fills a signed offer for a renter; the caller pays (the signer is not a role here)"),
+    Row(M, "bookCluster", lambda w: (w.renter, 10, [(w.offer, 1)], [(*_signed_offer(w), 1)], 2**128, ZERO, 0),
+        ANYONE - {"provider"}, other={"provider": SELF_RENTAL},
+        note="anyone but a part's provider; the caller pays the whole cluster"),
+    Row(M, "cancelSignedOffer", lambda w: (_signed_offer(w, w.provider)[0],), frozenset({"provider"}),
+        Deny("MarketNotSignedOfferProvider", _not_signer), note="only the signed offer's provider"),
+    Row(M, "cancelSignedOffersBelow", lambda w: (5,), ANYONE, note="anyone, for its own signed offers only"),
     Row(M, "activate", lambda w: (w.open(),), frozenset({"provider"}), NOT_PROVIDER),
     Row(M, "claim", _claimable, ANYONE, pays=lambda w: {w.provider}, note="anyone; pays only the provider"),
     Row(M, "claimMany", lambda w: ([_claimable(w)[0]],), ANYONE, pays=lambda w: {w.provider},
@@ -361,4 +394,4 @@ def _zero(t: str):
             depth += (ch == "(") - (ch == ")")
             cur += ch
         return tuple(_zero(c) for c in [*parts, cur] if c)
-    return {"address": ZERO, "bool": False, "string": "", "bytes32": b"\0" * 32}.get(t, 0)
+    return {"address": ZERO, "bool": False, "string": "", "bytes32": b"\0" * 32, "bytes": b""}.get(t, 0)

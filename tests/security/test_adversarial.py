@@ -415,13 +415,18 @@ def _sign(w, acct, value, deadline):
     return sig.v, sig.r.to_bytes(32, "big"), sig.s.to_bytes(32, "big")
 
 
-def test_signatures__no_signed_offers__only_permit__which_cannot_be_replayed():
-    """The protocol has no signed offers or orders: the only signatures are EIP-2612 permits for
-    `stakeWithPermit`. A permit is bound to its owner (msg.sender), nonce and deadline."""
+def test_signatures__permits_and_signed_offers__cannot_be_replayed():
+    """The signatures the protocol takes: EIP-2612 permits for `stakeWithPermit`, bound to their owner
+    (msg.sender), nonce and deadline; and signed offers (`openSignedRental`, `bookCluster`), bound to
+    the market's EIP-712 domain (chain and deployment), their expiry and nonce, and recorded once
+    (tests/unit/market/test_market_signed_offer.py tests each refusal on anvil)."""
     w = world()
     abi = {i["name"] for c in ("ComputeMarket", "ProviderRegistry") for i in w.chain._types[c]["abi"]
            if i["type"] == "function"}
-    assert not {n for n in abi if "sig" in n.lower() or "permit" in n.lower()} - {"stakeWithPermit"}
+    assert {n for n in abi if "sig" in n.lower() or "permit" in n.lower()} == \
+        {"stakeWithPermit", "openSignedRental", "cancelSignedOffer", "cancelSignedOffersBelow", "hashSignedOffer",
+         "SIGNED_OFFER_ID_BASE",
+         "signedOfferOf", "signedNonceFloor"}
     acct = _keyed_provider(w)
     deadline = w.chain.time + DAY
     v, r, s_ = _sign(w, acct, 1_000 * GPUC, deadline)
@@ -440,3 +445,24 @@ def test_signatures__no_signed_offers__only_permit__which_cannot_be_replayed():
     w.gpuc.call(w.stranger, "permit", acct.address, w.registry.address, 1_000 * GPUC, deadline, v, r, s_)
     w.registry.call(acct.address, "stakeWithPermit", 1_000 * GPUC, deadline, v, r, s_)
     assert w.registry.view("providerOf", acct.address)[0] == 2_000 * GPUC
+    _signed_offer_replays(w, acct)
+
+
+def _signed_offer_replays(w, acct):
+    """A signed offer fills where it was signed for; the same signature for a second deployment of the
+    market (another verifying contract), or with a term changed, is not its provider's (`acct`, staked)."""
+    from gpumarket.signed import Domain, SignedOffer, digest, sign_digest
+    offer = SignedOffer(provider=acct.address, gpu_model="H100-SXM-80GB", region="EU-FRA", payment_token=w.usd.address,
+                        price_per_gpu_hour=PRICE, gpus=4, min_hours=1, max_hours=10, expiry=w.chain.time + DAY, nonce=1)
+    _, _, _, chain_id, market, _, _ = w.market.view("eip712Domain")
+    here = Domain(chain_id, market)
+    elsewhere = Domain(chain_id, "0x" + "5e" * 20)  # the same market deployed at another address
+    replayed = sign_digest(acct.key, digest(offer, elsewhere))
+    with reverts("MarketInvalidSignature", offerHash=digest(offer, here), provider=acct.address):
+        w.market.call(w.renter, "openSignedRental", offer.as_tuple(), replayed, w.renter, 1, 1, PRICE, ZERO, 0)
+    good = sign_digest(acct.key, digest(offer, here))
+    cheaper = SignedOffer(**{**offer.__dict__, "price_per_gpu_hour": PRICE - 1})
+    with reverts("MarketInvalidSignature", offerHash=digest(cheaper, here), provider=acct.address):
+        w.market.call(w.renter, "openSignedRental", cheaper.as_tuple(), good, w.renter, 1, 1, PRICE, ZERO, 0)
+    w.market.call(w.renter, "openSignedRental", offer.as_tuple(), good, w.renter, 1, 1, PRICE, ZERO, 0)
+

@@ -152,7 +152,7 @@ def test_events__claim_stop_cancel_and_ruling_carry_what_moved():
 def test_constructors__refuse_zero_addresses_and_start_with_the_defaults():
     w = world()
     c, o = w.chain, w.owner
-    modules = [w.market.one(getter) for getter in ("offerModule", "disputeModule", "adminModule")]
+    modules = [w.market.one(getter) for getter in ("offerModule", "disputeModule", "adminModule", "bookingModule")]
     modules = ["0x%040x" % m for m in modules]
     foreign = c.deploy(o, "OfferModule", ["address"], [w.gpuc.address]).address  # built for another "registry"
     for name, types, args, error, inputs in (
@@ -161,10 +161,10 @@ def test_constructors__refuse_zero_addresses_and_start_with_the_defaults():
             ("ComputeMarket", MARKET_ARGS, [ZERO, o, w.treasury, w.arbiter, modules], "MarketZeroAddress", {}),
             ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, ZERO, w.arbiter, modules], "MarketZeroAddress", {}),
             ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, ZERO, modules], "MarketZeroAddress", {}),
-            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, w.arbiter, [modules[0], ZERO, modules[2]]],
+            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, w.arbiter, [modules[0], ZERO, *modules[2:]]],
              "MarketInvalidModule", {"module": ZERO}),
             # a module deployed for another registry is refused too
-            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, w.arbiter, [foreign, modules[1], modules[2]]],
+            ("ComputeMarket", MARKET_ARGS, [w.registry.address, o, w.treasury, w.arbiter, [foreign, *modules[1:]]],
              "MarketInvalidModule", {"module": foreign})):
         with reverts(error, **inputs):
             c.deploy(o, name, types, args)
