@@ -232,7 +232,7 @@ class Cluster:
 
         tokens = sorted({c.source.record.paymentToken for c in fitting})
         if chosen is None and len(tokens) > 1:
-            names = " and ".join(m.token_at(a).symbol for a in tokens)
+            names = " and ".join(sorted(m.token_at(a).symbol for a in tokens))
             raise InputError(f"The offers of {gpu_model} in {region} for {hours} hours are paid in {names}; choose one "
                              "with --token (a cluster is paid in one token).")
         if chosen is None and tokens:
