@@ -162,7 +162,8 @@ class SignedOfferFile:
         try:
             self.offer, domain, self.signature, doc = signed.load(path)
         except ValueError as err:
-            raise InputError(f"{err}.") from None
+            text = str(err)
+            raise InputError(f"{text[:1].upper()}{text[1:]}.") from None
         self._check_widths()
         if domain != m.domain:
             raise InputError(_another_domain(self.path, domain, m.domain))
