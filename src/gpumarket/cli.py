@@ -237,14 +237,14 @@ def render_kv(data: dict, prefix: str = "") -> None:
             click.echo(f"{name:<28} {_plain(value)}")
 
 
-def render_rows(rows: list[dict], columns: list[tuple[str, Callable[[dict], Any]]]) -> None:
+def render_rows(rows: list[dict], columns: list[tuple[str, Callable[[dict], Any]]], *, err: bool = False) -> None:
     if not rows:
-        click.echo("(none)")
+        click.echo("(none)", err=err)
         return
     cells = [[h for h, _ in columns]] + [[_plain(fn(r)) for _, fn in columns] for r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(columns))]
     for row in cells:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip())
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths)).rstrip(), err=err)
 
 
 # ───────────────────────────── Commands ─────────────────────────────
@@ -367,7 +367,7 @@ def provider_status(opts: Options, address: str | None):
 
 @cli.group()
 def offer():
-    """Offers: create, update, pause, resume, close, list, show."""
+    """Offers: create, update, pause, resume, close, list, show; sign and cancel-signed (signed off-chain)."""
 
 
 def _offer_columns():
@@ -411,6 +411,49 @@ def offer_update_options(fn):
     ]):
         fn = option(fn)
     return fn
+
+
+def offer_sign_options(fn):
+    """The terms of an offer signed off-chain (`offer sign`, `vault offer sign`): those of `offer create`, an
+    expiry and a nonce."""
+    fn = offer_create_options(fn)
+    for option in reversed([
+        click.option("--expires-in", default=None, help="How long it can be filled: seconds, or e.g. 90m, 24h, 7d "
+                                                        "[default: 24h]."),
+        click.option("--expiry", default=None, help="Or the last second it can be filled: unix time or ISO 8601."),
+        click.option("--nonce", default=None, help="Any whole number at or above your nonce floor [default: the unix "
+                                                   "time in ms]; `cancel-signed --below` cancels lower ones."),
+    ]):
+        fn = option(fn)
+    return fn
+
+
+def offer_cancel_signed_options(fn):
+    """`offer cancel-signed`, `vault offer cancel-signed`: one signed offer's FILE, or --below a nonce."""
+    fn = click.option("--below", "below", default=None, metavar="NONCE",
+                      help="Cancel every signed offer with a nonce below NONCE ('now': the unix time in ms).")(fn)
+    return click.argument("path", metavar="[FILE]", required=False,
+                          type=click.Path(dir_okay=False, path_type=Path))(fn)
+
+
+def _sign_offer(m, seat, terms: dict):
+    from gpumarket.signed_offer import sign
+
+    return sign(m, **dict(terms, tiers=list(terms["tiers"])), seat=seat)
+
+
+def _cancel_signed(m, seat, path, below):
+    from gpumarket.signed_offer import cancel, cancel_below
+
+    if (path is None) == (below is None):
+        raise click.UsageError("Name one signed offer's FILE, or --below NONCE.")
+    return cancel(m, path, seat=seat) if path is not None else cancel_below(m, below, seat=seat)
+
+
+def _show_document(doc: dict) -> None:
+    import json
+
+    click.echo(json.dumps(doc, indent=2))
 
 
 def _create_offer(m, seat, terms: dict):
@@ -471,6 +514,23 @@ for _action, _doc in OFFER_STATUS_ACTIONS:
     _offer_status_command(offer, _action, _doc)
 
 
+@offer.command("sign")
+@common
+@offer_sign_options
+def offer_sign(opts: Options, **terms):
+    """Sign an offer off-chain (EIP-712) and print it as JSON; nothing is sent: anyone can fill it, until it
+    expires or you cancel it (docs/signed-offers.md)."""
+    run(opts, lambda m: _sign_offer(m, None, terms), render=_show_document)
+
+
+@offer.command("cancel-signed")
+@common
+@offer_cancel_signed_options
+def offer_cancel_signed(opts: Options, path, below):
+    """Cancel the signed offer in FILE (its record, if filled, closes), or every one with a nonce below --below."""
+    run(opts, lambda m: _cancel_signed(m, None, path, below))
+
+
 @offer.command("list")
 @common
 @click.option("--gpu-model", default=None)
@@ -504,14 +564,16 @@ def offer_show(opts: Options, offer_id):
 
 @cli.group()
 def rental():
-    """Rentals: quote, rent, activate, claim, extend, stop, cancel, show, list, dispute, resolve, timeout, release."""
+    """Rentals: quote, rent, cluster, activate, claim, extend, stop, cancel, show, list, dispute, resolve, timeout,
+    release."""
 
 
 def _rental_columns():
     return [("id", lambda r: r["id"]), ("offer", lambda r: r["offer_id"]), ("status", lambda r: r["status"]),
             ("gpus", lambda r: r["gpus"]), ("hours", lambda r: r["hours_paid"]), ("total", lambda r: r["total"]),
             ("claimable", lambda r: r["claimable"]), ("refundable", lambda r: r["refundable"]),
-            ("ends", lambda r: r["ends_at_utc"]), ("renter", lambda r: r["renter"])]
+            ("ends", lambda r: r["ends_at_utc"]), ("renter", lambda r: r["renter"]),
+            ("cluster", lambda r: r.get("cluster_id"))]
 
 
 def _show_rental(result: dict) -> None:
@@ -532,22 +594,84 @@ def rental_quote(opts: Options, offer_id, gpus, hours):
 
 @rental.command("rent")
 @common
-@click.argument("offer_id")
+@click.argument("offer_id", metavar="[OFFER]", required=False)
+@click.option("--signed", "signed_file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Fill this signed offer's FILE instead of an on-chain OFFER.")
 @click.option("--gpus", required=True, help="GPUs to rent.")
 @click.option("--hours", required=True, help="Whole hours to prepay.")
 @click.option("--max-price", required=True, help="Highest effective price per GPU-hour you accept (token units).")
 @click.option("--broker", default=None, help="Broker address (optional).")
 @click.option("--broker-pct", default="0", show_default=True, help="Broker's cut of the provider's gross, percent.")
 @click.option("--for", "renter", default=None, help="Pay for another renter (refunds come back to you).")
-def rental_rent(opts: Options, offer_id, gpus, hours, max_price, broker, broker_pct, renter):
-    """Rent GPUs of an offer: prepays GPUs × hours into escrow (approves the market first if needed)."""
+def rental_rent(opts: Options, offer_id, signed_file, gpus, hours, max_price, broker, broker_pct, renter):
+    """Rent GPUs of an offer, or of a signed offer (--signed FILE, checked before anything is sent): prepays
+    GPUs × hours into escrow (approves the market first if needed)."""
+    if (offer_id is None) == (signed_file is None):
+        raise click.UsageError("Name an OFFER id, or a signed offer with --signed FILE.")
+
     def action(m):
         from gpumarket.rental import Rental
+        from gpumarket.signed_offer import SignedOfferFile
 
-        return Rental.open(m.offer(offer_id), gpus=gpus, hours=hours, max_price=max_price, broker=broker,
-                           broker_pct=broker_pct, renter=renter)
+        offer = m.offer(offer_id) if offer_id is not None else SignedOfferFile(m, signed_file)
+        return Rental.open(offer, gpus=gpus, hours=hours, max_price=max_price, broker=broker, broker_pct=broker_pct,
+                           renter=renter)
 
     run(opts, action, render=_show_rental)
+
+
+def _cluster_columns():
+    return [("offer", lambda r: r["offer"]), ("provider", lambda r: r["provider"]), ("gpus", lambda r: r["gpus"]),
+            ("discount", lambda r: f"{r['discount_bps'] / 100:g} %"), ("cost", lambda r: r["cost"]),
+            ("price/GPU-h", lambda r: r["effective_price_per_gpu_hour"]), ("rental", lambda r: r.get("rental_id"))]
+
+
+def _show_cluster(result: dict, err: bool = False) -> None:
+    render_rows(result["parts"], _cluster_columns(), err=err)
+    for key in ("cluster_id", "renter", "gpus", "hours", "total", "average_price_per_gpu_hour", "tx"):
+        if key in result:
+            click.echo(f"{key:<28} {_plain(result[key])}", err=err)
+    for row in result["skipped"] if not err else []:
+        click.echo(f"skipped {row['offer']}: {row['reason']}")
+
+
+@rental.command("cluster")
+@common
+@click.option("--gpus", required=True, help="GPUs to book in all.")
+@click.option("--gpu-model", required=True, help="e.g. H100-SXM-80GB.")
+@click.option("--region", required=True, help="e.g. AU-QLD.")
+@click.option("--hours", required=True, help="Whole hours to prepay, the same for every rental.")
+@click.option("--max-price", required=True, help="Highest average price per GPU-hour you accept (token units).")
+@click.option("--signed", "signed_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="A directory of signed offers (*.json) to consider beside the on-chain offers.")
+@click.option("--token", default=None, help="The payment token, when the offers are priced in several.")
+@click.option("--broker", default=None, help="Broker address (optional), for every rental.")
+@click.option("--broker-pct", default="0", show_default=True, help="Broker's cut of the provider's gross, percent.")
+@click.option("--for", "renter", default=None, help="Book for another renter (refunds come back to you).")
+@click.option("--dry-run", is_flag=True, help="Show the cheapest plan and send nothing.")
+def rental_cluster(opts: Options, dry_run, **request):
+    """Book GPUS GPUs of a model in a region at once, the cheapest mix of on-chain and signed offers (volume
+    discounts included), in one transaction that opens every rental or none; shows the plan first."""
+    def action(m):
+        from gpumarket.cluster import Cluster
+
+        plan = Cluster.plan(m, **request)
+        if dry_run:
+            return plan.as_dict() | {"dry_run": True}
+        _say(f"plan: {plan.gpus} GPUs for {plan.hours} h in {len(plan.parts)} rentals")
+        _show_cluster(plan.as_dict(), err=True)
+        _confirm_on_live(opts, "Book this cluster?")
+        return plan.book()
+
+    run(opts, action, render=_show_cluster)
+
+
+def _confirm_on_live(opts: Options, question: str) -> None:
+    """Asks before sending on a live network, unless --yes."""
+    from ape import networks
+
+    if not _is_local(networks.active_provider) and not opts.yes:
+        click.confirm(question, abort=True, err=True)
 
 
 @rental.command("activate")
@@ -817,7 +941,8 @@ def vault_metadata(opts: Options, vault_ref, metadata):
 
 @vault.group("offer")
 def vault_offer():
-    """Operator: the vault's offers (the vault is the provider): create, update, pause, resume, close."""
+    """Operator: the vault's offers (the vault is the provider): create, update, pause, resume, close, sign,
+    cancel-signed."""
 
 
 @vault_offer.command("create")
@@ -841,6 +966,25 @@ def vault_offer_update(opts: Options, vault_ref, offer_id, **terms):
 for _action, _doc in OFFER_STATUS_ACTIONS:
     _offer_status_command(vault_offer, _action, _doc, seat=lambda m, kw: m.vault(kw["vault_ref"]).as_provider(),
                           extra=vault_option)
+
+
+@vault_offer.command("sign")
+@common
+@vault_option
+@offer_sign_options
+def vault_offer_sign(opts: Options, vault_ref, **terms):
+    """Sign an offer off-chain for the vault (the vault is the provider; your key signs, and the vault accepts
+    its operator's signature through ERC-1271); same options as `offer sign`."""
+    run(opts, lambda m: _sign_offer(m, m.vault(vault_ref).as_provider(), terms), render=_show_document)
+
+
+@vault_offer.command("cancel-signed")
+@common
+@vault_option
+@offer_cancel_signed_options
+def vault_offer_cancel_signed(opts: Options, vault_ref, path, below):
+    """Cancel a signed offer of the vault (FILE), or every one with a nonce below --below, through callMarket."""
+    run(opts, lambda m: _cancel_signed(m, m.vault(vault_ref).as_provider(), path, below))
 
 
 # ── fees ──

@@ -9,8 +9,11 @@ backend (a lightweight JSON-RPC one) can replace it by offering the same few thi
 - `send(fn, args, account)`: a receipt with `txn_hash`, `block_number`, `gas_used`;
 - `preview(fn, args, account)`: what sending it would return now (an eth_call; a revert raises);
 - `calldata(fn, args)`: the selector and encoded arguments of a call (a vault forwards them to the market);
-- `events(receipt, contract, name)`: the decoded events of that name in a receipt;
-- `now()`, `has_code(address)`, `sign_permit(...)`;
+- `events(receipt, contract, name)`: the decoded events of that name in a receipt; `logs(contract, name)`: every
+  such event the contract has emitted;
+- `call(address, data)`: the return data of a raw eth_call (None if it reverts), for an interface no ABI of
+  the build names (a contract provider's ERC-1271 `isValidSignature`);
+- `now()`, `has_code(address)`, `sign_permit(...)`, `sign_typed_data(account, typed_data)`;
 - `decode(err, phrasing)`: a failed transaction as a `GpuMarketError` (a custom error as `ContractError`,
   also one that bubbled up from a contract the called one called, e.g. the market's error through a vault).
 
@@ -161,6 +164,36 @@ class ApeConnection:
 
     def events(self, receipt, contract, name: str) -> list:
         return list(receipt.decode_logs(getattr(contract, name)))
+
+    def logs(self, contract, name: str) -> list:
+        """Every event `name` that `contract` emitted, decoded, oldest first (one eth_getLogs over the whole
+        chain: ape's own query pages through the blocks a hundred at a time)."""
+        from ape import chain
+        from eth_utils import keccak
+
+        abi = getattr(contract, name).abi
+        raw = chain.provider.web3.eth.get_logs({"address": contract.address, "fromBlock": 0, "toBlock": "latest",
+                                                "topics": ["0x" + keccak(text=abi.selector).hex()]})
+        return list(chain.provider.network.ecosystem.decode_logs(raw, abi))
+
+    def call(self, address: str, data: bytes) -> bytes | None:
+        from ape import chain
+
+        response = chain.provider.web3.provider.make_request("eth_call", [{"to": address, "data": "0x" + data.hex()},
+                                                                          "pending"])
+        result = response.get("result")
+        return bytes.fromhex(result[2:]) if isinstance(result, str) and "error" not in response else None
+
+    def sign_typed_data(self, account, typed_data: dict) -> bytes | None:
+        """An EIP-712 signature of `typed_data` by an ape account, 65 bytes r ‖ s ‖ v (v = 27 or 28), as
+        OpenZeppelin's ECDSA takes it; None if the account's owner declined to sign."""
+        from eth_account.messages import encode_typed_data
+
+        sig = account.sign_message(encode_typed_data(full_message=typed_data))
+        if sig is None:
+            return None
+        v = sig.v if sig.v >= 27 else sig.v + 27
+        return bytes(sig.r).rjust(32, b"\0") + bytes(sig.s).rjust(32, b"\0") + bytes([v])
 
     def sign_permit(self, account, token, spender: str, value: int, deadline: int):
         from gpumarket.permit import sign_permit

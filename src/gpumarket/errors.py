@@ -332,8 +332,8 @@ SENTENCES: dict[str, Sentence] = {
     # ProviderVault and VaultFactory
     "VaultNotOperator": lambda a, f: f"{a['caller']} is not the vault's operator.",
     "VaultCallNotAllowed": lambda a, f: (
-        f"A vault forwards only the market's offer functions (create, update, pause, resume, close an offer), "
-        f"not the function {_selector(a['selector'])}."
+        f"A vault forwards only the market's offer functions (create, update, pause, resume, close an offer, cancel "
+        f"signed offers), not the function {_selector(a['selector'])}."
     ),
     "VaultZeroAddress": lambda a, f: "An address given is the zero address.",
     "VaultCommissionAboveMax": lambda a, f: (

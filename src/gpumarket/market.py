@@ -59,7 +59,7 @@ class SessionPhrasing(Phrasing):
 
     def amount(self, raw: int, *, offer: int | None = None, token: str | None = None) -> str:
         if token is None:
-            token = self.market.contract.getOffer(offer).paymentToken
+            token = self.market.offer_token(offer)
         return self.market.token_at(token).show(raw)
 
     def gpuc(self, raw: int) -> str:
@@ -115,6 +115,9 @@ class Market:
         self._tokens: dict[str, Token] = {}
         #: The vault this session acts on (its shares name the amounts in sentences), once one is loaded.
         self.vault_in_use: Vault | None = None
+        #: Payment tokens of signed offers this session would record at their first fill, by the offer id the
+        #: market will give them (sentences about them name amounts in that token).
+        self.unrecorded_tokens: dict[int, str] = {}
 
     # ── the session ──
 
@@ -165,6 +168,36 @@ class Market:
             if isinstance(error, ContractError):
                 error.sent = False
             raise error from None
+
+    @cached_property
+    def domain(self):
+        """The market's EIP-712 domain, as the market states it (`eip712Domain`): what a signed offer is signed in."""
+        from gpumarket.signed import Domain
+
+        d = self.contract.eip712Domain()
+        return Domain(int(d.chainId), d.verifyingContract, d.name, d.version)
+
+    def offer_token(self, offer_id: int) -> str:
+        """The payment token of offer #`offer_id`, also of a signed offer this session is about to record."""
+        return self.unrecorded_tokens.get(int(offer_id)) or self.contract.getOffer(offer_id).paymentToken
+
+    def next_signed_offer_id(self) -> int:
+        """The id the next signed offer's first fill records it under: records take consecutive ids above
+        SIGNED_OFFER_ID_BASE and are never deleted, so a search over `getOffer` finds the first free one."""
+        from gpumarket.status import OfferStatus
+
+        base = self.limits.SIGNED_OFFER_ID_BASE
+
+        def recorded(n: int) -> bool:
+            return n == 0 or self.contract.getOffer(base + n).status != OfferStatus.NONE
+
+        low, high = 0, 1
+        while recorded(high):
+            low, high = high, high * 2
+        while high - low > 1:  # recorded(low), not recorded(high)
+            middle = (low + high) // 2
+            low, high = (middle, high) if recorded(middle) else (low, middle)
+        return base + high
 
     def events(self, receipt, name: str, contract=None) -> list:
         return self.chain.events(receipt, contract if contract is not None else self.contract, name)
@@ -307,15 +340,22 @@ class Market:
         return sorted(rows, key=key)
 
     def rentals(self, address: str, role: str = "any") -> list[dict]:
-        """Every rental where `address` is the renter, payer, provider or broker (scans ids 1 .. nextRentalId−1)."""
-        rows = []
+        """Every rental where `address` is the renter, payer, provider or broker (scans ids 1 .. nextRentalId−1),
+        each with the cluster it was booked in (`cluster_id`: the cluster's first rental id; None: booked alone)."""
+        rows, clusters = [], self.clusters()
         for rental_id in range(1, self.contract.nextRentalId()):
-            row = self.rental(rental_id).info()
+            row = self.rental(rental_id).info() | {"cluster_id": clusters.get(rental_id)}
             roles = {"renter": row["renter"] == address, "payer": row["payer"] == address,
                      "provider": row["provider"] == address, "broker": row["broker"] == address}
             if (role == "any" and any(roles.values())) or roles.get(role):
                 rows.append(row)
         return rows
+
+    def clusters(self) -> dict[int, int]:
+        """Rental id -> the id of the cluster it was booked in (its first rental: `ClusterBooked` names the first
+        of its consecutive ids and how many there are)."""
+        return {rental_id: ev.firstRentalId for ev in self.chain.logs(self.contract, "ClusterBooked")
+                for rental_id in range(ev.firstRentalId, ev.firstRentalId + ev.rentals)}
 
     # ── fees ──
 

@@ -7,11 +7,12 @@ go through its `callMarket`). The checks are the same, made for the seat's addre
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from gpumarket.errors import InputError
 from gpumarket.parse import ZERO, parse_address, parse_label, parse_pct, parse_tier, positive_int
 from gpumarket.status import OfferStatus
+from gpumarket.units import BPS
 
 if TYPE_CHECKING:
     from gpumarket.market import Market
@@ -92,6 +93,12 @@ class Offer:
                 "effective_price_per_gpu_hour": token.amount(effective),
                 "collateral": m.gpuc.amount(m.contract.stakePerGpu() * gpus)}
 
+    def rent_call(self, renter: str | None):
+        """(label, function, leading arguments) of renting it, for `Rental.open`: for `renter`, or for the account."""
+        if renter:
+            return f"rent offer #{self.id} for {renter}", self.market.contract.openRentalFor, (renter, self.id)
+        return f"rent offer #{self.id}", self.market.contract.openRental, (self.id,)
+
     # ── the contract's checks ──
 
     def require_active(self) -> None:
@@ -109,33 +116,12 @@ class Offer:
     # ── the provider's actions ──
 
     @classmethod
-    def create(cls, market: Market, *, gpu_model: str, region: str, token: str, price: str, gpus, min_hours,
-               max_hours, reserved_for: str | None, max_broker_pct: str, tiers: list[str], seat=None) -> dict:
-        m, limits = market, market.limits
+    def create(cls, market: Market, *, seat=None, **terms) -> dict:
+        m = market
         seat = seat or OwnSeat(m)
-        t = m.token(token)
-        gpu_model, region = parse_label(gpu_model, "GPU model"), parse_label(region, "region")
-        raw_price = _parse_price(t, price, limits.MAX_PRICE)
-        gpus = positive_int(gpus, "GPU count", limits.MAX_GPUS)
-        min_hours, max_hours = positive_int(min_hours, "minimum hours"), positive_int(max_hours, "maximum hours")
-        broker_bps = parse_pct(max_broker_pct, "broker cap")
-        parsed = [parse_tier(x, limits.MAX_TIER_GPU_HOURS) for x in tiers]
-        reserved = parse_address(reserved_for, "reserved-for address") if reserved_for else ZERO
-        # The contract's checks, in createOffer's order.
-        m.require_unpaused()
-        if not m.registry.isActive(seat.address):
-            raise m.error("MarketProviderNotActive", provider=seat.address)
-        for label in (gpu_model, region):
-            if not 1 <= len(label.encode()) <= limits.MAX_LABEL_LENGTH:
-                raise m.error("MarketInvalidLabel", length=len(label.encode()))
-        if not m.contract.isPaymentToken(t.address):
-            raise m.error("MarketTokenNotAllowed", token=t.address)
-        _check_terms(m, raw_price, min_hours, max_hours, broker_bps)
-        parsed = _check_tiers(m, parsed)
-        r = seat.send_market(f"create offer {gpus} × {gpu_model} in {region} at {t.show(raw_price)}/GPU-hour",
-                             "createOffer",
-                             (gpu_model, region, t.address, raw_price, gpus, min_hours, max_hours, reserved, broker_bps,
-                              parsed))
+        t = new_terms(m, seat.address, **terms)
+        label = f"create offer {t.gpus} × {t.gpu_model} in {t.region} at {t.token.show(t.price)}/GPU-hour"
+        r = seat.send_market(label, "createOffer", t.params())
         offer_id = m.events(r, "OfferCreated")[0].offerId
         return {"offer": cls(m, offer_id).info(), "tx": r.txn_hash}
 
@@ -157,10 +143,10 @@ class Offer:
             [(x.minGpuHours, x.discountBps) for x in m.contract.offerTiers(self.id)]
         # The contract's checks, in updateOffer's order.
         self._require_own_open(seat)
-        _check_terms(m, raw_price, min_hours, max_hours, broker_bps)
+        check_terms(m, raw_price, min_hours, max_hours, broker_bps)
         if gpus < o.gpusInUse:
             raise m.error("MarketGpusOfferedBelowInUse", offerId=self.id, gpusInUse=o.gpusInUse, gpusOffered=gpus)
-        parsed = _check_tiers(m, parsed)
+        parsed = check_tiers(m, sorted(parsed))
         r = seat.send_market(f"update offer #{self.id}", "updateOffer", self.id, raw_price, gpus, min_hours,
                              max_hours, reserved, broker_bps, parsed)
         return {"offer": self.refresh().info(), "tx": r.txn_hash}
@@ -188,6 +174,58 @@ class Offer:
         return {"offer": self.refresh().info(), "tx": r.txn_hash}
 
 
+class Terms(NamedTuple):
+    """A new offer's terms, parsed and checked (`Offer.Params` in createOffer's order; `token` a `Token`)."""
+
+    gpu_model: str
+    region: str
+    token: Token
+    price: int
+    gpus: int
+    min_hours: int
+    max_hours: int
+    reserved_for: str
+    max_broker_bps: int
+    tiers: list[tuple[int, int]]
+
+    def params(self) -> tuple:
+        """The `Offer.Params` argument of createOffer."""
+        return (self.gpu_model, self.region, self.token.address, *self[3:])
+
+
+def new_terms(m: Market, provider: str, *, gpu_model: str, region: str, token: str, price: str, gpus, min_hours,
+              max_hours, reserved_for: str | None, max_broker_pct: str, tiers: list[str], paused_matters: bool = True
+              ) -> Terms:
+    """The terms of a new offer by `provider`, parsed, then checked as createOffer checks them (in its order;
+    `paused_matters`: False for an offer signed off-chain, which outlives a pause)."""
+    limits = m.limits
+    t = m.token(token)
+    gpu_model, region = parse_label(gpu_model, "GPU model"), parse_label(region, "region")
+    raw_price = _parse_price(t, price, limits.MAX_PRICE)
+    gpus = positive_int(gpus, "GPU count", limits.MAX_GPUS)
+    min_hours, max_hours = positive_int(min_hours, "minimum hours"), positive_int(max_hours, "maximum hours")
+    broker_bps = parse_pct(max_broker_pct, "broker cap")
+    parsed = [parse_tier(x, limits.MAX_TIER_GPU_HOURS) for x in tiers]
+    reserved = parse_address(reserved_for, "reserved-for address") if reserved_for else ZERO
+    # The contract's checks, in createOffer's order.
+    if paused_matters:
+        m.require_unpaused()
+    if not m.registry.isActive(provider):
+        raise m.error("MarketProviderNotActive", provider=provider)
+    check_labels(m, gpu_model, region)
+    if not m.contract.isPaymentToken(t.address):
+        raise m.error("MarketTokenNotAllowed", token=t.address)
+    check_terms(m, raw_price, min_hours, max_hours, broker_bps)
+    return Terms(gpu_model, region, t, raw_price, gpus, min_hours, max_hours, reserved, broker_bps,
+                 check_tiers(m, sorted(parsed)))
+
+
+def check_labels(m: Market, *labels: str) -> None:
+    for label in labels:
+        if not 1 <= len(label.encode()) <= m.limits.MAX_LABEL_LENGTH:
+            raise m.error("MarketInvalidLabel", length=len(label.encode()))
+
+
 def _parse_price(token: Token, text: str, maximum: int) -> int:
     """A price per GPU-hour; zero is the contract's `MarketInvalidPrice`, the maximum the ABI's uint96."""
     raw = token.parse(text, "price per GPU-hour", allow_zero=True)
@@ -196,19 +234,20 @@ def _parse_price(token: Token, text: str, maximum: int) -> int:
     return raw
 
 
-def _check_terms(m: Market, price: int, min_hours: int, max_hours: int, broker_bps: int) -> None:
-    """ComputeMarket `_checkTerms` (a GPU count of zero never gets past parsing)."""
+def check_terms(m: Market, price: int, min_hours: int, max_hours: int, broker_bps: int, gpus: int = 1) -> None:
+    """ComputeMarket `_checkTerms` (a GPU count of zero gets past parsing only in a signed offer's file)."""
     if price == 0:
         raise m.error("MarketInvalidPrice", price=price)
+    if gpus == 0:
+        raise m.error("MarketInvalidGpuCount", gpus=gpus)
     if min_hours == 0 or max_hours < min_hours or max_hours > m.limits.MAX_RENTAL_HOURS:
         raise m.error("MarketInvalidHourBounds", minHours=min_hours, maxHours=max_hours)
     if broker_bps > m.limits.MAX_BROKER_FEE_BPS:
         raise m.error("MarketBrokerBpsAboveMax", brokerBps=broker_bps, maxBrokerBps=m.limits.MAX_BROKER_FEE_BPS)
 
 
-def _check_tiers(m: Market, tiers: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """RentalMath `packTiers`, after sorting the tiers by GPU-hours (the CLI takes them in any order)."""
-    tiers = sorted(tiers)
+def check_tiers(m: Market, tiers: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """TierMath `pack`, on tiers in the order given (the CLI sorts what it takes by GPU-hours first)."""
     if len(tiers) > m.limits.MAX_TIERS:
         raise m.error("MarketInvalidTiers", index=m.limits.MAX_TIERS)
     previous = (0, 0)
@@ -217,3 +256,19 @@ def _check_tiers(m: Market, tiers: list[tuple[int, int]]) -> list[tuple[int, int
             raise m.error("MarketInvalidTiers", index=index)
         previous = (gpu_hours, bps)
     return tiers
+
+
+def discount_for(tiers, gpu_hours: int) -> int:
+    """TierMath `discountBpsFor`: the discount (bps) of the highest tier `gpu_hours` reaches."""
+    bps = 0
+    for min_gpu_hours, tier_bps in tiers:
+        if gpu_hours < min_gpu_hours:
+            break
+        bps = tier_bps
+    return bps
+
+
+def hourly_rate(gpus: int, price: int, discount_bps: int) -> int:
+    """RentalMath `hourlyRateUp`: what `gpus` GPUs stream per hour, ⌈gpus × price × (10000 − discount) / 10000⌉;
+    a rental prepays it × its hours."""
+    return -(-gpus * price * (BPS - discount_bps) // BPS)

@@ -1,5 +1,5 @@
 """Rental: one rental and its escrow (ComputeMarket `getRental`), its reads, and the actions on it: the
-renter's (`open` = openRental/openRentalFor, `extend`, `stop` = stopRental, `cancel` = cancelPending,
+renter's (`open` = openRental/openRentalFor/openSignedRental, `extend`, `stop` = stopRental, `cancel` = cancelPending,
 `dispute`), the provider's (`activate`, `claim_many` = claim/claimMany), the arbiter's (`resolve` =
 resolveDispute) and anyone's (`release`, `timeout` = applyDefaultRuling)."""
 
@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from gpumarket.errors import InputError, NotFoundError, WrongStateError
 from gpumarket.offer import Offer, OwnSeat
+from gpumarket.signed_offer import SignedOfferFile
 from gpumarket.parse import ZERO, parse_address, parse_evidence, parse_pct, positive_int
 from gpumarket.status import RentalStatus
 from gpumarket.units import BPS, when
@@ -92,9 +93,10 @@ class Rental:
     # ── the renter ──
 
     @classmethod
-    def open(cls, offer: Offer, *, gpus, hours, max_price: str, broker: str | None = None, broker_pct: str = "0",
-             renter: str | None = None) -> dict:
-        """`openRental` (or `openRentalFor` another renter, the account paying): prepays GPUs × hours."""
+    def open(cls, offer: Offer | SignedOfferFile, *, gpus, hours, max_price: str, broker: str | None = None,
+             broker_pct: str = "0", renter: str | None = None) -> dict:
+        """`openRental` (or `openRentalFor` another renter, the account paying) of an `Offer`, or
+        `openSignedRental` of a `SignedOfferFile` (its fill's checks are `require_active`'s): prepays GPUs × hours."""
         m, o, limits = offer.market, offer.record, offer.market.limits
         gpus, hours = positive_int(gpus, "GPU count", limits.MAX_GPUS), positive_int(hours, "number of hours")
         t = offer.token
@@ -105,7 +107,8 @@ class Rental:
             # A client rule: the contract takes a broker without a fee, which here can only be a slip.
             raise InputError("--broker needs a fee (--broker-pct).")
         user = parse_address(renter, "renter address") if renter else m.me
-        # The contract's checks, in openRental's order: whenNotPaused, _checkAndPrice, the registry's lock.
+        # The contract's checks, in openRental's order: whenNotPaused, _checkAndPrice, the registry's lock (a
+        # signed offer's own checks come before _checkAndPrice).
         m.require_unpaused()
         offer.require_active()
         if o.provider in (user, m.me):
@@ -136,14 +139,12 @@ class Rental:
             raise m.error("RegistryInsufficientFreeStake", provider=o.provider, free=free_stake, needed=collateral)
         t.require_balance(cost, f"Renting {gpus} GPUs for {hours} h")
         approval = t.ensure_allowance(m.contract, cost)
-        if renter:
-            r = m.send(f"rent offer #{offer.id} for {user}: {gpus} GPUs × {hours} h = {t.show(cost)}",
-                       m.contract.openRentalFor, user, offer.id, gpus, hours, max_raw, broker_addr, broker_bps)
-        else:
-            r = m.send(f"rent offer #{offer.id}: {gpus} GPUs × {hours} h = {t.show(cost)}",
-                       m.contract.openRental, offer.id, gpus, hours, max_raw, broker_addr, broker_bps)
+        label, function, head = offer.rent_call(user if renter else None)
+        r = m.send(f"{label}: {gpus} GPUs × {hours} h = {t.show(cost)}", function, *head, gpus, hours, max_raw,
+                   broker_addr, broker_bps)
         rental_id = m.events(r, "RentalOpened")[0].rentalId
-        return {"rental": cls(m, rental_id).info(), "paid": t.amount(cost), "approval_tx": approval,
+        signed = {"offer_hash": "0x" + offer.hash.hex()} if isinstance(offer, SignedOfferFile) else {}
+        return {"rental": cls(m, rental_id).info(), **signed, "paid": t.amount(cost), "approval_tx": approval,
                 "tx": r.txn_hash}
 
     def extend(self, hours) -> dict:

@@ -27,6 +27,9 @@ def scene(accounts, system, stake_provider, create_offer, open_rental, market, u
     return SimpleNamespace(offer=offer, paused=paused, pending=pending, active=active)
 
 
+SIGN = "--gpu-model H100 --region EU --gpus 1 --price 1"
+CLUSTER = "--gpu-model H100-SXM-80GB --region AU-QLD --hours 4"
+
 # (id, argv, account role or alias, expected words). Placeholders: {offer} {paused} {pending} {active}
 # {renter} {broker} {addr}.
 CASES = [
@@ -86,6 +89,49 @@ CASES = [
     ("unknown-alias", "rental stop {active}", "alias:nobody", "no ape account named 'nobody'"),
     ("missing-option", "rental rent {offer} --hours 2 --max-price 2", "renter", "Missing option '--gpus'"),
     ("nothing-to-withdraw", "fees withdraw mUSD", "broker", "Nothing in mUSD is waiting for"),
+    # Signed offers and clusters.
+    ("sign-label-too-long", "offer sign --gpu-model " + "X" * 33 + " --region EU --gpus 1 --price 1", "provider",
+     "A GPU model or region of 33 bytes is invalid: it must be 1 to 32 bytes."),
+    ("sign-not-active", f"offer sign {SIGN}", "provider2",
+     "is not active: it is not registered, or its bonded stake is below the minimum stake"),
+    ("sign-bad-duration", f"offer sign {SIGN} --expires-in soon", "provider",
+     "The duration 'soon' must be a whole number of seconds, or of minutes, hours or days with m, h or d (e.g. 24h)."),
+    ("sign-both-expiries", f"offer sign {SIGN} --expires-in 1h --expiry 2000000000", "provider",
+     "Give --expires-in or --expiry, not both."),
+    ("sign-expiry-past", f"offer sign {SIGN} --expiry 1970-01-01T00:16:40Z", "provider",
+     "expired at 1970-01-01 00:16:40 UTC; ask its provider for a new one."),
+    ("sign-bad-expiry", f"offer sign {SIGN} --expiry tomorrow", "provider",
+     "The expiry 'tomorrow' is neither a unix time nor an ISO 8601 date"),
+    ("sign-bad-nonce", f"offer sign {SIGN} --nonce many", "provider", "The nonce 'many' is not a whole number (or 'now')."),
+    ("sign-no-account", f"offer sign {SIGN}", None, "choose an account with --account"),
+    ("cancel-signed-nothing-named", "offer cancel-signed", "provider", "Name one signed offer's FILE, or --below NONCE."),
+    ("cancel-signed-floor-not-raised", "offer cancel-signed --below 0", "provider",
+     "The nonce floor is already 0; give a higher nonce than that (not 0)."),
+    ("cancel-signed-missing-file", "offer cancel-signed /nonexistent/offer.json", "provider",
+     "Cannot read /nonexistent/offer.json: No such file or directory."),
+    ("rent-offer-and-signed", "rental rent {offer} --signed x.json --gpus 1 --hours 1 --max-price 2", "renter",
+     "Name an OFFER id, or a signed offer with --signed FILE."),
+    ("rent-no-offer", "rental rent --gpus 1 --hours 1 --max-price 2", "renter",
+     "Name an OFFER id, or a signed offer with --signed FILE."),
+    ("rent-signed-missing-file", "rental rent --signed /nonexistent/offer.json --gpus 1 --hours 1 --max-price 2",
+     "renter", "Cannot read /nonexistent/offer.json: No such file or directory."),
+    ("cluster-zero-gpus", f"rental cluster --gpus 0 {CLUSTER} --max-price 2", "renter",
+     "The GPU count must be at least 1, not 0."),
+    ("cluster-no-such-offers", "rental cluster --gpus 8 --gpu-model B200 --region EU --hours 4 --max-price 2", "renter",
+     "Only 0 B200 GPUs in EU can be booked for 4 hours (free capacity backed by free stake, across 0 offers); 8 were "
+     "asked for."),
+    ("cluster-hours-outside-offers", "rental cluster --gpus 2 --gpu-model H100-SXM-80GB --region AU-QLD --hours 1000 "
+     "--max-price 2", "renter", "Only 0 H100-SXM-80GB GPUs in AU-QLD can be booked for 1000 hours"),
+    ("cluster-price-above-max", f"rental cluster --gpus 2 {CLUSTER} --max-price 1.5", "renter",
+     "costs 15.600000 mUSD, an average of 1.950000 mUSD per GPU-hour, above your maximum of 1.500000 mUSD."),
+    ("cluster-more-than-free", f"rental cluster --gpus 5 {CLUSTER} --max-price 2", "renter",
+     "Only 4 H100-SXM-80GB GPUs in AU-QLD can be booked for 4 hours"),
+    ("cluster-missing-directory", f"rental cluster --gpus 2 {CLUSTER} --max-price 2 --signed /nonexistent", "renter",
+     "/nonexistent is not a directory of signed offers."),
+    ("cluster-broker-without-fee", f"rental cluster --gpus 2 {CLUSTER} --max-price 2 --broker {{broker}}", "renter",
+     "--broker needs a fee (--broker-pct)."),
+    ("cluster-unknown-token", f"rental cluster --gpus 2 {CLUSTER} --max-price 2 --token DOGE", "renter",
+     "Unknown token 'DOGE'"),
 ]
 
 NETWORK_CASES = [

@@ -293,6 +293,13 @@ CASES = [
     ("offer-pause-another-providers", "vault offer pause {other_offer}", "operator", "is not the provider of offer"),
     ("offer-resume-active", "vault offer resume {offer}", "operator", "is active, not paused"),
     ("offer-close-not-operator", "vault offer close {offer} --vault {vault}", "dubai", "is not the vault's operator"),
+    ("offer-sign-not-operator", f"vault offer sign {NEW_OFFER} --vault {{vault}}", "dubai", "is not the vault's operator"),
+    ("offer-sign-bad-nonce", f"vault offer sign {NEW_OFFER} --nonce=-1", "operator",
+     "The nonce must be between 0 and 2^256 − 1, not -1."),
+    ("offer-cancel-signed-not-operator", "vault offer cancel-signed --below 5 --vault {vault}", "dubai",
+     "is not the vault's operator"),
+    ("offer-cancel-signed-floor-not-raised", "vault offer cancel-signed --below 0", "operator",
+     "The nonce floor is already 0; give a higher nonce than that (not 0)."),
 ]
 
 
