@@ -74,6 +74,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         address broker,
         uint256 brokerBps
     ) external whenNotPaused nonReentrant returns (uint256 rentalId) {
+        _checkOnChainOffer(offerId);
         return _open(msg.sender, offerId, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps);
     }
 
@@ -88,6 +89,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         uint256 brokerBps
     ) external whenNotPaused nonReentrant returns (uint256 rentalId) {
         if (renter == address(0)) revert MarketZeroAddress();
+        _checkOnChainOffer(offerId);
         return _open(renter, offerId, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps);
     }
 

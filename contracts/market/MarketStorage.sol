@@ -248,6 +248,11 @@ abstract contract MarketStorage is
         if (offer.nonce < floor) revert MarketSignedOfferNonceCancelled(offerHash, offer.nonce, floor);
     }
 
+    /// @dev An offer filled by its id is an on-chain offer: a signed offer's record needs its signature.
+    function _checkOnChainOffer(uint256 offerId) internal pure {
+        if (offerId > SIGNED_OFFER_ID_BASE) revert MarketSignedOfferNeedsSignature(offerId);
+    }
+
     /// @dev An offer's terms within bounds (at creation, update, and a signed offer's first fill).
     function _checkTerms(uint256 price, uint256 gpusOffered, uint256 minHours, uint256 maxHours, uint256 maxBrokerBps)
         internal
