@@ -232,11 +232,14 @@ class Deployer:
         return done
 
     def _deploy(self, name: str, *args) -> None:
+        from ape import chain
+
         contract = self.deployer.deploy(getattr(self.project, name), *args)
         self.contracts[name] = contract
         self.record["contracts"][name] = {
             "address": contract.address,
             "tx": contract.txn_hash,
+            "block": chain.get_receipt(contract.txn_hash).block_number,  # where the event index starts
             "deployed_at": int(time.time()),
         }
         self.on_record(self.record)
