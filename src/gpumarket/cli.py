@@ -307,6 +307,31 @@ def info(opts: Options):
     run(opts, lambda m: m.info(), sends=False)
 
 
+@cli.command("index")
+@common
+@click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              envvar="GPUMARKET_INDEX",
+              help="The index file [default: <deployments>/<ecosystem>-<network>.index.sqlite; env GPUMARKET_INDEX].")
+def index_command(opts: Options, index_path):
+    """Follow the market's events into the local index (SQLite) and print what it holds (README, Event index)."""
+    from gpumarket.deployment import deployment_path
+    from gpumarket.index import Index
+
+    with connect(opts.network) as provider:
+        record = load_deployment(provider, opts.deployments)
+        eco, net = _names(provider)
+        path = index_path or deployment_path(opts.deployments, eco, net).with_suffix(".index.sqlite")
+        idx = Index.open(path, provider.uri, record)
+        try:
+            done = idx.refresh()
+            counts = {table: idx.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                      for table in ("events", "offers", "rentals", "providers", "vaults")}
+        finally:
+            idx.close()
+    emit({"file": str(path), "blocks": f"{done['from_block']}..{done['to_block']}", "new_events": done["events"],
+          "rolled_back_blocks": done["rolled_back"]} | counts, opts.as_json)
+
+
 # ── provider ──
 
 

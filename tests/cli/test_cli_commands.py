@@ -30,7 +30,7 @@ ROLE_KEYS = {"id", "offer_id", "status", "provider", "renter", "payer", "broker"
 def test_help_lists_every_group_without_a_chain():
     result = CliRunner().invoke(cli, ["--help"])
     assert result.exit_code == 0
-    for group in ("deploy", "info", "provider", "offer", "rental", "vault", "fees", "token", "admin"):
+    for group in ("deploy", "info", "index", "provider", "offer", "rental", "vault", "fees", "token", "admin"):
         assert f"  {group}" in result.output
 
 
@@ -69,6 +69,22 @@ def test_info_shows_the_session_deployment(gm, market, arbiter):
     assert data["contracts"]["ComputeMarket"] == market.address
     assert data["arbiter"] == arbiter.address and data["paused"] is False
     amount_shape(data["parameters"]["stake_per_gpu"], "GPUC")
+
+
+def test_index__follows_the_market_and_resumes(gm, market, provider, stake_provider, create_offer, tmp_path):
+    stake_provider(provider)
+    create_offer(provider)
+    path = tmp_path / "market.index.sqlite"
+    first = ok(gm("index", "--index", path))
+    assert first["new_events"] > 0 and first["offers"] == market.nextOfferId() - 1 and path.exists()
+    assert first["rolled_back_blocks"] == 0
+    again = ok(gm("index", "--index", path))
+    assert again["new_events"] == 0 and again["offers"] == first["offers"]
+    create_offer(provider, gpus=2)
+    assert ok(gm("index", "--index", path))["offers"] == first["offers"] + 1
+    path.write_bytes(b"not an index" * 50)
+    refused = gm("index", "--index", path)
+    assert refused.code != 0 and "is not a gpumarket index" in refused.err
 
 
 def test_provider_register_stake_status_unbond_withdraw(gm, provider, gpuc, treasury, registry):
