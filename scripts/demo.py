@@ -35,7 +35,7 @@ from ape.logging import logger
 from gpumarket.deployment import DAY, GPUC, deploy_system
 from gpumarket.errors import ContractError
 from gpumarket.market import Market
-from gpumarket.units import fmt, to_base
+from gpumarket.units import count, fmt, to_base
 
 ZERO = "0x0000000000000000000000000000000000000000"
 HOUR = 3600
@@ -79,7 +79,8 @@ def main():
     before = {name: usd.balanceOf(acct) for name, acct in _parties(payer, renter, provider, broker, treasury, market)}
     tx = market.openRentalFor(renter, offer_id, gpus, hours, price, broker, broker_bps, sender=payer)
     rental_id = tx.decode_logs(market.RentalOpened)[0].rentalId
-    print(f"\nrental #{rental_id}: {gpus} GPUs × {hours} h = {gpus * hours} GPU-hours, discount {discount / 100} %, "
+    print(f"\nrental #{rental_id}: {count(gpus, 'GPU')} × {hours} h = {gpus * hours} GPU-hours, "
+          f"discount {discount / 100} %, "
           f"{fmt(rate, 6, 'mUSD')}/h; payer {payer.address[:10]}… paid {fmt(cost, 6, 'mUSD')} into escrow "
           f"for renter {renter.address[:10]}…, broker {broker.address[:10]}… takes {broker_bps / 100} %")
     print(f"collateral locked: {fmt(market.getRental(rental_id).collateral, 18, 'GPUC')}")
@@ -225,9 +226,10 @@ class VaultStory:
         collateral = m.getRental(rental_id).collateral
         own = self.DEPOSITS["Brisbane (operator)"] * GPUC
         vault_stake = self.registry.providerOf(self.vault).staked
-        print(f"rental #{rental_id}: {gpus} GPUs × {hours} h for {fmt(cost, 6, 'mUSD')}")
+        print(f"rental #{rental_id}: {count(gpus, 'GPU')} × {hours} h for {fmt(cost, 6, 'mUSD')}")
         print(f"  collateral needed        {fmt(collateral, 18, 'GPUC'):>30}")
-        print(f"  the operator's own stake {fmt(own, 18, 'GPUC'):>30}  (backs at most {own // m.stakePerGpu()} GPUs)")
+        backs = count(own // m.stakePerGpu(), "GPU")
+        print(f"  the operator's own stake {fmt(own, 18, 'GPUC'):>30}  (backs at most {backs})")
         print(f"  the vault's stake        {fmt(vault_stake, 18, 'GPUC'):>30}")
         self.check(own < collateral <= vault_stake,
                    "the operator alone could not have taken this rental; the vault could")
@@ -244,7 +246,8 @@ class VaultStory:
         self.usd.approve(m, cost, sender=self.renter2)
         tx = m.openRental(self.offer_id, gpus, hours, to_base("1.95", 6), ZERO, 0, sender=self.renter2)
         rental_id = tx.decode_logs(m.RentalOpened)[0].rentalId
-        print(f"\nrental #{rental_id}: {gpus} GPUs × {hours} h by another renter; the operator never activates it")
+        print(f"\nrental #{rental_id}: {count(gpus, 'GPU')} × {hours} h by another renter; the operator never "
+              "activates it")
         price_before, values_before = self.price(), self.values()
         assets_before = self.vault.totalAssets()
         chain.pending_timestamp = m.getRental(rental_id).activationDeadline + 1
@@ -405,8 +408,8 @@ class ClusterStory:
         self.listed = tx.decode_logs(self.market.OfferCreated)[0].offerId
         print(f"{'Melbourne (on chain)':<40} listed offer #{self.listed}: 128 GPUs at 1.90 mUSD/GPU-hour")
         free = self.registry.freeStakeOf(self.vault) // self.market.stakePerGpu()
-        print(f"the vault's free stake backs {free} GPUs; the part-1 provider's offer #1 (8 GPUs at 1.95, tiers) and "
-              "the vault's on-chain offer are still open")
+        print(f"the vault's free stake backs {count(free, 'GPU')}; the part-1 provider's offer #1 (8 GPUs at 1.95, "
+              "tiers) and the vault's on-chain offer are still open")
 
     def broker_books(self, directory):
         from gpumarket.cluster import Cluster
@@ -465,7 +468,8 @@ class ClusterStory:
         chain.pending_timestamp = started + 20 * HOUR
         refund = m.stopRental(stopped, sender=self.renter).decode_logs(m.RentalStopped)[0].refund
         print(f"\nevery provider activated; +20 h the renter stopped rental #{stopped} "
-              f"({m.getRental(stopped).gpus} GPUs) early: {fmt(refund, 6, 'mUSD')} back to the broker who paid")
+              f"({count(m.getRental(stopped).gpus, 'GPU')}) early: {fmt(refund, 6, 'mUSD')} back to the broker who "
+              "paid")
         chain.pending_timestamp = max(m.releasableAt(i) for i in ids)
         for i in ids:
             m.release(i, sender=self.anyone)

@@ -35,8 +35,30 @@ RPC_ENV = {
 # ───────────────────────────── Plumbing ─────────────────────────────
 
 
+class NumberArgsParser(click.parser.OptionParser):
+    """Reads a negative number (-5, -1.5) as an argument, not as an unknown option ("No such option: -5"),
+    so that the argument's own parsing refuses it with a sentence (no option of the CLI is a digit)."""
+
+    def _process_opts(self, arg: str, state) -> None:
+        if arg[1:2].isdigit() or (arg[1:2] == "." and arg[2:3].isdigit()):
+            state.largs.append(arg)
+        else:
+            super()._process_opts(arg, state)
+
+
+class NumberArgsCommand(click.Command):
+    def make_parser(self, ctx: click.Context) -> click.parser.OptionParser:
+        parser = super().make_parser(ctx)
+        parser.__class__ = NumberArgsParser
+        return parser
+
+
 class OneLineGroup(click.Group):
-    """Prints every error as one line on stderr (click's usage errors included) and exits non-zero."""
+    """Prints every error as one line on stderr (click's usage errors included) and exits non-zero. Its
+    commands read negative numbers as arguments (`NumberArgsParser`); its groups are of its class."""
+
+    command_class = NumberArgsCommand
+    group_class = type
 
     def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         try:
@@ -282,6 +304,12 @@ def deploy(opts: Options, params_file: Path | None):
         deployer = Deployer(account, params, record, on_record=lambda r: write_record(path, r))
         plan = deployer.plan()
         _say(f"deploying gpumarket on {eco}:{net} (chain {chain_id}) from {account.address}")
+        roles = deployer.roles()
+        for r in roles:
+            _say(f"  {r['role']:<9} {r['address']} ({r['from']})")
+            if r["unused"]:
+                _say(f"  note: the {r['role']} {r['address']} has no code, has sent no transaction and holds no ether "
+                     f"on this chain: check that someone controls it (an all-lowercase address carries no checksum).")
         if plan:
             _say(f"{len(plan)} step(s) to send:")
             for label in plan:
@@ -296,7 +324,8 @@ def deploy(opts: Options, params_file: Path | None):
         write_record(path, record)
     result = {"network": key, "chain_id": chain_id, "file": str(path), "steps_sent": sent,
               "contracts": {k: v["address"] for k, v in record["contracts"].items()},
-              "payment_tokens": record.get("payment_tokens", {})}
+              "payment_tokens": record.get("payment_tokens", {}),
+              "roles": {r["role"]: {"address": r["address"], "from": r["from"]} for r in roles}}
     emit(result, opts.as_json)
 
 
@@ -679,11 +708,12 @@ def rental_cluster(opts: Options, dry_run, **request):
     discounts included), in one transaction that opens every rental or none; shows the plan first."""
     def action(m):
         from gpumarket.cluster import Cluster
+        from gpumarket.units import count
 
         plan = Cluster.plan(m, **request)
         if dry_run:
             return plan.as_dict() | {"dry_run": True}
-        _say(f"plan: {plan.gpus} GPUs for {plan.hours} h in {len(plan.parts)} rentals")
+        _say(f"plan: {count(plan.gpus, 'GPU')} for {plan.hours} h in {count(len(plan.parts), 'rental')}")
         _show_cluster(plan.as_dict(), err=True)
         _confirm_on_live(opts, "Book this cluster?")
         return plan.book()
@@ -1065,11 +1095,15 @@ def token_transfer(opts: Options, token_ref, to, amount):
 
 @token.command("mint")
 @common
-@click.argument("to")
-@click.argument("amount")
-def token_mint(opts: Options, to, amount):
-    """Mint test mUSD to TO (local chains and testnets; mUSD has a public mint)."""
-    run(opts, lambda m: m.token("mUSD").mint(to, amount))
+@click.argument("arguments", nargs=-1, metavar="[TOKEN] TO AMOUNT")
+def token_mint(opts: Options, arguments):
+    """Mint AMOUNT of test TOKEN to TO, in the order of `token transfer`; TOKEN is mUSD, the deployment's test
+    stablecoin (local chains and testnets; it has a public mint), and may be left out: `token mint TO AMOUNT`."""
+    if len(arguments) not in (2, 3):
+        raise click.UsageError("`token mint` takes [TOKEN] TO AMOUNT, e.g. "
+                               "`gpumarket token mint mUSD 0x15d3…6A65 500`.")
+    token_ref, to, amount = arguments if len(arguments) == 3 else ("mUSD", *arguments)
+    run(opts, lambda m: m.token(token_ref).mint(to, amount))
 
 
 # ── admin ──

@@ -20,6 +20,7 @@ from gpumarket.errors import GpuMarketError, InputError, NotFoundError, WrongSta
 from gpumarket.offer import Offer, discount_for, hourly_rate
 from gpumarket.parse import ZERO, parse_address, parse_label, parse_pct, positive_int
 from gpumarket.signed_offer import SignedOfferFile, short
+from gpumarket.units import count, were
 
 if TYPE_CHECKING:
     from gpumarket.market import Market
@@ -169,12 +170,12 @@ class Plan:
 
         m, t = self.market, self.token
         m.require_unpaused()
-        t.require_balance(self.total, f"Booking {self.gpus} GPUs for {self.hours} h")
+        t.require_balance(self.total, f"Booking {count(self.gpus, 'GPU')} for {self.hours} h")
         approval = t.ensure_allowance(m.contract, self.total)
         parts = [(c.source.id, k) for c, k in self.parts if not c.signed]
         signed_parts = [(c.source.offer.as_tuple(), c.source.signature_to_send(), k) for c, k in self.parts if c.signed]
-        r = m.send(f"book a cluster of {self.gpus} GPUs × {self.hours} h in {len(self.parts)} rentals for "
-                   f"{t.show(self.total)}", m.contract.bookCluster, self.renter, self.hours, parts, signed_parts,
+        r = m.send(f"book a cluster of {count(self.gpus, 'GPU')} × {self.hours} h in "
+                   f"{count(len(self.parts), 'rental')} for {t.show(self.total)}", m.contract.bookCluster, self.renter, self.hours, parts, signed_parts,
                    self.total, self.broker, self.broker_bps)
         booked = m.events(r, "ClusterBooked")[0]
         ids = range(booked.firstRentalId, booked.firstRentalId + booked.rentals)
@@ -233,8 +234,8 @@ class Cluster:
         tokens = sorted({c.source.record.paymentToken for c in fitting})
         if chosen is None and len(tokens) > 1:
             names = " and ".join(sorted(m.token_at(a).symbol for a in tokens))
-            raise InputError(f"The offers of {gpu_model} in {region} for {hours} hours are paid in {names}; choose one "
-                             "with --token (a cluster is paid in one token).")
+            raise InputError(f"The offers of {gpu_model} in {region} for {count(hours, 'hour')} are paid in {names}; "
+                             "choose one with --token (a cluster is paid in one token).")
         if chosen is None and tokens:
             chosen = m.token_at(tokens[0])
             max_raw = chosen.parse(max_price, "maximum price per GPU-hour")
@@ -293,9 +294,10 @@ def _cheapest_plan(m: Market, candidates: list[Candidate], *, user: str, gpus: i
     usable = sum(min(caps[p], sum(c.free for c in by_provider[p])) for p in order)
     if usable < gpus:
         paid_in = f" paid in {token.symbol}" if token else ""
+        offers = count(sum(len(by_provider[p]) for p in order), "offer")
         raise WrongStateError(
-            f"Only {usable} {gpu_model} GPUs in {region} can be booked for {hours} hours (free capacity backed by free "
-            f"stake, across {sum(len(by_provider[p]) for p in order)} offers{paid_in}); {gpus} were asked for.")
+            f"Only {count(usable, gpu_model + ' GPU')} in {region} can be booked for {count(hours, 'hour')} (free "
+            f"capacity backed by free stake, across {offers}{paid_in}); {were(gpus)} asked for.")
     groups = [(caps[p], [part_rates(c.price, c.tiers, hours, min(c.free, gpus)) for c in by_provider[p]])
               for p in order]
     rate_sum, taken = cheapest_mix(groups, gpus)  # every count up to `usable` can be covered
@@ -303,8 +305,9 @@ def _cheapest_plan(m: Market, candidates: list[Candidate], *, user: str, gpus: i
     if total > max_raw * gpus * hours:
         average = -(-total // (gpus * hours))
         raise WrongStateError(
-            f"The cheapest mix of {gpus} {gpu_model} GPUs in {region} for {hours} hours costs {token.show(total)}, an "
-            f"average of {token.show(average)} per GPU-hour, above your maximum of {token.show(max_raw)}.")
+            f"The cheapest mix of {count(gpus, gpu_model + ' GPU')} in {region} for {count(hours, 'hour')} costs "
+            f"{token.show(total)}, an average of {token.show(average)} per GPU-hour, above your maximum of "
+            f"{token.show(max_raw)}.")
     parts = [(c, k) for p, ks in zip(order, taken) for c, k in zip(by_provider[p], ks) if k]
     parts.sort(key=lambda part: (part[0].signed, 0 if part[0].signed else part[0].source.id))
     return Plan(m, user, hours, gpus, token, max_raw, broker, broker_bps, parts, total, skipped)

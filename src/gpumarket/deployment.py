@@ -64,9 +64,20 @@ class System:
     contracts: dict[str, Any] = field(default_factory=dict)
 
 
+#: The roles a deployment names: each an address of the parameters (or "env:NAME"), or the deployer when unset.
+ROLES = ("treasury", "arbiter", "owner")
+
+
 def load_parameters(network_key: str, path: Path | None = None) -> dict[str, Any]:
     """The deployment parameters for `<ecosystem>-<network>`: DEFAULT_PARAMS, then the file's
-    [default] table, then the network's own table. Addresses may be given as "env:NAME"."""
+    [default] table, then the network's own table. Addresses may be given as "env:NAME".
+
+    Every address is checked as the CLI checks a typed one (`parse.parse_address`: 0x and 40 hex digits,
+    a correct EIP-55 checksum if it mixes case, not the zero address), with a sentence naming where it came
+    from; `role_sources` names where each role's address is read (the variable or the file; None: not a
+    parameter). An unset role is the deployer (`Deployer`)."""
+    from gpumarket.parse import parse_address
+
     path = path or PARAMETERS_FILE
     data = tomllib.loads(path.read_text()) if path.exists() else {}
     merged: dict[str, Any] = {"mock_stablecoin": True, "payment_tokens": {}, **DEFAULT_PARAMS}
@@ -76,10 +87,17 @@ def load_parameters(network_key: str, path: Path | None = None) -> dict[str, Any
                 merged["payment_tokens"] = {**merged["payment_tokens"], **value}
             else:
                 merged[key] = value
-    for key in ("treasury", "arbiter", "owner"):
+    merged["role_sources"] = {}
+    for key in ROLES:
         value = merged.get(key)
+        source = str(path) if value else None
         if isinstance(value, str) and value.startswith("env:"):
-            merged[key] = os.environ.get(value[4:]) or None
+            source = value[4:]
+            value = os.environ.get(source, "").strip() or None
+        merged[key] = parse_address(value, f"{key} address in {source}") if value else None
+        merged["role_sources"][key] = source
+    merged["payment_tokens"] = {symbol: parse_address(address, f"{symbol} payment token address in {path}")
+                                for symbol, address in merged["payment_tokens"].items()}
     return merged
 
 
@@ -186,6 +204,10 @@ class Deployer:
                           lambda: c["ComputeMarket"].arbiter() != self.arbiter,
                           lambda: c["ComputeMarket"].setArbiter(self.arbiter, sender=self.deployer),
                           after=("ComputeMarket",)))
+        steps.append(Step(f"set the treasury to {self.treasury}",  # a re-deploy whose treasury changed
+                          lambda: c["ComputeMarket"].treasury() != self.treasury,
+                          lambda: c["ComputeMarket"].setTreasury(self.treasury, sender=self.deployer),
+                          after=("ComputeMarket",)))
         for key, which, getter, setter in SETTINGS:
             name = "ProviderRegistry" if which == "registry" else "ComputeMarket"
             steps.append(Step(f"set {key} = {p[key]}",
@@ -199,6 +221,26 @@ class Deployer:
                                   lambda n=name: c[n].transferOwnership(self.owner, sender=self.deployer),
                                   after=(name,)))
         return steps
+
+    def roles(self) -> list[dict[str, Any]]:
+        """The treasury, the arbiter and the owner this deployment gives the contracts: each one's address, where
+        it comes from, and whether it looks unused on this chain (not the deployer, no code, no transaction
+        sent, no ether: an address nobody may control, such as a mistyped all-lowercase one)."""
+        from ape import chain
+
+        def unused(address: str) -> bool:
+            return address != self.deployer.address and not self._has_code(address) and \
+                not chain.provider.get_nonce(address) and not chain.provider.get_balance(address)
+
+        sources, out = self.p.get("role_sources", {}), []
+        for role in ROLES:
+            address, source = getattr(self, role), sources.get(role)
+            if self.p.get(role):
+                where = f"from {source}" if source else "given"
+            else:
+                where = f"the deployer, as {source} is unset" if source else "the deployer"
+            out.append({"role": role, "address": address, "from": where, "unused": unused(address)})
+        return out
 
     def _payment_tokens(self):
         c = self.contracts

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from gpumarket.status import OfferStatus, RentalStatus
+from gpumarket.units import count, were
 
 
 class GpuMarketError(Exception):
@@ -241,12 +242,12 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "MarketNotOfferProvider": lambda a, f: f"{a['caller']} is not the provider of offer #{a['offerId']}.",
     "MarketGpusOfferedBelowInUse": lambda a, f: (
-        f"Offer #{a['offerId']} has {a['gpusInUse']} GPUs in use; it cannot offer only {a['gpusOffered']}."
+        f"Offer #{a['offerId']} has {count(a['gpusInUse'], 'GPU')} in use; it cannot offer only {a['gpusOffered']}."
     ),
     "MarketOfferReserved": lambda a, f: f"Offer #{a['offerId']} is reserved for {a['reservedFor']}, not {a['renter']}.",
     "MarketSelfRental": lambda a, f: f"{a['provider']} is the provider of offer #{a['offerId']} and cannot rent it.",
     "MarketInsufficientCapacity": lambda a, f: (
-        f"Offer #{a['offerId']} has {a['available']} GPUs free; {a['requested']} were asked for."
+        f"Offer #{a['offerId']} has {count(a['available'], 'GPU')} free; {were(a['requested'])} asked for."
     ),
     "MarketInvalidHours": _hours,
     "MarketPriceAboveMax": lambda a, f: (
@@ -309,8 +310,8 @@ SENTENCES: dict[str, Sentence] = {
     ),
     "RegistryZeroAmount": lambda a, f: "The amount must be above zero.",
     "RegistryInsufficientFreeStake": lambda a, f: (
-        f"Provider {a['provider']} has {f.gpuc(a['free'])} of free stake (neither locked as collateral nor "
-        f"unbonding); {f.gpuc(a['needed'])} is needed."
+        f"Provider {a['provider']} has only {f.gpuc(a['free'])} of free stake (stake neither locked as collateral "
+        f"nor already unbonding), less than the {f.gpuc(a['needed'])} needed."
     ),
     "RegistryNothingUnbonding": lambda a, f: f"{a['provider']} has nothing unbonding.",
     "RegistryUnbondingNotReady": lambda a, f: (

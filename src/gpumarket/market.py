@@ -223,17 +223,37 @@ class Market:
         return Provider(self, address or self.me)
 
     def token(self, ref: str) -> Token:
-        """A token by symbol from the deployment (GPUC, mUSD, USDC, ...) or by address."""
-        known = {k.lower(): v for k, v in self.record.get("payment_tokens", {}).items()}
-        known.setdefault("gpuc", self.gpuc_address)
+        """A token by symbol (GPUC, or a payment token's: the deployment record's first, then every token
+        allowlisted since) or by address."""
         key = str(ref).strip()
-        address = known.get(key.lower())
+        if key.startswith("0x"):
+            return self.token_at(parse_address(key, "token address"))
+
+        def find(tokens: dict[str, str]) -> str | None:
+            return {k.lower(): v for k, v in {"GPUC": self.gpuc_address, **tokens}.items()}.get(key.lower())
+
+        address = find(self.record.get("payment_tokens", {})) or find(self.payment_tokens)
         if address is None:
-            if not key.startswith("0x"):
-                names = ", ".join(sorted(self.record.get("payment_tokens", {}))) or "GPUC"
-                raise NotFoundError(f"Unknown token '{key}'; known tokens are {names}, or give an address.")
-            address = parse_address(key, "token address")
+            names = ", ".join(sorted({"GPUC", *self.payment_tokens}))
+            raise NotFoundError(f"Unknown token '{key}'; known tokens are {names}, or give an address.")
         return self.token_at(address)
+
+    @cached_property
+    def payment_tokens(self) -> dict[str, str]:
+        """Every payment token of the market, by label: the deployment record's, and every token the owner has
+        allowlisted since (the market's `PaymentTokenSet` events), still allowed or not (credits and fees in it
+        may wait to be withdrawn), labelled by its symbol, or by its address if it has none or another token
+        has it. A token address without code (it could never have moved) is left out."""
+        from eth_utils import to_checksum_address
+
+        tokens = dict(self.record.get("payment_tokens", {}))
+        for event in self.chain.logs(self.contract, "PaymentTokenSet"):
+            address = to_checksum_address(event.token)
+            if not event.allowed or address in tokens.values() or not self.chain.has_code(address):
+                continue
+            symbol = self.token_at(address).symbol
+            tokens[symbol if symbol and symbol not in tokens and symbol != "GPUC" else address] = address
+        return tokens
 
     def token_at(self, address: str) -> Token:
         from eth_utils import to_checksum_address
@@ -243,7 +263,9 @@ class Market:
             if not self.chain.has_code(address):
                 raise NotFoundError(f"There is no token contract at {address}.")
             contract = self.chain.contract("MockStablecoin", address)  # any ERC-20 ABI will do
-            self._tokens[address] = Token(self, address, contract.symbol(), contract.decimals(), contract)
+            # symbol() and decimals() are optional in ERC-20: without them, the address and base units
+            symbol, decimals = _optional(contract.symbol, address), _optional(contract.decimals, 0)
+            self._tokens[address] = Token(self, address, symbol, decimals, contract)
         return self._tokens[address]
 
     @property
@@ -288,7 +310,7 @@ class Market:
     def info(self) -> dict[str, Any]:
         m, r = self.contract, self.registry
         tokens = {sym: {"address": addr, "allowed": m.isPaymentToken(addr)}
-                  for sym, addr in sorted(self.record.get("payment_tokens", {}).items())}
+                  for sym, addr in sorted(self.payment_tokens.items())}
         return {
             "network": self.record.get("network"),
             "chain_id": self.record.get("chain_id"),
@@ -361,7 +383,7 @@ class Market:
 
     def balances(self, address: str) -> dict:
         out = {}
-        for symbol, token_address in sorted(self.record.get("payment_tokens", {}).items()):
+        for symbol, token_address in sorted(self.payment_tokens.items()):
             t = self.token_at(token_address)
             out[symbol] = {"credits": t.amount(self.contract.credits(address, token_address)),
                            "protocol_fees": t.amount(self.contract.protocolFees(token_address))}
@@ -384,8 +406,7 @@ class Market:
 
     def token_balances(self, address: str) -> dict:
         out = {}
-        for symbol, token_address in sorted({"GPUC": self.gpuc_address,
-                                             **self.record.get("payment_tokens", {})}.items()):
+        for symbol, token_address in sorted({"GPUC": self.gpuc_address, **self.payment_tokens}.items()):
             t = self.token_at(token_address)
             out[symbol] = t.amount(t.balance_of(address))
         return {"address": address, "balances": out}
@@ -434,3 +455,13 @@ class Market:
             raise self.error("EnforcedPause" if pause else "ExpectedPause")
         tx = self.send("pause the market" if pause else "unpause the market", m.pause if pause else m.unpause)
         return {"paused": m.paused(), "tx": tx.txn_hash}
+
+
+def _optional(read: Callable[[], Any], default: Any) -> Any:
+    """An optional ERC-20 view (`symbol`, `decimals`): its value, or `default` where the token has none (it
+    reverts, or returns something else than the type)."""
+    try:
+        value = read()
+    except Exception:
+        return default
+    return value if isinstance(value, type(default)) and value != "" else default

@@ -140,7 +140,8 @@ class Offer:
         if reserved_for is None:
             reserved = o.reservedFor
         else:
-            reserved = ZERO if reserved_for.lower() in ("", "none", "public") else parse_address(reserved_for)
+            reserved = (ZERO if reserved_for.lower() in ("", "none", "public")
+                        else parse_address(reserved_for, "reserved-for address"))
         parsed = [parse_tier(x, limits.MAX_TIER_GPU_HOURS) for x in tiers] if tiers is not None else \
             [(x.minGpuHours, x.discountBps) for x in m.contract.offerTiers(self.id)]
         # The contract's checks, in updateOffer's order.

@@ -20,13 +20,27 @@ ZERO = "0x0000000000000000000000000000000000000000"
 def parse_amount(text: str, decimals: int, what: str = "amount", *, allow_zero: bool = False) -> int:
     """'1.95' -> base units; one sentence on anything that is not a non-negative number with at most
     `decimals` decimals (or zero, unless `allow_zero`: the caller checks zero against the contract)."""
+    text = str(text).strip()
+    if text.startswith("-") and _is_number(text):
+        # (the CLI passes a negative number on as an argument, so that this sentence says what is wrong)
+        raise InputError(f"The {what} must not be negative ({text})." if allow_zero else
+                         f"The {what} must be above zero, not {text}.")
     try:
-        value = to_base(str(text).strip(), decimals)
+        value = to_base(text, decimals)
     except UnitError as err:
         raise InputError(f"The {what} {err}.") from None
     if value == 0 and not allow_zero:
         raise InputError(f"The {what} must be above zero.")
     return value
+
+
+def _is_number(text: str) -> bool:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        return Decimal(text).is_finite()
+    except InvalidOperation:
+        return False
 
 
 def parse_pct(text: str, what: str = "percentage") -> int:
@@ -37,15 +51,28 @@ def parse_pct(text: str, what: str = "percentage") -> int:
         raise InputError(f"The {what} {err} (percent, at most 2 decimals).") from None
 
 
-def parse_address(text: str, what: str = "address") -> str:
-    """A checksummed address. The zero address is refused for every address the CLI takes, whether or not
-    the contract would refuse it (it never means anything a user wants)."""
-    from eth_utils import is_address, to_checksum_address
+def checksummed(text: str, what: str = "address") -> str:
+    """`text` as a checksummed address, once its form is right: 0x and 40 hex digits, and, if it mixes upper
+    and lower case, a correct EIP-55 checksum. The mixed case of an address is its checksum: a wrong one
+    means a mistyped character, and sending to the address as typed would reach an address nobody controls.
+    All-lowercase and all-uppercase hex carry no checksum and are taken as they are."""
+    from eth_utils import is_hex_address, to_checksum_address
 
     text = str(text).strip()
-    if not is_address(text) or not text.startswith("0x"):
+    if not text.startswith("0x") or not is_hex_address(text):
         raise InputError(f"'{text}' is not a valid {what} (expected 0x followed by 40 hex digits).")
     address = to_checksum_address(text)
+    digits = text[2:]
+    if text != address and digits not in (digits.lower(), digits.upper()):
+        raise InputError(f"'{text}' is not a valid {what}: its EIP-55 checksum is wrong, so a character may be "
+                         f"mistyped; if all 40 hex digits are right, it is {address}.")
+    return address
+
+
+def parse_address(text: str, what: str = "address") -> str:
+    """A checksummed address (`checksummed`). The zero address is refused for every address the CLI takes,
+    whether or not the contract would refuse it (it never means anything a user wants)."""
+    address = checksummed(text, what)
     if address == ZERO:
         raise InputError(f"The {what} must not be the zero address.")
     return address

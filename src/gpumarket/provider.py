@@ -41,7 +41,7 @@ class Provider:
             if raw:
                 claimable[row["token_address"]] = claimable.get(row["token_address"], 0) + raw
         credits = {}
-        for symbol, token_address in m.record.get("payment_tokens", {}).items():
+        for symbol, token_address in sorted(m.payment_tokens.items()):
             if raw := m.contract.credits(address, token_address):
                 credits[symbol] = m.token_at(token_address).amount(raw)
         return {

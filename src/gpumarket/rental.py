@@ -12,7 +12,7 @@ from gpumarket.offer import Offer, OwnSeat
 from gpumarket.signed_offer import SignedOfferFile
 from gpumarket.parse import ZERO, parse_address, parse_evidence, parse_pct, positive_int
 from gpumarket.status import RentalStatus
-from gpumarket.units import BPS, when
+from gpumarket.units import BPS, count, when
 
 if TYPE_CHECKING:
     from gpumarket.market import Market
@@ -137,10 +137,10 @@ class Rental:
         free_stake = m.registry.freeStakeOf(o.provider)
         if free_stake < collateral:
             raise m.error("RegistryInsufficientFreeStake", provider=o.provider, free=free_stake, needed=collateral)
-        t.require_balance(cost, f"Renting {gpus} GPUs for {hours} h")
+        t.require_balance(cost, f"Renting {count(gpus, 'GPU')} for {hours} h")
         approval = t.ensure_allowance(m.contract, cost)
         label, function, head = offer.rent_call(user if renter else None)
-        r = m.send(f"{label}: {gpus} GPUs × {hours} h = {t.show(cost)}", function, *head, gpus, hours, max_raw,
+        r = m.send(f"{label}: {count(gpus, 'GPU')} × {hours} h = {t.show(cost)}", function, *head, gpus, hours, max_raw,
                    broker_addr, broker_bps)
         rental_id = m.events(r, "RentalOpened")[0].rentalId
         signed = {"offer_hash": "0x" + offer.hash.hex()} if isinstance(offer, SignedOfferFile) else {}

@@ -43,6 +43,15 @@ TYPES = {
 }
 
 
+def _address(value: Any, field: str, where: str) -> str:
+    """An address of a file, checksummed; refused with `parse.checksummed`'s sentence (an `InputError`) if it is
+    malformed or mixes case with a wrong EIP-55 checksum: a file can be edited by hand, and a mistyped address
+    would otherwise read as a changed file at best."""
+    from gpumarket.parse import checksummed
+
+    return checksummed(str(value), f"{field} address{where}")
+
+
 @dataclass(frozen=True)
 class Domain:
     """The market's EIP-712 domain: a signature is valid on one chain, for one market deployment."""
@@ -62,8 +71,9 @@ class Domain:
                 "verifyingContract": to_checksum_address(self.market)}
 
     @classmethod
-    def from_json(cls, d: dict) -> Domain:
-        return cls(int(d["chainId"]), to_checksum_address(d["verifyingContract"]), d["name"], d["version"])
+    def from_json(cls, d: dict, where: str = "") -> Domain:
+        return cls(int(d["chainId"]), _address(d["verifyingContract"], "verifyingContract", where), d["name"],
+                   d["version"])
 
 
 @dataclass(frozen=True)
@@ -110,11 +120,13 @@ class SignedOffer:
                 "expiry": self.expiry, "nonce": str(self.nonce)}
 
     @classmethod
-    def from_message(cls, m: dict) -> SignedOffer:
-        return cls(provider=to_checksum_address(m["provider"]), gpu_model=m["gpuModel"], region=m["region"],
-                   payment_token=to_checksum_address(m["paymentToken"]),
+    def from_message(cls, m: dict, where: str = "") -> SignedOffer:
+        """The terms of a message; `where` (" in FILE") names its file in the sentence refusing an address."""
+        return cls(provider=_address(m["provider"], "provider", where), gpu_model=m["gpuModel"], region=m["region"],
+                   payment_token=_address(m["paymentToken"], "paymentToken", where),
                    price_per_gpu_hour=int(m["pricePerGpuHour"]), gpus=int(m["gpus"]), min_hours=int(m["minHours"]),
-                   max_hours=int(m["maxHours"]), reserved_for=to_checksum_address(m.get("reservedFor") or ZERO),
+                   max_hours=int(m["maxHours"]),
+                   reserved_for=_address(m.get("reservedFor") or ZERO, "reservedFor", where),
                    max_broker_bps=int(m.get("maxBrokerBps", 0)),
                    tiers=tuple((int(t["minGpuHours"]), int(t["discountBps"])) for t in m.get("tiers", ())),
                    expiry=int(m["expiry"]), nonce=int(m["nonce"]))
@@ -162,7 +174,8 @@ def dump(offer: SignedOffer, domain: Domain, signature: bytes, signer: str) -> d
 
 def load(path: str | Path) -> tuple[SignedOffer, Domain, bytes, dict]:
     """Reads a signed offer file: (offer, domain, signature, the raw document). Raises ValueError with
-    one plain sentence when the file is not a signed offer of this schema."""
+    one plain sentence when the file is not a signed offer of this schema, and `errors.InputError` when an
+    address in it is malformed or has a wrong EIP-55 checksum."""
     try:
         doc: Any = json.loads(Path(path).read_text())
     except (OSError, UnicodeDecodeError) as e:
@@ -172,7 +185,8 @@ def load(path: str | Path) -> tuple[SignedOffer, Domain, bytes, dict]:
     if not isinstance(doc, dict) or doc.get("schema") != SCHEMA:
         raise ValueError(f"{path} is not a gpumarket signed offer (its \"schema\" is not \"{SCHEMA}\")")
     try:
-        offer, domain = SignedOffer.from_message(doc["offer"]), Domain.from_json(doc["domain"])
+        where = f" in {path}"
+        offer, domain = SignedOffer.from_message(doc["offer"], where), Domain.from_json(doc["domain"], where)
         signature = bytes.fromhex(doc["signature"].removeprefix("0x"))
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"{path} is not a complete signed offer ({type(e).__name__}: {e})") from None

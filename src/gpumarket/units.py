@@ -1,4 +1,4 @@
-"""Human units <-> base units, exactly (Decimal, never float), and how amounts and times are output."""
+"""Human units <-> base units, exactly (Decimal, never float), and how amounts, times and counts are output."""
 
 from __future__ import annotations
 
@@ -52,3 +52,14 @@ def when(ts: int) -> str | None:
     if not ts:
         return None
     return datetime.fromtimestamp(int(ts), tz=timezone.utc).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def count(n: int, noun: str, plural: str | None = None) -> str:
+    """A count with its noun in agreement: (1, 'GPU') -> '1 GPU', (8, 'GPU') -> '8 GPUs', (0, 'rental') ->
+    '0 rentals'."""
+    return f"{n} {noun if int(n) == 1 else plural or noun + 's'}"
+
+
+def were(n: int) -> str:
+    """The verb after a count: '1 was', '8 were'."""
+    return f"{n} {'was' if int(n) == 1 else 'were'}"

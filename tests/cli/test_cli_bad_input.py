@@ -30,8 +30,24 @@ def scene(accounts, system, stake_provider, create_offer, open_rental, market, u
 SIGN = "--gpu-model H100 --region EU --gpus 1 --price 1"
 CLUSTER = "--gpu-model H100-SXM-80GB --region AU-QLD --hours 4"
 
-# (id, argv, account role or alias, expected words). Placeholders: {offer} {paused} {pending} {active}
-# {renter} {broker} {addr}.
+
+def mistyped(address: str) -> str:
+    """A checksummed address with the case of one letter flipped: its EIP-55 checksum no longer holds."""
+    i = max(i for i, c in enumerate(address) if c in "abcdefABCDEF")
+    typo = address[:i] + address[i].swapcase() + address[i + 1:]
+    assert typo[2:] not in (typo[2:].lower(), typo[2:].upper())
+    return typo
+
+
+def checksum(what: str, who: str) -> str:
+    """The refusal of `who`'s address (a placeholder) typed with a wrong EIP-55 checksum, as the `what`."""
+    return (f"error: '{{bad_{who}}}' is not a valid {what}: its EIP-55 checksum is wrong, so a character may be "
+            f"mistyped; if all 40 hex digits are right, it is {{{who}}}.")
+
+
+# (id, argv, account role or alias, expected words). Placeholders, in both: {offer} {paused} {pending} {active},
+# a role's address ({renter}, {broker}, ...: see `ROLES`) and the same with a wrong checksum ({bad_renter}, ...).
+# Expected words that start with "error: " are the whole line.
 CASES = [
     ("unknown-offer", "rental rent 99 --gpus 1 --hours 1 --max-price 2", "renter", "Offer #99 does not exist"),
     ("zero-hours", "rental rent {offer} --gpus 1 --hours 0 --max-price 2", "renter", "at least 1, not 0"),
@@ -40,7 +56,8 @@ CASES = [
     ("zero-gpus", "rental rent {offer} --gpus 0 --hours 2 --max-price 2", "renter", "GPU count must be at least 1"),
     ("price-decimals", "rental rent {offer} --gpus 1 --hours 2 --max-price 1.9500001", "renter",
      "has more than 6 decimals"),
-    ("negative-price", "rental rent {offer} --gpus 1 --hours 2 --max-price=-1", "renter", "is negative"),
+    ("negative-price", "rental rent {offer} --gpus 1 --hours 2 --max-price=-1", "renter",
+     "error: The maximum price per GPU-hour (mUSD, 6 decimals) must be above zero, not -1."),
     ("price-not-number", "rental rent {offer} --gpus 1 --hours 2 --max-price two", "renter", "is not a number"),
     ("bad-broker-address", "rental rent {offer} --gpus 1 --hours 2 --max-price 2 --broker 0x1234 --broker-pct 1",
      "renter", "'0x1234' is not a valid broker address"),
@@ -60,7 +77,9 @@ CASES = [
     ("not-registered-stake", "provider stake 100", "stranger", "is not a registered provider"),
     ("insufficient-stake-offer", "offer create --gpu-model H100 --region EU --gpus 1 --price 1", "provider2",
      "is not active: it is not registered, or its bonded stake is below the minimum stake"),
-    ("unbond-above-free", "provider unbond 99999", "provider", "of free stake (neither locked as collateral nor unbonding); 99,999"),
+    ("unbond-above-free", "provider unbond 99999", "provider",
+     "error: Provider {provider} has only 9,600.000000000000000000 GPUC of free stake (stake neither locked as "
+     "collateral nor already unbonding), less than the 99,999.000000000000000000 GPUC needed."),
     ("withdraw-nothing", "provider withdraw", "provider", "has nothing unbonding"),
     ("register-twice", "provider register ipfs://again", "provider", "is already registered"),
     ("wrong-role-activate", "rental activate {pending}", "stranger", "is not the provider of rental"),
@@ -132,6 +151,51 @@ CASES = [
      "--broker needs a fee (--broker-pct)."),
     ("cluster-unknown-token", f"rental cluster --gpus 2 {CLUSTER} --max-price 2 --token DOGE", "renter",
      "Unknown token 'DOGE'"),
+    ("cluster-one-hour", "rental cluster --gpus 5 --gpu-model H100-SXM-80GB --region AU-QLD --hours 1 --max-price 2",
+     "renter", "error: Only 4 H100-SXM-80GB GPUs in AU-QLD can be booked for 1 hour (free capacity backed by free "
+     "stake, across 1 offer paid in mUSD); 5 were asked for."),
+    # Addresses: a mixed-case address must carry a right EIP-55 checksum, wherever it is typed.
+    ("transfer-bad-checksum", "token transfer GPUC {bad_stranger} 5", "treasury",
+     checksum("recipient address", "stranger")),
+    ("mint-bad-checksum", "token mint {bad_stranger} 5", "owner", checksum("recipient address", "stranger")),
+    ("mint-token-first-bad-checksum", "token mint mUSD {bad_stranger} 5", "owner",
+     checksum("recipient address", "stranger")),
+    ("rent-broker-bad-checksum", "rental rent {offer} --gpus 1 --hours 2 --max-price 2 --broker {bad_broker} "
+     "--broker-pct 1", "renter", checksum("broker address", "broker")),
+    ("rent-for-bad-checksum", "rental rent {offer} --gpus 1 --hours 2 --max-price 2 --for {bad_renter}", "payer",
+     checksum("renter address", "renter")),
+    ("cluster-broker-bad-checksum", f"rental cluster --gpus 2 {CLUSTER} --max-price 2 --broker {{bad_broker}} "
+     "--broker-pct 1", "renter", checksum("broker address", "broker")),
+    ("status-bad-checksum", "provider status {bad_provider}", None, checksum("provider address", "provider")),
+    ("fees-bad-checksum", "fees show {bad_broker}", None, checksum("address", "broker")),
+    ("balance-bad-checksum", "token balance {bad_renter}", None, checksum("address", "renter")),
+    ("rental-list-bad-checksum", "rental list --address {bad_renter}", None, checksum("address", "renter")),
+    ("offer-reserved-bad-checksum", f"offer create {SIGN} --reserved-for {{bad_renter}}", "provider",
+     checksum("reserved-for address", "renter")),
+    ("update-reserved-bad-checksum", "offer update {offer} --reserved-for {bad_renter}", "provider",
+     checksum("reserved-for address", "renter")),
+    ("arbiter-bad-checksum", "admin set-address arbiter {bad_stranger}", "owner",
+     checksum("arbiter address", "stranger")),
+    ("token-bad-checksum", "fees withdraw {bad_usd}", "broker", checksum("token address", "usd")),
+    ("vault-bad-checksum", "vault status {bad_provider2}", None, checksum("vault address", "provider2")),
+    ("zero-recipient", "token transfer GPUC 0x0000000000000000000000000000000000000000 5", "treasury",
+     "error: The recipient address must not be the zero address."),
+    # Negative numbers: an argument, refused by its own parsing (not click's "No such option: -5").
+    ("negative-transfer", "token transfer GPUC {stranger} -5", "treasury",
+     "error: The amount (GPUC, 18 decimals) must be above zero, not -5."),
+    ("negative-mint", "token mint {stranger} -0.5", "owner",
+     "error: The amount (mUSD, 6 decimals) must be above zero, not -0.5."),
+    ("negative-stake", "provider stake -5", "provider",
+     "error: The stake (GPUC, 18 decimals) must not be negative (-5)."),
+    ("negative-unbond", "provider unbond -1.5", "provider",
+     "error: The amount to unbond (GPUC, 18 decimals) must not be negative (-1.5)."),
+    ("negative-rental-id", "rental show -1", None, "error: The rental id must be at least 1, not -1."),
+    ("unknown-short-option", "provider stake -x", "provider", "error: No such option: -x"),
+    # `token mint` takes the arguments of `token transfer` (TOKEN TO AMOUNT); TOKEN may be left out.
+    ("mint-too-many-arguments", "token mint mUSD {stranger} 5 6", "owner",
+     "error: `token mint` takes [TOKEN] TO AMOUNT, e.g. `gpumarket token mint mUSD 0x15d3…6A65 500`."),
+    ("mint-not-the-stablecoin", "token mint GPUC {stranger} 5", "owner",
+     "error: Only the test stablecoin mUSD can be minted, not GPUC."),
 ]
 
 NETWORK_CASES = [
@@ -144,19 +208,26 @@ NETWORK_CASES = [
 ]
 
 
+ROLES = {"owner": 0, "treasury": 1, "provider": 2, "provider2": 3, "renter": 4, "payer": 5, "broker": 6,
+         "arbiter": 7, "stranger": 8}
+
+
 @pytest.mark.parametrize("argv,who,words", [c[1:] for c in CASES], ids=[c[0] for c in CASES])
-def test_refused_with_one_sentence_and_no_transaction(argv, who, words, scene, gm, accounts, broker, monkeypatch):
+def test_refused_with_one_sentence_and_no_transaction(argv, who, words, scene, gm, accounts, usd, monkeypatch):
     import shlex
 
     monkeypatch.delenv("GPUMARKET_ACCOUNT", raising=False)
-    args = shlex.split(argv.format(offer=scene.offer, paused=scene.paused, pending=scene.pending, active=scene.active,
-                                   broker=broker.address))
-    roles = {"owner": 0, "treasury": 1, "provider": 2, "provider2": 3, "renter": 4, "payer": 5, "broker": 6,
-             "arbiter": 7, "stranger": 8}
-    account = None if who is None else (who.split(":", 1)[1] if who.startswith("alias:") else accounts[roles[who]])
+    addresses = {name: accounts[i].address for name, i in ROLES.items()} | {"usd": usd.address}
+    values = dict(offer=scene.offer, paused=scene.paused, pending=scene.pending, active=scene.active, **addresses,
+                  **{f"bad_{name}": mistyped(address) for name, address in addresses.items()})
+    args = shlex.split(argv.format(**values))
+    account = None if who is None else (who.split(":", 1)[1] if who.startswith("alias:") else accounts[ROLES[who]])
     before = nonces(accounts)
     result = gm(*args, account=account)
-    assert_refused(result, words)
+    words = words.format(**values)
+    assert_refused(result, words.removeprefix("error: "))
+    if words.startswith("error: "):  # the whole line, not only words of it
+        assert result.err.strip() == words
     assert nonces(accounts) == before, "a refused command sent a transaction"
 
 
@@ -182,3 +253,29 @@ def test_network_and_deployment_problems(overrides, words, gm, system, accounts,
 
 def test_the_matrix_is_large_enough():
     assert len(CASES) + len(NETWORK_CASES) >= 25
+
+
+# ───────────────────────────── The roles `deploy` reads ─────────────────────────────
+
+
+@pytest.mark.parametrize("variable,value,sentence", [
+    ("GPUMARKET_ARBITER", "MISTYPED", "'{typed}' is not a valid arbiter address in GPUMARKET_ARBITER: its EIP-55 "
+     "checksum is wrong, so a character may be mistyped; if all 40 hex digits are right, it is {address}."),
+    ("GPUMARKET_TREASURY", "MISTYPED", "'{typed}' is not a valid treasury address in GPUMARKET_TREASURY: its EIP-55 "
+     "checksum is wrong, so a character may be mistyped; if all 40 hex digits are right, it is {address}."),
+    ("GPUMARKET_ARBITER", "0x0000000000000000000000000000000000000000",
+     "The arbiter address in GPUMARKET_ARBITER must not be the zero address."),
+    ("GPUMARKET_OWNER", "0x1234", "'0x1234' is not a valid owner address in GPUMARKET_OWNER (expected 0x followed by 40 "
+     "hex digits)."),
+], ids=["mistyped-arbiter", "mistyped-treasury", "zero-arbiter", "short-owner"])
+def test_deploy_refuses_a_mistyped_role_address(variable, value, sentence, gm, owner, stranger, accounts, tmp_path,
+                                                monkeypatch):
+    for name in ("GPUMARKET_ARBITER", "GPUMARKET_TREASURY", "GPUMARKET_OWNER"):
+        monkeypatch.delenv(name, raising=False)
+    typed = mistyped(stranger.address) if value == "MISTYPED" else value
+    monkeypatch.setenv(variable, typed)
+    before = nonces(accounts)
+    result = gm("deploy", account=owner, deployments=tmp_path)
+    assert_refused(result, sentence.format(typed=typed, address=stranger.address))
+    assert result.err.strip() == "error: " + sentence.format(typed=typed, address=stranger.address)
+    assert nonces(accounts) == before and list(tmp_path.iterdir()) == [], "a refused deploy sent or wrote something"

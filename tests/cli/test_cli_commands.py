@@ -268,3 +268,72 @@ def test_human_output_is_a_table(gm, staked):
     assert shown.code == 0
     lines = dict(line.split(None, 1) for line in shown.out.strip().splitlines())
     assert lines["price_per_gpu_hour"].strip() == "1.950000 mUSD" and lines["status"].strip() == "active"
+
+
+def test_addresses_without_a_checksum_are_taken_and_mint_takes_transfers_order(gm, treasury, owner, stranger, gpuc,
+                                                                                usd):
+    """All-lowercase and all-uppercase hex carry no EIP-55 checksum: taken as typed (a mixed-case address with a
+    wrong checksum is refused: the bad-input matrix)."""
+    before = gpuc.balanceOf(stranger)
+    for typed in (stranger.address.lower(), "0x" + stranger.address[2:].upper()):
+        assert ok(gm("token", "transfer", "GPUC", typed, "1", account=treasury))["to"] == stranger.address
+    assert gpuc.balanceOf(stranger) == before + 2 * 10**18
+    minted = usd.balanceOf(stranger)
+    assert ok(gm("token", "mint", "mUSD", stranger.address, "2", account=owner))["amount"]["raw"] == "2000000"
+    assert ok(gm("token", "mint", stranger.address, "3", account=owner))["amount"]["raw"] == "3000000"  # the old form
+    assert usd.balanceOf(stranger) == minted + 5 * USD
+
+
+def test_deploy_shows_its_roles_and_notes_one_nobody_has_used(gm, owner, tmp_path, monkeypatch):
+    fresh = "0x" + "ab" * 20  # all lowercase: no checksum to check, and no one has ever used it
+    monkeypatch.setenv("GPUMARKET_ARBITER", fresh)
+    monkeypatch.delenv("GPUMARKET_TREASURY", raising=False)
+    monkeypatch.delenv("GPUMARKET_OWNER", raising=False)
+    result = gm("deploy", account=owner, deployments=tmp_path)
+    arbiter = "0xABaBaBaBABabABabAbAbABAbABabababaBaBABaB"
+    assert ok(result)["roles"] == {
+        "treasury": {"address": owner.address, "from": "the deployer, as GPUMARKET_TREASURY is unset"},
+        "arbiter": {"address": arbiter, "from": "from GPUMARKET_ARBITER"},
+        "owner": {"address": owner.address, "from": "the deployer, as GPUMARKET_OWNER is unset"}}
+    lines = result.err.splitlines()
+    assert f"  arbiter   {arbiter} (from GPUMARKET_ARBITER)" in lines
+    assert f"  treasury  {owner.address} (the deployer, as GPUMARKET_TREASURY is unset)" in lines
+    assert (f"  note: the arbiter {arbiter} has no code, has sent no transaction and holds no ether on this chain: "
+            "check that someone controls it (an all-lowercase address carries no checksum).") in lines
+    assert sum("note:" in line for line in lines) == 1  # the deployer is not noted
+    assert ok(gm("info", deployments=tmp_path))["arbiter"] == arbiter
+
+
+def test_a_token_allowlisted_after_deployment_shows_everywhere(gm, staked, renter, owner, market):
+    """bUSD is allowed by the owner after `deploy` (the record knows only GPUC and mUSD); its deferred payouts
+    (credits) and protocol fees show in `info`, `fees show`, `token balance` and `provider status`."""
+    from ape import project
+
+    busd = owner.deploy(project.BlocklistToken)
+    assert ok(gm("admin", "token", busd.address, "--allow", account=owner))["allowed"] is True
+    oid = ok(gm("offer", "create", "--gpu-model", "H100-SXM-80GB", "--region", "AU-QLD", "--gpus", "8",
+                "--price", "1.95", "--token", busd.address, account=staked))["offer"]["id"]
+    busd.mint(renter, 100 * USD, sender=owner)
+    rid = ok(gm("rental", "rent", oid, "--gpus", "1", "--hours", "4", "--max-price", "1.95",
+                account=renter))["rental"]["id"]
+    ok(gm("rental", "activate", rid, account=staked))
+    advance(HOUR)
+    busd.setBlocked(staked, True, sender=owner)  # the provider's net is deferred: credited in the market
+    ok(gm("rental", "claim", rid, account=staked))
+    busd.setBlocked(renter, True, sender=owner)  # the renter's refund too
+    ok(gm("rental", "stop", rid, account=renter))
+    refund, net, fees = (market.credits(renter, busd), market.credits(staked, busd), market.protocolFees(busd))
+    assert refund and net and fees
+
+    def shown(raw: int) -> dict:
+        return {"raw": str(raw), "units": f"{raw // USD}.{raw % USD:06d}", "symbol": "bUSD"}
+
+    assert ok(gm("info"))["payment_tokens"]["bUSD"] == {"address": busd.address, "allowed": True}
+    assert ok(gm("fees", "show", renter.address))["tokens"]["bUSD"] == {"credits": shown(refund),
+                                                                        "protocol_fees": shown(fees)}
+    assert ok(gm("token", "balance", renter.address))["balances"]["bUSD"] == shown(busd.balanceOf(renter))
+    assert ok(gm("provider", "status", staked.address))["credits"]["bUSD"] == shown(net)
+    human = gm("fees", "show", renter.address, as_json=False)
+    assert human.code == 0 and "tokens.bUSD" in human.out
+    busd.setBlocked(renter, False, sender=owner)  # and the symbol names it in a command
+    assert ok(gm("fees", "withdraw", "bUSD", account=renter))["amount"] == shown(refund)

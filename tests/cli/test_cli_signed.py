@@ -81,7 +81,7 @@ def test_sign_then_rent_the_signed_offer(gm, people, market, usd, tmp_path, para
     assert market.getOffer(BASE + 1).gpusInUse == 8
     full = gm("rental", "rent", "--signed", path, "--gpus", "1", "--hours", "2", "--max-price", "1.95",
               account=people.renter)
-    assert_refused(full, f"Offer #{BASE + 1} has 0 GPUs free; 1 were asked for.")
+    assert_refused(full, f"Offer #{BASE + 1} has 0 GPUs free; 1 was asked for.")
 
 
 # ───────────────────────────── Files the client refuses ─────────────────────────────
@@ -178,11 +178,23 @@ def _too_wide(c):
     return path, f"{path} is not a complete signed offer: its gpus 70000 is not a uint16."
 
 
+def _mistyped_address(c):
+    """An address of the file typed in mixed case with a wrong EIP-55 checksum: refused with the address's sentence
+    (a case change keeps the bytes, so the hash alone would not catch it)."""
+    path, doc = sign_file(c.gm, c.tmp_path, c.people.provider)
+    good = doc["offer"]["provider"]
+    i = max(i for i, ch in enumerate(good) if ch in "abcdefABCDEF")
+    doc["offer"]["provider"] = typo = good[:i] + good[i].swapcase() + good[i + 1:]
+    write(c.tmp_path, doc)
+    return path, (f"'{typo}' is not a valid provider address in {path}: its EIP-55 checksum is wrong, so a character "
+                  f"may be mistyped; if all 40 hex digits are right, it is {good}.")
+
+
 REFUSED = [("signed for another chain", _another_chain), ("signed for another market", _another_market),
            ("tampered terms", _tampered), ("tampered terms with a new hash", _tampered_and_rehashed),
            ("wrong signer", _wrong_signer), ("expired", _expired), ("cancelled", _cancelled),
            ("below the nonce floor", _below_the_floor), ("unknown schema", _unknown_schema), ("not JSON", _not_json),
-           ("a number too wide", _too_wide)]
+           ("a number too wide", _too_wide), ("a mistyped address", _mistyped_address)]
 
 
 @pytest.mark.parametrize("make", [c[1] for c in REFUSED], ids=[c[0] for c in REFUSED])
