@@ -65,7 +65,7 @@ def test_deploy_by_url_then_read_and_rent(anvil_url, tmp_path):
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
     assert data["chain_id"] == 31337 and "deploy ComputeMarket" in data["steps_sent"]
-    record = json.loads((tmp_path / "ethereum-local.json").read_text())
+    record = json.loads((tmp_path / f"ethereum-local-{anvil_url.rsplit(':', 1)[1]}.json").read_text())
     assert record["contracts"]["ComputeMarket"]["address"] == data["contracts"]["ComputeMarket"]
 
     again = gpumarket("deploy", "--account", "TEST::0", *common)
