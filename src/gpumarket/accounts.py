@@ -126,7 +126,7 @@ def keyfile_account(alias: str, *, unattended: bool, ask: Callable[[str], str]) 
 
     def unlock() -> bytes:
         own, shared = passphrase_variables(alias)
-        passphrase = os.environ.get(own) or os.environ.get(shared)
+        passphrase = os.environ.get(own) or os.environ.get(shared) or None  # (empty: unset)
         if passphrase is None:
             if unattended:
                 raise InputError(f"Unattended mode needs the passphrase of account '{alias}' in {own} or {shared}; "

@@ -126,7 +126,8 @@ def connect(choice: str):
     from ape.logging import logger
 
     if not os.environ.get("GPUMARKET_DEBUG"):
-        logger.set_level("WARNING")  # ape's INFO lines would drown the command's own output
+        # ape logs to stdout, which is the command's output (--json): only its errors, the CLI says the rest
+        logger.set_level("ERROR")
     active = networks.active_provider
     # (compared by name: ape's `network_choice` property re-reads the configuration, ≈ 0.1 s)
     if active is not None and active.is_connected and (
@@ -238,7 +239,7 @@ def resolve_ape_account(ref: str | None, provider, *, unattended: bool = False):
         from gpumarket.accounts import passphrase_variables
 
         own, shared = passphrase_variables(ref)
-        passphrase = os.environ.get(own) or os.environ.get(shared)
+        passphrase = os.environ.get(own) or os.environ.get(shared) or None  # (empty: unset)
         if passphrase is None:
             raise InputError(f"Unattended mode needs the passphrase of account '{ref}' in {own} or {shared}; "
                              "nothing was sent.")
@@ -246,6 +247,7 @@ def resolve_ape_account(ref: str | None, provider, *, unattended: bool = False):
             account.set_autosign(True, passphrase=passphrase)
         except Exception:
             raise InputError(f"Wrong passphrase for account '{ref}'; nothing was sent.") from None
+        _say(f"unattended: account '{ref}' signs every transaction of this command without asking")
     return account
 
 

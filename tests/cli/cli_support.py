@@ -9,6 +9,12 @@ Imported by the CLI test modules (`from cli_support import ...`), so pytest find
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -101,4 +107,46 @@ def assert_refused(result, words: str) -> None:
     assert result.out == ""
 
 
-__all__ = ["session_network", "record_file", "amount_shape", "assert_refused", "deployment_dir", "gm", "nonces", "ok", "record_of"]
+# ───────────────────────────── The CLI as a process ─────────────────────────────
+
+ROOT = Path(__file__).resolve().parents[2]
+GPUMARKET = Path(sys.executable).parent / "gpumarket"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def anvil(*args: str):
+    """An anvil of its own (`anvil --port <free> *args`), as a separate process; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen(["anvil", "--port", str(port), "--silent", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("anvil did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def gpumarket(*args: str, env_extra: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    """The installed `gpumarket` executable, run from the repository in a session of its own (no terminal: a
+    passphrase prompt reads stdin)."""
+    env = {**os.environ, **(env_extra or {})}
+    env.pop("GPUMARKET_ACCOUNT", None)
+    return subprocess.run([str(GPUMARKET), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          input=input if input is not None else "", start_new_session=True)
+
+
+__all__ = ["anvil", "free_port", "gpumarket", "session_network", "record_file", "amount_shape", "assert_refused", "deployment_dir", "gm", "nonces", "ok", "record_of"]
