@@ -6,8 +6,9 @@
 
 Every command that talks to a chain takes --network (an ape network choice, default
 $GPUMARKET_NETWORK or ethereum:local:node = the anvil of `make node`), --account (an ape account alias,
-or TEST::N on a local chain; default $GPUMARKET_ACCOUNT), --json and --deployments. ape is imported
-only inside commands, so `gpumarket --help` answers at once.
+or TEST::N on a local chain; default $GPUMARKET_ACCOUNT), --json, --deployments, --yes and --unattended.
+Every command but `deploy` runs on the fast path (`gpumarket.rpc`: JSON-RPC, no ape, no web3); `deploy`
+imports ape inside the command, so `gpumarket --help` answers at once.
 
 Errors are one sentence on stderr and a non-zero exit (1: the request cannot be done; 2: bad usage),
 and the client checks everything it can before sending, so a refused request sends nothing.
