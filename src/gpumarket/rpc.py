@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
 from typing import Any, Callable
 from urllib.parse import urlsplit
 
@@ -436,8 +435,13 @@ class RpcConnection:
                     if err.error.get("data"):
                         raise RawRevert(err.error) from None
                     raise
-                # Another transaction of this account took the nonce first: take the next one.
-                pending = int(self.rpc.request("eth_getTransactionCount", [account.address, "pending"]), 16)
+                # Another transaction of this account took the nonce first: take the next one (the node may
+                # count it as pending a moment after refusing ours: ask again for a few seconds).
+                pending, deadline = nonce, time.monotonic() + 3
+                while pending <= nonce and time.monotonic() < deadline:
+                    pending = int(self.rpc.request("eth_getTransactionCount", [account.address, "pending"]), 16)
+                    if pending <= nonce:
+                        time.sleep(0.1)
                 if pending <= nonce:
                     raise self._conflict(account, nonce, str(err)) from None
                 nonce = pending

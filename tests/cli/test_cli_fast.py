@@ -14,7 +14,7 @@ from cli_support import GPUMARKET, ROOT, anvil, free_port, gpumarket, record_fil
 from cli_support import deployment_dir, gm  # noqa: F401  (fixtures)
 
 from gpumarket.accounts import configured_test_accounts, from_test_mnemonic
-from gpumarket.rpc import NodeError, RpcConnection, Transport, open_network
+from gpumarket.rpc import NodeError, NonceConflict, RpcConnection, Transport, open_network
 
 RENTER = "0x15d34AAf54267DB7D7c367839AAf71A00a2C6A65"  # TEST::4
 
@@ -128,7 +128,7 @@ def test_a_real_nonce_conflict_is_one_sentence_and_sends_nothing(node, monkeypat
         return real_request(self, method, params)
 
     monkeypatch.setattr(Transport, "request", refuse)
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(NonceConflict) as refused:
         conn.send(mint, (RENTER, 7), renter)
     assert str(refused.value) == (
         f"The node refused nonce {before} of {RENTER} (replacement transaction underpriced): another transaction "
