@@ -15,7 +15,7 @@ UV := $(ROOT)/.tools/bin/uv
 APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test compile clean invariants mutants node bench audit mutation
+.PHONY: setup demo test compile clean invariants mutants node bench bench-cli audit mutation
 
 setup: .venv/.synced node_modules/.installed .build/.compiled
 
@@ -51,6 +51,13 @@ node: setup
 BENCH_SIZES ?= 1,100,10000
 bench: setup
 	$(APE) run bench --network ethereum:local:foundry --sizes "$(BENCH_SIZES)"
+
+# Wall time of gpumarket commands as processes on a fresh anvil (reads: info, offer list at 100 offers, offer
+# show, rental show, provider status; writes: offer create, rental rent, activate, claim, stop), each beside the
+# same call through cast, median of BENCH_CLI_RUNS runs: writes benchmarks/cli.md and benchmarks/cli.json (≈ 2 min).
+BENCH_CLI_RUNS ?= 5
+bench-cli: setup
+	$(ROOT)/.venv/bin/python tools/bench_cli.py --runs $(BENCH_CLI_RUNS)
 
 # Both cores (pytest-xdist; each worker runs its own anvil). PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2

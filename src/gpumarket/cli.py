@@ -6,8 +6,9 @@
 
 Every command that talks to a chain takes --network (an ape network choice, default
 $GPUMARKET_NETWORK or ethereum:local:node = the anvil of `make node`), --account (an ape account alias,
-or TEST::N on a local chain; default $GPUMARKET_ACCOUNT), --json and --deployments. ape is imported
-only inside commands, so `gpumarket --help` answers at once.
+or TEST::N on a local chain; default $GPUMARKET_ACCOUNT), --json, --deployments, --yes and --unattended.
+Every command but `deploy` runs on the fast path (`gpumarket.rpc`: JSON-RPC, no ape, no web3); `deploy`
+imports ape inside the command, so `gpumarket --help` answers at once.
 
 Errors are one sentence on stderr and a non-zero exit (1: the request cannot be done; 2: bad usage),
 and the client checks everything it can before sending, so a refused request sends nothing.
@@ -90,27 +91,33 @@ def _fail(sentence: str, code: int):
 class Options:
     """The options every chain command takes (a plain class: dataclasses would slow `--help`)."""
 
-    __slots__ = ("network", "account", "deployments", "as_json", "yes")
+    __slots__ = ("network", "account", "deployments", "as_json", "yes", "unattended")
 
-    def __init__(self, network: str, account: str | None, deployments: Path, as_json: bool, yes: bool):
-        self.network, self.account, self.deployments, self.as_json, self.yes = (
-            network, account, deployments, as_json, yes)
+    def __init__(self, network: str, account: str | None, deployments: Path, as_json: bool, yes: bool,
+                 unattended: bool = False):
+        self.network, self.account, self.deployments, self.as_json, self.yes, self.unattended = (
+            network, account, deployments, as_json, yes or unattended, unattended)
 
 
 def common(fn):
     """The options every chain command takes."""
+    fn = click.option("--unattended", is_flag=True, envvar="GPUMARKET_UNATTENDED",
+                      help="Never ask (scripts, cron): no confirmation, and an account's passphrase from "
+                           "GPUMARKET_PASSPHRASE_<ALIAS> or GPUMARKET_PASSPHRASE [env GPUMARKET_UNATTENDED=1].")(fn)
     fn = click.option("--yes", is_flag=True, help="Do not ask before sending on a live network.")(fn)
     fn = click.option("--json", "as_json", is_flag=True, help="Machine-readable output (stable keys).")(fn)
     fn = click.option("--deployments", type=click.Path(file_okay=False, path_type=Path),
                       envvar="GPUMARKET_DEPLOYMENTS", default=Path("deployments"), show_default=True,
-                      help="Directory of <ecosystem>-<network>.json deployment records.")(fn)
+                      help="Directory of deployment records (<ecosystem>-<network>.json; a local node's: "
+                           "<ecosystem>-local-<port>.json).")(fn)
     fn = click.option("--account", envvar="GPUMARKET_ACCOUNT",
                       help="ape account alias, or TEST::N on a local chain [env GPUMARKET_ACCOUNT].")(fn)
     fn = click.option("--network", envvar="GPUMARKET_NETWORK", default=DEFAULT_NETWORK, show_default=True,
-                      help="ape network choice, e.g. ethereum:sepolia:node [env GPUMARKET_NETWORK].")(fn)
+                      help="ape network choice, e.g. ethereum:sepolia:node, or ethereum:local:<node URL> "
+                           "[env GPUMARKET_NETWORK].")(fn)
 
-    def wrapper(network, account, deployments, as_json, yes, **kwargs):
-        return fn(Options(network, account, deployments, as_json, yes), **kwargs)
+    def wrapper(network, account, deployments, as_json, yes, unattended, **kwargs):
+        return fn(Options(network, account, deployments, as_json, yes, unattended), **kwargs)
 
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     wrapper.__click_params__ = fn.__click_params__  # type: ignore[attr-defined]
@@ -121,25 +128,34 @@ def _say(line: str) -> None:
     click.echo(line, err=True)
 
 
+def open_chain(choice: str):
+    """The fast connection (`gpumarket.rpc.RpcConnection`) of a network choice, checked: the node answers, and a
+    live network's node is on that network's chain."""
+    from gpumarket.rpc import open_network
+
+    conn = open_network(choice, RPC_ENV, dict(os.environ))
+    conn.check_chain()  # (reads the chain id: a dead node says so here, before anything else)
+    return conn
+
+
 @contextmanager
 def connect(choice: str):
-    """Connects to an ape network choice (re-using the connection if it is already active)."""
+    """Connects ape to a network choice (for `deploy`, which deploys with ape), re-using the connection if it
+    is already active (by name, or a URL choice naming the active node's URL)."""
     from gpumarket.errors import NetworkError
 
-    parts = choice.split(":")
-    env = RPC_ENV.get(":".join(parts[:2]))
-    explicit_uri = len(parts) > 2 and parts[2].startswith(("http", "ws"))
-    if env and not explicit_uri and not os.environ.get(env):
-        raise NetworkError(f"Network {choice} needs its RPC URL in the environment variable {env}.")
+    open_chain(choice)  # a dead node or one on another chain: the fast path's sentence, before ape loads
     from ape import networks
     from ape.logging import logger
 
     if not os.environ.get("GPUMARKET_DEBUG"):
-        logger.set_level("WARNING")  # ape's INFO lines would drown the command's own output
+        # ape logs to stdout, which is the command's output (--json): only its errors, the CLI says the rest
+        logger.set_level("ERROR")
     active = networks.active_provider
     # (compared by name: ape's `network_choice` property re-reads the configuration, ≈ 0.1 s)
-    if active is not None and active.is_connected and \
-            f"{active.network.ecosystem.name}:{active.network.name}:{active.name}" == choice:
+    if active is not None and active.is_connected and (
+            f"{active.network.ecosystem.name}:{active.network.name}:{active.name}" == choice or
+            choice.split(":", 2)[-1].rstrip("/") == str(getattr(active, "uri", "")).rstrip("/")):
         yield active
         return
     try:
@@ -166,60 +182,124 @@ def _is_local(provider) -> bool:
     return provider.network.name == "local"
 
 
-def load_deployment(provider, directory: Path) -> dict[str, Any]:
-    from gpumarket.deployment import deployment_path, read_record
+def record_path(directory: Path, ecosystem: str, network: str, url: str) -> Path:
+    """The deployment record of a network (`rpc.record_name`: a local node's is keyed by its port)."""
+    from gpumarket.rpc import record_name
+
+    return Path(directory) / record_name(ecosystem, network, url)
+
+
+def load_deployment(conn, directory: Path) -> dict[str, Any]:
+    """The deployment record of the connected network, checked against the node: its chain, the market's code."""
+    from gpumarket.deployment import read_record
     from gpumarket.errors import NetworkError, NotFoundError
 
-    eco, net = _names(provider)
-    path = deployment_path(directory, eco, net)
+    path = record_path(directory, conn.ecosystem, conn.network, conn.url)
+    where = f"{conn.ecosystem}:{conn.network}" + (f" at {conn.url}" if conn.is_local else "")
     if not path.exists():
-        raise NotFoundError(f"No deployment for {eco}:{net}: {path} does not exist; run `gpumarket deploy` first.")
+        raise NotFoundError(f"No deployment for {where}: {path} does not exist; run `gpumarket deploy` first.")
     record = read_record(path)
-    chain_id = _chain_id(provider)
+    chain_id = conn.chain_id
     if record.get("chain_id") != chain_id:
         raise NetworkError(f"{path} was written for chain {record.get('chain_id')}, but the node is chain "
                            f"{chain_id}; check --network.")
+    network = f"{conn.ecosystem}-{conn.network}"
+    if record.get("network") not in (None, network):
+        raise NetworkError(f"{path} is the deployment record of {record.get('network')}, not {network}; check "
+                           "--deployments.")
     market = record.get("contracts", {}).get("ComputeMarket", {}).get("address")
-    if not market or not provider.get_code(market):
+    if not market or not conn.has_code(market):
         raise NetworkError(f"{path} names a market at {market} that has no code on this chain (was the node "
                            "restarted?); run `gpumarket deploy` again.")
     return record
 
 
-def resolve_account(ref: str | None, provider, *, required: bool = True):
+def _no_account(required: bool):
+    from gpumarket.errors import InputError
+
+    if required:
+        raise InputError("This command sends a transaction: choose an account with --account "
+                         "(an ape account alias, or TEST::N on a local chain).")
+
+
+def resolve_account(ref: str | None, conn, *, required: bool = True, unattended: bool = False):
+    """The --account of the fast path (`accounts.Signer`): TEST::N on a local chain, or an ape keyfile alias."""
+    from gpumarket.errors import InputError
+
+    if not ref:
+        return _no_account(required)
+    from gpumarket.accounts import from_test_mnemonic, keyfile_account
+
+    if ref.upper().startswith("TEST::"):
+        if not conn.is_local:
+            raise InputError("Test accounts (TEST::N) exist only on local chains; use an ape account alias.")
+        return from_test_mnemonic(ref)
+    return keyfile_account(ref, unattended=unattended,
+                           ask=lambda prompt: click.prompt(prompt, hide_input=True, err=True))
+
+
+def resolve_ape_account(ref: str | None, provider, *, unattended: bool = False):
+    """The --account as an ape account (for `deploy`); in unattended mode a keyfile account signs without asking."""
     from gpumarket.errors import InputError, NotFoundError
 
     if not ref:
-        if required:
-            raise InputError("This command sends a transaction: choose an account with --account "
-                             "(an ape account alias, or TEST::N on a local chain).")
-        return None
+        return _no_account(True)
     from ape import accounts
 
     if ref.upper().startswith("TEST::"):
         if not _is_local(provider):
             raise InputError("Test accounts (TEST::N) exist only on local chains; use an ape account alias.")
-        try:
-            return accounts.test_accounts[int(ref.split("::", 1)[1])]
-        except (ValueError, IndexError):
-            raise InputError(f"'{ref}' is not a test account (TEST::0 to TEST::9).") from None
+        from gpumarket.accounts import from_test_mnemonic
+
+        address = from_test_mnemonic(ref).address  # checks N against the configured number of test accounts
+        return next(a for a in accounts.test_accounts if a.address == address)
     try:
-        return accounts.load(ref)
+        account = accounts.load(ref)
     except Exception:
         raise NotFoundError(f"There is no ape account named '{ref}'; see `ape accounts list`, or add one "
                             f"with `ape accounts import {ref}`.") from None
+    if unattended and hasattr(account, "set_autosign"):
+        from gpumarket.accounts import passphrase_variables
+
+        own, shared = passphrase_variables(ref)
+        passphrase = os.environ.get(own) or os.environ.get(shared) or None  # (empty: unset)
+        if passphrase is None:
+            raise InputError(f"Unattended mode needs the passphrase of account '{ref}' in {own} or {shared}; "
+                             "nothing was sent.")
+        try:
+            account.set_autosign(True, passphrase=passphrase)
+        except Exception:
+            raise InputError(f"Wrong passphrase for account '{ref}'; nothing was sent.") from None
+        _say(f"unattended: account '{ref}' signs every transaction of this command without asking")
+    return account
+
+
+def _ask_each(conn) -> None:
+    """On a live network, unless --yes/--unattended: each transaction is confirmed before it is signed."""
+    from gpumarket.errors import GpuMarketError
+
+    def confirm(question: str) -> None:
+        if not click.confirm(question, default=False, err=True):
+            earlier = len(conn.sent)
+            raise GpuMarketError("Cancelled; this transaction was not sent" +
+                                 (f" ({earlier} earlier one(s) of this command were)." if earlier else
+                                  ", nor anything else."))
+
+    conn.confirm = confirm
 
 
 def run(opts: Options, action: Callable[[Any], Any], *, sends: bool = True,
         render: Callable[[Any], None] | None = None) -> None:
-    """Connects, loads the deployment and the account, runs `action(market)` (a `gpumarket.market.Market`)
-    and prints the result."""
+    """Connects (the fast path: JSON-RPC, no ape), loads the deployment and the account, runs `action(market)`
+    (a `gpumarket.market.Market`) and prints the result."""
     from gpumarket.market import Market
 
-    with connect(opts.network) as provider:
-        record = load_deployment(provider, opts.deployments)
-        account = resolve_account(opts.account, provider, required=sends)
-        result = action(Market(record, account, say=_say))
+    conn = open_chain(opts.network)
+    record = load_deployment(conn, opts.deployments)
+    account = resolve_account(opts.account, conn, required=sends, unattended=opts.unattended)
+    if not conn.is_local and not opts.yes:
+        _ask_each(conn)
+    result = action(Market(record, account, say=_say, connection=conn))
     emit(result, opts.as_json, render)
 
 
@@ -287,18 +367,18 @@ def cli():
               help="Parameters file [default: deployments/parameters.toml].")
 def deploy(opts: Options, params_file: Path | None):
     """Deploy and configure the whole system (idempotent: re-running re-uses what exists)."""
-    from gpumarket.deployment import Deployer, deployment_path, load_parameters, read_record, write_record
+    from gpumarket.deployment import Deployer, load_parameters, read_record, write_record
     from gpumarket.errors import NetworkError
 
     with connect(opts.network) as provider:
         eco, net = _names(provider)
         key, chain_id = f"{eco}-{net}", _chain_id(provider)
-        path = deployment_path(opts.deployments, eco, net)
+        path = record_path(opts.deployments, eco, net, str(getattr(provider, "uri", "")))
         record = read_record(path)
         if record and record.get("chain_id") != chain_id:
             raise NetworkError(f"{path} was written for chain {record.get('chain_id')}, but the node is chain "
                                f"{chain_id}; check --network, or move the old record away.")
-        account = resolve_account(opts.account, provider)
+        account = resolve_ape_account(opts.account, provider, unattended=opts.unattended)
         params = load_parameters(key, params_file)
         record.update(network=key, chain_id=chain_id)
         deployer = Deployer(account, params, record, on_record=lambda r: write_record(path, r))
@@ -340,23 +420,22 @@ def info(opts: Options):
 @common
 @click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               envvar="GPUMARKET_INDEX",
-              help="The index file [default: <deployments>/<ecosystem>-<network>.index.sqlite; env GPUMARKET_INDEX].")
+              help="The index file [default: beside the deployment record, <record>.index.sqlite; env GPUMARKET_INDEX].")
 def index_command(opts: Options, index_path):
     """Follow the market's events into the local index (SQLite) and print what it holds (README, Event index)."""
-    from gpumarket.deployment import deployment_path
     from gpumarket.index import Index
 
-    with connect(opts.network) as provider:
-        record = load_deployment(provider, opts.deployments)
-        eco, net = _names(provider)
-        path = index_path or deployment_path(opts.deployments, eco, net).with_suffix(".index.sqlite")
-        idx = Index.open(path, provider.uri, record)
-        try:
-            done = idx.refresh()
-            counts = {table: idx.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
-                      for table in ("events", "offers", "rentals", "providers", "vaults")}
-        finally:
-            idx.close()
+    conn = open_chain(opts.network)
+    record = load_deployment(conn, opts.deployments)
+    path = index_path or record_path(opts.deployments, conn.ecosystem, conn.network, conn.url).with_suffix(
+        ".index.sqlite")
+    idx = Index.open(path, conn.url, record)
+    try:
+        done = idx.refresh()
+        counts = {table: idx.db.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+                  for table in ("events", "offers", "rentals", "providers", "vaults")}
+    finally:
+        idx.close()
     emit({"file": str(path), "blocks": f"{done['from_block']}..{done['to_block']}", "new_events": done["events"],
           "rolled_back_blocks": done["rolled_back"]} | counts, opts.as_json)
 
@@ -715,17 +794,15 @@ def rental_cluster(opts: Options, dry_run, **request):
             return plan.as_dict() | {"dry_run": True}
         _say(f"plan: {count(plan.gpus, 'GPU')} for {plan.hours} h in {count(len(plan.parts), 'rental')}")
         _show_cluster(plan.as_dict(), err=True)
-        _confirm_on_live(opts, "Book this cluster?")
+        _confirm_on_live(m, opts, "Book this cluster?")
         return plan.book()
 
     run(opts, action, render=_show_cluster)
 
 
-def _confirm_on_live(opts: Options, question: str) -> None:
+def _confirm_on_live(m, opts: Options, question: str) -> None:
     """Asks before sending on a live network, unless --yes."""
-    from ape import networks
-
-    if not _is_local(networks.active_provider) and not opts.yes:
+    if not m.chain.is_local and not opts.yes:
         click.confirm(question, abort=True, err=True)
 
 

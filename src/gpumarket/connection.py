@@ -35,6 +35,8 @@ def _build_types() -> dict[str, dict]:
     """The contract types of the project's build (empty if there is none: ape's project is used)."""
     if not _BUILD_TYPES:
         path = Path(".build") / "__local__.json"
+        if not path.exists():  # run from elsewhere: the repository's build (an editable install)
+            path = Path(__file__).resolve().parents[2] / ".build" / "__local__.json"
         if path.exists():
             _BUILD_TYPES.update(json.loads(path.read_text()).get("contractTypes", {}))
     return _BUILD_TYPES
@@ -84,6 +86,17 @@ def _decode_raw(data: str, phrasing: Phrasing | None) -> ContractError | None:
     inputs = {i["name"]: (to_checksum_address(v) if i["type"] == "address" and is_address(v) else v)
               for i, v in zip(item.get("inputs", []), values)}
     return ContractError(item["name"], inputs, phrasing, sent=True)
+
+
+def decode_plain(err: Exception, phrasing: Phrasing | None) -> GpuMarketError | None:
+    """What every backend decodes alike: our own error as it is, a refused eth_call (`RawRevert`) as its custom
+    error or the node's message; None for anything else."""
+    if isinstance(err, GpuMarketError):
+        return err
+    if isinstance(err, RawRevert):
+        decoded = _decode_raw(err.data, phrasing) if err.data else None
+        return decoded or RevertedError(f"The transaction would revert: {str(err).splitlines()[0]}.")
+    return None
 
 
 class RawRevert(Exception):
@@ -207,11 +220,9 @@ class ApeConnection:
         """An ape revert (custom error, revert string or out-of-gas) or a node error, as one sentence."""
         from ape.exceptions import ContractLogicError, CustomError, OutOfGasError
 
-        if isinstance(err, GpuMarketError):
-            return err
-        if isinstance(err, RawRevert):
-            decoded = _decode_raw(err.data, phrasing) if err.data else None
-            return decoded or RevertedError(f"The transaction would revert: {str(err).splitlines()[0]}.")
+        plain = decode_plain(err, phrasing)
+        if plain is not None:
+            return plain
         if isinstance(err, CustomError):
             return ContractError(err.abi.name, dict(err.inputs), phrasing, sent=True)
         if isinstance(err, OutOfGasError):

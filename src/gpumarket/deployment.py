@@ -3,7 +3,7 @@
 One code path for every deployment: the tests' fixtures and the demo call `deploy_system`, the
 `gpumarket deploy` command drives the same `Deployer` step by step (printing each step, asking before a
 live network, re-using whatever the deployment record already has on chain) and writes
-`deployments/<ecosystem>-<network>.json`.
+`deployments/<ecosystem>-<network>.json` (a local node's: `<ecosystem>-local-<port>.json`, `rpc.record_name`).
 
 Per-network parameters live in `deployments/parameters.toml` ([default] plus one table per
 `<ecosystem>-<network>`); every value is bounded on chain (see README "Parameters").

@@ -1,5 +1,7 @@
 """Fixtures for the CLI tests: a deployment record of the session's system, and `gm(...)`, which runs
-the `gpumarket` CLI in-process (click's test runner) on the session's anvil.
+the `gpumarket` CLI in-process (click's test runner) on the session's anvil, reached by its URL: the fast
+path (`gpumarket.rpc`, JSON-RPC without ape) that every ordinary command takes; `deploy` connects ape to the
+same node.
 
 Imported by the CLI test modules (`from cli_support import ...`), so pytest finds the fixtures there.
 """
@@ -7,6 +9,13 @@ Imported by the CLI test modules (`from cli_support import ...`), so pytest find
 from __future__ import annotations
 
 import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -16,7 +25,18 @@ from click.testing import CliRunner
 from gpumarket.cli import cli
 from gpumarket.deployment import write_record
 
-NETWORK = "ethereum:local:foundry"  # the network the test session is connected to; the CLI re-uses it
+
+
+def session_network() -> str:
+    """The network choice of the session's anvil: its URL (the CLI's fast path talks to it directly)."""
+    return f"ethereum:local:{chain.provider.uri}"
+
+
+def record_file(directory) -> Path:
+    """Where `gpumarket deploy` writes the record of the session's anvil (keyed by its port)."""
+    from gpumarket.rpc import record_name
+
+    return Path(directory) / record_name("ethereum", "local", chain.provider.uri)
 
 
 def record_of(system) -> dict:
@@ -35,24 +55,25 @@ def record_of(system) -> dict:
 @pytest.fixture(scope="session")
 def deployment_dir(tmp_path_factory, system):
     directory = tmp_path_factory.mktemp("deployments")
-    write_record(directory / "ethereum-local.json", record_of(system))
+    write_record(record_file(directory), record_of(system))
     return directory
 
 
 @pytest.fixture(scope="session")
 def gm(deployment_dir, accounts):
-    """gm(*args, account=None, as_json=True, deployments=None, network=NETWORK) -> click Result with
+    """gm(*args, account=None, as_json=True, deployments=None, network=None) -> click Result with
     `.data` (the parsed JSON output on success)."""
     runner = CliRunner(mix_stderr=False)
     addresses = [a.address for a in accounts]
 
-    def gm(*args, account=None, as_json=True, deployments=None, network=NETWORK, input=None):
-        argv = [str(a) for a in args] + ["--network", network, "--deployments", str(deployments or deployment_dir)]
+    def gm(*args, account=None, as_json=True, deployments=None, network=None, input=None, env=None):
+        argv = [str(a) for a in args] + ["--network", network or session_network(),
+                                         "--deployments", str(deployments or deployment_dir)]
         if account is not None:
             argv += ["--account", account if isinstance(account, str) else f"TEST::{addresses.index(account.address)}"]
         if as_json:
             argv.append("--json")
-        result = runner.invoke(cli, argv, input=input)
+        result = runner.invoke(cli, argv, input=input, env=env)
         data = json.loads(result.stdout) if as_json and result.exit_code == 0 else None
         return SimpleNamespace(code=result.exit_code, out=result.stdout, err=result.stderr, data=data,
                                exception=result.exception)
@@ -86,4 +107,46 @@ def assert_refused(result, words: str) -> None:
     assert result.out == ""
 
 
-__all__ = ["NETWORK", "amount_shape", "assert_refused", "deployment_dir", "gm", "nonces", "ok", "record_of"]
+# ───────────────────────────── The CLI as a process ─────────────────────────────
+
+ROOT = Path(__file__).resolve().parents[2]
+GPUMARKET = Path(sys.executable).parent / "gpumarket"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@contextmanager
+def anvil(*args: str):
+    """An anvil of its own (`anvil --port <free> *args`), as a separate process; yields its URL."""
+    port = free_port()
+    proc = subprocess.Popen(["anvil", "--port", str(port), "--silent", *args], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 30
+        while time.time() < deadline:
+            with socket.socket() as s:
+                if s.connect_ex(("127.0.0.1", port)) == 0:
+                    break
+            time.sleep(0.1)
+        else:
+            pytest.fail("anvil did not start")
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        proc.wait(10)
+
+
+def gpumarket(*args: str, env_extra: dict | None = None, input: str | None = None) -> subprocess.CompletedProcess:
+    """The installed `gpumarket` executable, run from the repository in a session of its own (no terminal: a
+    passphrase prompt reads stdin)."""
+    env = {**os.environ, **(env_extra or {})}
+    env.pop("GPUMARKET_ACCOUNT", None)
+    return subprocess.run([str(GPUMARKET), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+                          input=input if input is not None else "", start_new_session=True)
+
+
+__all__ = ["anvil", "free_port", "gpumarket", "session_network", "record_file", "amount_shape", "assert_refused", "deployment_dir", "gm", "nonces", "ok", "record_of"]

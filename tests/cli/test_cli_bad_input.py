@@ -6,7 +6,7 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 import pytest
-from cli_support import assert_refused, deployment_dir, gm, nonces, record_of  # noqa: F401  (fixtures)
+from cli_support import assert_refused, deployment_dir, gm, nonces, record_file, record_of  # noqa: F401  (fixtures)
 
 from gpumarket.deployment import write_record
 
@@ -243,7 +243,7 @@ def test_network_and_deployment_problems(overrides, words, gm, system, accounts,
             record["chain_id"] = 11155111
         else:
             record["contracts"]["ComputeMarket"]["address"] = "0x000000000000000000000000000000000000dEaD"
-        write_record(tmp_path / "ethereum-local.json", record)
+        write_record(record_file(tmp_path), record)
         kwargs["deployments"] = tmp_path
     before = nonces(accounts)
     result = gm("rental", "stop", "1", account=renter, **kwargs)

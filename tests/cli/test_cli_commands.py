@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 from ape import chain
-from cli_support import amount_shape, deployment_dir, gm, ok  # noqa: F401  (fixtures)
+from cli_support import amount_shape, deployment_dir, gm, ok, record_file  # noqa: F401  (fixtures)
 from click.testing import CliRunner
 from conftest import DAY, HOUR, USD
 from rental_model import dispute_bond, stop_charge
@@ -40,7 +40,7 @@ def test_deploy_writes_the_record_and_is_idempotent(gm, owner, tmp_path):
                                        "BookingModule", "ComputeMarket", "VaultFactory", "MockStablecoin"}
     assert "deploy ComputeMarket" in first["steps_sent"]
     assert "wire the registry to the market" in first["steps_sent"]
-    record = json.loads((tmp_path / "ethereum-local.json").read_text())
+    record = json.loads(record_file(tmp_path).read_text())
     assert record["contracts"]["ComputeMarket"]["address"] == first["contracts"]["ComputeMarket"]
     assert record["parameters"]["activation_window"] == 600  # the [ethereum-local] table applies
     nonce = owner.nonce
@@ -54,7 +54,7 @@ def test_deploy_writes_the_record_and_is_idempotent(gm, owner, tmp_path):
 
 def test_deploy_resumes_after_a_partial_run(gm, owner, tmp_path, market):
     ok(gm("deploy", account=owner, deployments=tmp_path))
-    path = tmp_path / "ethereum-local.json"
+    path = record_file(tmp_path)
     record = json.loads(path.read_text())
     del record["contracts"]["MockStablecoin"]  # as if the run stopped before the stablecoin
     path.write_text(json.dumps(record))

@@ -4,48 +4,17 @@ anvil started as a separate process and reached by URL, the way a testnet node i
 from __future__ import annotations
 
 import json
-import os
-import socket
 import subprocess
 import sys
-import time
-from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-GPUMARKET = Path(sys.executable).parent / "gpumarket"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+from cli_support import anvil, gpumarket
 
 
 @pytest.fixture(scope="module")
 def anvil_url():
-    port = _free_port()
-    proc = subprocess.Popen(["anvil", "--port", str(port), "--silent"], stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.1)
-    else:
-        proc.kill()
-        pytest.fail("anvil did not start")
-    yield f"http://127.0.0.1:{port}"
-    proc.terminate()
-    proc.wait(10)
-
-
-def gpumarket(*args: str, env_extra: dict | None = None) -> subprocess.CompletedProcess:
-    env = {**os.environ, **(env_extra or {})}
-    env.pop("GPUMARKET_ACCOUNT", None)
-    return subprocess.run([str(GPUMARKET), *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+    with anvil() as url:
+        yield url
 
 
 def test_help_does_not_import_ape():
@@ -65,7 +34,7 @@ def test_deploy_by_url_then_read_and_rent(anvil_url, tmp_path):
     assert first.returncode == 0, first.stderr
     data = json.loads(first.stdout)
     assert data["chain_id"] == 31337 and "deploy ComputeMarket" in data["steps_sent"]
-    record = json.loads((tmp_path / "ethereum-local.json").read_text())
+    record = json.loads((tmp_path / f"ethereum-local-{anvil_url.rsplit(':', 1)[1]}.json").read_text())
     assert record["contracts"]["ComputeMarket"]["address"] == data["contracts"]["ComputeMarket"]
 
     again = gpumarket("deploy", "--account", "TEST::0", *common)

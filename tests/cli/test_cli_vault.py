@@ -10,7 +10,7 @@ from types import SimpleNamespace
 
 import pytest
 from ape import chain
-from cli_support import amount_shape, assert_refused, deployment_dir, gm, nonces, ok, record_of  # noqa: F401
+from cli_support import amount_shape, assert_refused, deployment_dir, gm, nonces, ok, record_file, record_of  # noqa: F401
 from conftest import GPUC
 
 from gpumarket.deployment import write_record
@@ -317,7 +317,7 @@ def test_refused_with_one_sentence_and_no_transaction(argv, who, words, scene, p
 def test_a_deployment_without_a_factory(gm, system, people, tmp_path):
     record = record_of(system)
     del record["contracts"]["VaultFactory"]
-    write_record(tmp_path / "ethereum-local.json", record)
+    write_record(record_file(tmp_path), record)
     assert_refused(gm("vault", "list", deployments=tmp_path), "This deployment has no VaultFactory")
 
 
