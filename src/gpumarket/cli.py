@@ -299,7 +299,12 @@ def run(opts: Options, action: Callable[[Any], Any], *, sends: bool = True,
     account = resolve_account(opts.account, conn, required=sends, unattended=opts.unattended)
     if not conn.is_local and not opts.yes:
         _ask_each(conn)
-    result = action(Market(record, account, say=_say, connection=conn))
+    market = Market(record, account, say=_say, connection=conn)
+    chosen = os.environ.get("GPUMARKET_INDEX")
+    market.index_path = Path(chosen) if chosen else record_path(
+        opts.deployments, conn.ecosystem, conn.network, conn.url).with_suffix(".index.sqlite")
+    market.index_chosen = bool(chosen)
+    result = action(market)
     emit(result, opts.as_json, render)
 
 

@@ -20,15 +20,13 @@ How it follows the chain (README "Event index"):
   fold over them (`_Projector`), applied as events arrive and replayed in full after a reorg. Amounts
   are decimal strings (18-decimal amounts outgrow SQLite's 64-bit integers).
 
-No web3 or ape import: JSON-RPC over urllib and eth_abi, so a CLI command that reads the index starts fast.
+No web3 or ape import: JSON-RPC over the CLI's transport and eth_abi, so a CLI command that reads the index starts fast.
 """
 
 from __future__ import annotations
 
 import json
 import sqlite3
-import urllib.error
-import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
@@ -98,24 +96,20 @@ class IndexError_(GpuMarketError):
 
 
 class Rpc:
-    """The few JSON-RPC calls the index makes, over urllib."""
+    """The few JSON-RPC calls the index makes, over the CLI's transport (`gpumarket.rpc.Transport`)."""
 
     def __init__(self, url: str, timeout: float = 30):
-        self.url, self.timeout, self._id = url, timeout, 0
+        from gpumarket.rpc import Transport
+
+        self.url, self.transport = url, Transport(url, timeout)
 
     def __call__(self, method: str, *params) -> Any:
-        self._id += 1
-        body = json.dumps({"jsonrpc": "2.0", "id": self._id, "method": method, "params": list(params)}).encode()
-        request = urllib.request.Request(self.url, body, {"Content-Type": "application/json"})
+        from gpumarket.rpc import NodeError
+
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
-                reply = json.loads(response.read())
-        except (urllib.error.URLError, OSError, ValueError) as err:
-            reason = getattr(err, "reason", err)
-            raise NetworkError(f"The node at {self.url} does not answer ({reason}); is it running?") from None
-        if "error" in reply:
-            raise RpcError(reply["error"].get("message", "error"), reply["error"].get("code"))
-        return reply["result"]
+            return self.transport.request(method, list(params))
+        except NodeError as err:
+            raise RpcError(err.error.get("message", "error"), err.error.get("code")) from None
 
 
 class RpcError(Exception):
@@ -388,9 +382,14 @@ class Index:
         return [dict(zip(names, row)) for row in cur.fetchall()]
 
     def offers(self, *, gpu_model: str | None = None, region: str | None = None, include_all: bool = False,
-               min_gpus: int | None = None, limit: int | None = None) -> list[dict[str, Any]]:
-        """Offers, cheapest first (open ones only unless `include_all`); filters case-insensitive."""
+               min_gpus: int | None = None, limit: int | None = None, below_id: int | None = None
+               ) -> list[dict[str, Any]]:
+        """Offers, cheapest first (open ones only unless `include_all`; ids below `below_id` if given); filters
+        case-insensitive."""
         where, args = [], []
+        if below_id is not None:
+            where.append("id < ?")
+            args.append(below_id)
         if not include_all:
             where.append("status = 1")
         if gpu_model:

@@ -17,6 +17,7 @@ Reads return plain dicts with stable keys; amounts are `{"raw": "<base units>", 
 from __future__ import annotations
 
 from functools import cached_property
+from pathlib import Path
 from typing import Any, Callable
 
 from gpumarket.connection import ApeConnection
@@ -118,8 +119,32 @@ class Market:
         #: Payment tokens of signed offers this session would record at their first fill, by the offer id the
         #: market will give them (sentences about them name amounts in that token).
         self.unrecorded_tokens: dict[int, str] = {}
+        #: The event index the listings read (`index`): its file, and whether the user chose it (a default
+        #: file is a cache, rebuilt when it no longer fits the chain); None: listings scan the chain by id.
+        self.index_path: Path | None = None
+        self.index_chosen = False
 
     # ── the session ──
+
+    @cached_property
+    def index(self):
+        """The event index, refreshed once for this session (README, Event index), or None without a file."""
+        if self.index_path is None:
+            return None
+        from gpumarket.index import Index, IndexError_
+
+        url = getattr(self.chain, "url", None)
+        try:
+            idx = Index.open(self.index_path, url, self.record)
+            idx.refresh()
+        except IndexError_ as err:
+            if self.index_chosen:
+                raise
+            self.say(f"{err.sentence} Rebuilding the index {self.index_path}.")
+            Path(self.index_path).unlink(missing_ok=True)
+            idx = Index.open(self.index_path, url, self.record)
+            idx.refresh()
+        return idx
 
     @cached_property
     def limits(self) -> Limits:
@@ -337,13 +362,19 @@ class Market:
 
     def offers(self, *, gpu_model: str | None = None, region: str | None = None, max_price: str | None = None,
                min_gpus: int | None = None, include_all: bool = False, sort: str = "price") -> list[dict]:
-        """Scans every offer id (1 .. nextOfferId−1); filters are case-insensitive. Prices compare in
-        each offer's own token units."""
+        """The on-chain offers (ids below SIGNED_OFFER_ID_BASE), from the event index when there is one, else by
+        scanning every id (1 .. nextOfferId−1); filters are case-insensitive. Prices compare in each offer's
+        own token units."""
         from decimal import Decimal
 
+        if self.index is not None:
+            found = self.index.offers(gpu_model=gpu_model, region=region, include_all=include_all,
+                                      min_gpus=min_gpus, below_id=self.limits.SIGNED_OFFER_ID_BASE)
+            candidates = [self._indexed_offer(row) for row in found]
+        else:
+            candidates = (self.offer(offer_id).info() for offer_id in range(1, self.contract.nextOfferId()))
         rows = []
-        for offer_id in range(1, self.contract.nextOfferId()):
-            row = self.offer(offer_id).info()
+        for row in candidates:
             if not include_all and row["status"] != "active":
                 continue
             if gpu_model and row["gpu_model"].lower() != gpu_model.lower():
@@ -361,11 +392,38 @@ class Market:
                "gpus": lambda r: (-r["gpus_free"], r["id"])}[sort]
         return sorted(rows, key=key)
 
+    def _indexed_offer(self, row: dict) -> dict[str, Any]:
+        """An index row in the shape of `Offer.info`."""
+        import json
+
+        from gpumarket.status import OfferStatus
+
+        token = self.token_at(row["token"])
+        return {
+            "id": row["id"], "provider": row["provider"], "status": OfferStatus(row["status"]).label,
+            "gpu_model": row["gpu_model"], "region": row["region"], "token": token.symbol,
+            "token_address": token.address, "price_per_gpu_hour": token.amount(int(row["price"])),
+            "gpus_offered": row["gpus_offered"], "gpus_in_use": row["gpus_in_use"],
+            "gpus_free": row["gpus_offered"] - row["gpus_in_use"], "min_hours": row["min_hours"],
+            "max_hours": row["max_hours"], "reserved_for": None if row["reserved_for"] == ZERO else row["reserved_for"],
+            "max_broker_bps": row["max_broker_bps"],
+            "tiers": [{"min_gpu_hours": t[0], "discount_bps": t[1]} for t in json.loads(row["tiers"])],
+        }
+
     def rentals(self, address: str, role: str = "any") -> list[dict]:
-        """Every rental where `address` is the renter, payer, provider or broker (scans ids 1 .. nextRentalId−1),
-        each with the cluster it was booked in (`cluster_id`: the cluster's first rental id; None: booked alone)."""
-        rows, clusters = [], self.clusters()
-        for rental_id in range(1, self.contract.nextRentalId()):
+        """Every rental where `address` is the renter, payer, provider or broker, each with the cluster it was booked
+        in (`cluster_id`: the cluster's first rental id; None: booked alone). The index names the rentals when
+        there is one (then only those are read from the chain); else every id 1 .. nextRentalId−1 is scanned."""
+        clusters = self.clusters()
+        if self.index is not None:
+            roles = ("renter", "payer", "provider", "broker") if role == "any" else (role,)
+            where = " OR ".join(f"{r} = ?" for r in roles)
+            ids = [row["id"] for row in self.index.rows(f"SELECT id FROM rentals WHERE {where} ORDER BY id",
+                                                        (address,) * len(roles))]
+        else:
+            ids = range(1, self.contract.nextRentalId())
+        rows = []
+        for rental_id in ids:
             row = self.rental(rental_id).info() | {"cluster_id": clusters.get(rental_id)}
             roles = {"renter": row["renter"] == address, "payer": row["payer"] == address,
                      "provider": row["provider"] == address, "broker": row["broker"] == address}
@@ -376,6 +434,9 @@ class Market:
     def clusters(self) -> dict[int, int]:
         """Rental id -> the id of the cluster it was booked in (its first rental: `ClusterBooked` names the first
         of its consecutive ids and how many there are)."""
+        if self.index is not None:
+            return {row["id"]: row["cluster_id"] for row in
+                    self.index.rows("SELECT id, cluster_id FROM rentals WHERE cluster_id IS NOT NULL")}
         return {rental_id: ev.firstRentalId for ev in self.chain.logs(self.contract, "ClusterBooked")
                 for rental_id in range(ev.firstRentalId, ev.firstRentalId + ev.rentals)}
 
