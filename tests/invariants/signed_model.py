@@ -39,11 +39,20 @@ SIGNED_OFFER_ID_BASE = 1_000_000_000
 CATALOG = 12  # offers per signer
 EXPIRIES = (2 * HOUR, 36 * HOUR, 10 * DAY, 400 * DAY)  # after the example's start
 PUBLISHED_MAX = 10  # signed offers published per example
+CLUSTER_HOURS = (1, 2, 5, 12, 24, 48, 100)  # a cluster's hours
 #: Published when an example starts (signer, index): provider 0's mUSD offer with tiers that expires
-#: in two hours, provider 1's GPUC offer, provider 2's year-long offer of 16 GPUs, one of the vault's.
-STARTING_OFFERS = ((0, 0), (1, 2), (2, 9), (3, 6))
+#: in two hours, provider 1's GPUC offer, provider 2's year-long offer of 16 GPUs, two of the vault's
+#: (one of them reserved for the second renter).
+STARTING_OFFERS = ((0, 0), (1, 2), (2, 9), (3, 6), (3, 7))
 HOLDS_CAPACITY = (1, 2)  # Pending, Active
 ACTIVE_OFFER, PAUSED_OFFER, CLOSED_OFFER = 1, 2, 3
+
+
+def _scramble(n: int, k: int) -> int:
+    """Another draw out of `n` for the `k`-th try of a rule (splitmix64 of both)."""
+    z = (n + (k + 1) * 0x9E3779B97F4A7C15) % 2**64
+    z = ((z ^ (z >> 30)) * 0xBF58476D1CE4E5B9) % 2**64
+    return z ^ (z >> 27)
 
 
 class _Draw:
@@ -98,7 +107,7 @@ def _terms(s, provider: str, j: int) -> SignedOffer:
         provider=provider, gpu_model="H100-SXM-80GB", region=("AU-QLD", "EU-FRA")[j % 2],
         payment_token=(s.gpuc if gpuc else s.usd).address, price_per_gpu_hour=price, gpus=(4, 8, 2, 16, 1, 6)[j % 6],
         min_hours=2 if j % 5 == 3 else 1, max_hours=(200, 72, 500, 24)[j % 4], expiry=s.start_time + EXPIRIES[j // 3 % 4],
-        nonce=j, reserved_for=s.renters[j // 6 % 3] if j % 6 == 4 else ZERO, max_broker_bps=(500, 0, 1000)[j // 4 % 3],
+        nonce=j, reserved_for=s.renters[j // 4 % 3] if j % 4 == 3 else ZERO, max_broker_bps=(500, 0, 1000)[j // 4 % 3],
         tiers=((24, 250), (96, 500)) if j % 3 == 0 else ())
 
 
@@ -261,29 +270,35 @@ class SignedRules:
                 self._touch(o=sg.o)
             self.touched_signed.append(sg)
             self._count("cancelSignedOffer")
-        else:  # the provider of a published offer, to just above its nonce (or by one, if it is already)
+        else:  # the provider of a published offer, to just above its nonce (so it is below the floor) or
+            # to its nonce (so it is at the floor, still fillable); by one if the floor is there already
             sg = self.sg[n // 3 % len(self.sg)]
             p = sg.o.provider
-            floor = max(self.floor[p], sg.entry.offer.nonce) + 1
-            self._provider_call(p, "cancelSignedOffersBelow", floor)
-            self.floor[p] = floor
-            self.touched_floor = p
-            self._count("cancelSignedOffersBelow")
+            self._raise_floor(p, max(self.floor[p] + 1, sg.entry.offer.nonce + n // 3 // PUBLISHED_MAX % 2))
 
-    def _draw_cluster(self, d: _Draw, token: str | None = None) -> dict | None:
+    def _draw_cluster(self, d: _Draw, token: str | None = None, fit=None, renter: str | None = None,
+                      exclude: tuple = (), empty: bool = False, hours: int | None = None) -> dict | None:
         """A valid cluster from the draw: a renter, a payer, a broker, common hours, up to two on-chain
         and three signed parts in one token (repeats allowed: they share the offer's capacity) within
         every part's bounds and every provider's free stake; with the model's rentals, in the order
-        the contract opens them (on-chain parts first). None when nothing fits."""
+        the contract opens them (on-chain parts first). None when nothing fits (or, with `empty`, a
+        cluster without parts). For a cluster that gets a bad part: its hours and broker cut suit the
+        offer `fit`, its renter is `renter`, and the offers in `exclude` take no part."""
         if self.paused or len(self.g.rentals) > 24 - 5:
             return None
         token = token or (self.s.usd if d(3) else self.s.gpuc).address
-        hours = (1, 2, 5, 12, 24, 48, 100)[d(7)]
-        renter, payer, broker, bps = self._parties(d(27 * 1001), 1000)
+        if hours is None:
+            hours = [h for h in CLUSTER_HOURS if fit is None or fit.min_hours <= h <= fit.max_hours]
+            if not hours:
+                return None
+            hours = hours[d(len(hours))]
+        renter, payer, broker, bps = self._parties(d(27 * 1001), 1000 if fit is None else fit.max_broker_bps, renter)
+        excluded = {id(o) for o in exclude}
 
         def fits(o):
             return (o.token == token and o.status == ACTIVE_OFFER and o.min_hours <= hours <= o.max_hours
-                    and o.reserved_for in (ZERO, renter) and self._active_provider(o.provider))
+                    and o.reserved_for in (ZERO, renter) and self._active_provider(o.provider)
+                    and id(o) not in excluded)
 
         onchain = [o for o in self.g.offers if fits(o)]
         signed = [sg.o for sg in self.sg if self._fillable(sg) and fits(sg.o)]
@@ -303,7 +318,7 @@ class SignedRules:
                 left[id(o)] -= gpus
                 stake[o.provider] += collateral
                 picked.append((o, gpus))
-        if not picked:
+        if not picked and not empty:
             return None
         if broker != ZERO:
             bps = min([bps] + [o.max_broker_bps for o, _ in picked])
@@ -312,8 +327,8 @@ class SignedRules:
         signed_args = []
         for o, gpus in picked:
             if o.signed is not None:
-                empty = (o.id or id(o) in seen) and d(3) == 0  # recorded before this part: not checked
-                signed_args.append([o.signed.entry.args, b"" if empty else self._sig(o.signed.entry), gpus])
+                empty_sig = (o.id or id(o) in seen) and d(3) == 0  # recorded before this part: not checked
+                signed_args.append([o.signed.entry.args, b"" if empty_sig else self._sig(o.signed.entry), gpus])
                 seen.add(id(o))
         return dict(renter=renter, payer=payer, broker=broker, bps=bps, hours=hours, token=token, rentals=rentals,
                     parts=[[o.id, gpus] for o, gpus in picked if o.signed is None], signed=signed_args,
@@ -367,18 +382,20 @@ class SignedRules:
                 tuple(m.view("getOffer", o.id)[2] for o in self.g.offers + self.g.records),
                 tuple(m.view("signedOfferOf", h) for h in signed),
                 tuple(s.registry.view("providerOf", p)[1] for p in self._signers()),
-                m.uint("nextRentalId"))
+                m.uint("nextRentalId"), m.view("getOffer", self._next_record_id()))
 
     def _expect_no_trace(self, name: str, inputs: dict, signed: list[bytes], contract, caller: str, fn: str,
                          *args) -> None:
         """The call must revert with `name(inputs)` and leave no trace: all or nothing."""
         before = self._trace(signed)
-        self._expect_revert(name, inputs, contract, caller, fn, *args)
+        self._expect_revert(name, inputs, contract, caller, fn, *args, label="cluster:" if fn == "bookCluster" else "")
         after = self._trace(signed)
-        labels = ("balances", "GPUs in use", "signed offers' states", "locked stake", "next rental id")
+        labels = ("balances", "GPUs in use", "signed offers' states", "locked stake", "next rental id",
+                  "next signed offer record")
         for what, x, y in zip(labels, before, after):
             assert x == y, f"inv10 atomicity: a failed {fn} ({name}) changed the {what}: {x} -> {y}"
         assert after[4] == len(self.g.rentals) + 1, f"inv10 nextRentalId {after[4]}, model {len(self.g.rentals) + 1}"
+        assert after[5][6] == 0, f"inv10 a failed {fn} ({name}) left a record at {self._next_record_id()}: {after[5]}"
 
     def _bad_fill(self, name: str, inputs: dict, sg: SignedG, d: _Draw, sig: bytes | None = None,
                   renter: str | None = None, gpus: int = 1, max_price: int | None = None,
@@ -392,68 +409,74 @@ class SignedRules:
         self._expect_no_trace(name, inputs, [h or sg.entry.hash], self.s.market, renter, "openSignedRental",
                               offer or sg.entry.args, sig, renter, gpus, o.min_hours, price, ZERO, 0)
 
+    #: `bad_signed`'s kinds: 0–13 single calls, 14–23 clusters that must fail as a whole.
+    BAD_SIGNED_KINDS = 24
+
     @precondition(lambda self: self.sg)
     @rule(n=N)
     def bad_signed(self, n):
         """A deliberately invalid signed fill, cancel, floor or cluster: it must revert with the named
-        error and its arguments, and (fills and clusters) leave no trace."""
-        d = _Draw(self._n(n))
+        error and its arguments, and (fills and clusters) leave no trace. The draw picks a kind; when
+        the state offers nothing for it (no cancelled offer yet, say), the next kind is tried."""
+        n = self._n(n)
         self._touch()
-        kind = d(17)
+        # The kinds in an order drawn from `n`: the first one that can be made now is uniform among those.
+        for kind in sorted(range(self.BAD_SIGNED_KINDS), key=lambda k: _scramble(n, k)):
+            if self._bad_signed(kind, _Draw(_scramble(n, kind) >> 16)):
+                return
+
+    def _live(self, sg: SignedG) -> bool:
+        """Neither cancelled, expired nor below its provider's floor (its record may be paused or closed)."""
+        t = sg.entry.offer
+        return not sg.cancelled and self.now <= t.expiry and t.nonce >= self.floor[t.provider]
+
+    def _bad_signed(self, kind: int, d: _Draw) -> bool:
+        """One invalid call of `kind`; False when there is nothing to make it with."""
         if kind >= 14:
-            self._bad_cluster(kind, d)
-            return
+            return self._bad_cluster(kind, d)
         if self.paused and kind not in (9, 10, 11, 12):
-            return  # a fill under pause reverts with EnforcedPause before any of these checks
-        now, floor = self.now, self.floor
+            return False  # a fill under pause reverts with EnforcedPause before any of these checks
+        now, floor, live = self.now, self.floor, self._live
 
         def pick(ok):
             pool = [sg for sg in self.sg if ok(sg)]
             return pool[d(len(pool))] if pool else None
 
-        def live(sg):  # neither cancelled, expired nor below the floor
-            t = sg.entry.offer
-            return not sg.cancelled and now <= t.expiry and t.nonce >= floor[t.provider]
-
         if kind == 0:  # expired: fillable up to and including its expiry, not a second later
             sg = pick(lambda sg: not sg.cancelled and sg.entry.offer.expiry - now <= 2 * DAY)
             if sg is None:
-                return
+                return False
             expiry = sg.entry.offer.expiry
             if now <= expiry:
                 self.s.chain.set_time(expiry + 1)
-            self._bad_fill("MarketSignedOfferExpired", {"offerHash": sg.entry.hash, "expiry": expiry}, sg, d)
+            self._bad_fill("MarketSignedOfferExpired", {"offerHash": sg.entry.hash, "expiry": expiry}, sg, d,
+                           sig=b"" if sg.o.id and d(2) else None)
         elif kind == 1:  # cancelled by its provider
             sg = pick(lambda sg: sg.cancelled)
-            if sg is not None:
-                self._bad_fill("MarketSignedOfferCancelled", {"offerHash": sg.entry.hash}, sg, d)
-        elif kind == 2:  # below its provider's nonce floor
-            sg = pick(lambda sg: not sg.cancelled and now <= sg.entry.offer.expiry
-                      and sg.entry.offer.nonce < floor[sg.o.provider])
-            if sg is not None:
-                t = sg.entry.offer
-                self._bad_fill("MarketSignedOfferNonceCancelled",
-                               {"offerHash": sg.entry.hash, "nonce": t.nonce, "nonceFloor": floor[t.provider]}, sg, d)
+            if sg is None:
+                return False
+            self._bad_fill("MarketSignedOfferCancelled", {"offerHash": sg.entry.hash}, sg, d)
+        elif kind == 2:  # below its provider's nonce floor (raised first if none is)
+            sg = self._below_floor(d)
+            if sg is None:
+                return False
+            t = sg.entry.offer
+            self._bad_fill("MarketSignedOfferNonceCancelled",
+                           {"offerHash": sg.entry.hash, "nonce": t.nonce, "nonceFloor": floor[t.provider]}, sg, d,
+                           sig=b"" if sg.o.id and d(2) else None)
         elif kind in (3, 4, 5):  # not its provider's signature: another key, another domain, other terms
             sg = pick(lambda sg: live(sg) and sg.o.id == 0)
             if sg is None:
-                return
+                return False
             e = sg.entry
             invalid = {"offerHash": e.hash, "provider": e.offer.provider}
-            if kind == 3:
+            if kind == 3:  # another signer's key, or no signature at all
                 others = [k for k in self.s.keys.values() if k != e.key]
-                sig = self._sig(e, others[d(len(others))], e.hash, "by another key")
+                k = d(len(others) + 1)
+                sig = self._sig(e, others[k], e.hash, "by another key") if k < len(others) else b""
                 self._bad_fill("MarketInvalidSignature", invalid, sg, d, sig=sig)
             elif kind == 4:
-                elsewhere = d(2)
-                key = (e.label, elsewhere, self.s.domain)
-                h = _DIGESTS.get(key)
-                if h is None:
-                    dom = self.s.domain
-                    h = _DIGESTS[key] = digest(e.offer, Domain(dom.chain_id + 1, dom.market) if elsewhere
-                                               else Domain(dom.chain_id, self.s.registry.address))
-                sig = self._sig(e, e.key, h, ("for another market", "on another chain")[elsewhere])
-                self._bad_fill("MarketInvalidSignature", invalid, sg, d, sig=sig)
+                self._bad_fill("MarketInvalidSignature", invalid, sg, d, sig=self._elsewhere(e, d(2)))
             else:
                 altered = replace(e.offer, price_per_gpu_hour=e.offer.price_per_gpu_hour + 1)
                 key = (e.label, "altered", self.s.domain)
@@ -467,7 +490,7 @@ class SignedRules:
             sg = pick(lambda sg: live(sg) and sg.o.status == ACTIVE_OFFER and self._available(sg.o) > 0
                       and (kind != 6 or sg.o.reserved_for != ZERO))
             if sg is None:
-                return
+                return False
             o = sg.o
             oid = o.id or self._next_record_id()
             if kind == 6:
@@ -485,18 +508,23 @@ class SignedRules:
                 price = ceil_div(r.total // o.min_hours, gpus)
                 self._bad_fill("MarketPriceAboveMax", {"offerId": oid, "price": price, "maxPrice": price - 1}, sg, d,
                                gpus=gpus, max_price=price - 1)
-        elif kind == 8:  # its record is paused or closed (not by a cancel)
+        elif kind == 8:  # its record is paused or closed (not by a cancel; paused first if none is)
             sg = pick(lambda sg: live(sg) and sg.o.id and sg.o.status != ACTIVE_OFFER)
-            if sg is not None:
-                self._bad_fill("MarketOfferNotActive", {"offerId": sg.o.id, "status": sg.o.status}, sg, d,
-                               sig=b"" if d(2) else None)
+            if sg is None:
+                sg = pick(lambda sg: live(sg) and sg.o.id and sg.o.status == ACTIVE_OFFER)
+                if sg is None:
+                    return False
+                self._set_offer_status(sg.o, "pauseOffer")
+            self._bad_fill("MarketOfferNotActive", {"offerId": sg.o.id, "status": sg.o.status}, sg, d,
+                           sig=b"" if d(2) else None)
         elif kind == 9:  # a record's terms are the signed ones
             sg = pick(lambda sg: sg.o.id and sg.o.status != CLOSED_OFFER)
-            if sg is not None:
-                o = sg.o
-                self._expect_provider_revert("MarketSignedOfferTermsFixed", {"offerId": o.id}, o.provider,
-                                             "updateOffer", o.id, o.price + 1, o.offered, o.min_hours, o.max_hours,
-                                             ZERO, o.max_broker_bps, list(o.tiers))
+            if sg is None:
+                return False
+            o = sg.o
+            self._expect_provider_revert("MarketSignedOfferTermsFixed", {"offerId": o.id}, o.provider,
+                                         "updateOffer", o.id, o.price + 1, o.offered, o.min_hours, o.max_hours,
+                                         ZERO, o.max_broker_bps, list(o.tiers))
         elif kind == 10:  # only its provider cancels it (the vault's: through `callMarket`, not its operator)
             sg = pick(lambda sg: True)
             p = sg.o.provider
@@ -506,23 +534,189 @@ class SignedRules:
                                 self.s.market, caller, "cancelSignedOffer", sg.entry.args)
         elif kind == 11:  # cancelled once
             sg = pick(lambda sg: sg.cancelled)
-            if sg is not None:
-                self._expect_provider_revert("MarketSignedOfferCancelled", {"offerHash": sg.entry.hash},
-                                             sg.o.provider, "cancelSignedOffer", sg.entry.args)
+            if sg is None:
+                return False
+            self._expect_provider_revert("MarketSignedOfferCancelled", {"offerHash": sg.entry.hash},
+                                         sg.o.provider, "cancelSignedOffer", sg.entry.args)
         else:  # 12: a floor only goes up
             p = self._signers()[d(4)]
             nonce = max(0, floor[p] - d(2))
             self._expect_provider_revert("MarketNonceFloorNotRaised", {"nonce": nonce, "nonceFloor": floor[p]}, p,
                                          "cancelSignedOffersBelow", nonce)
+        return True
 
-    def _bad_cluster(self, kind: int, d: _Draw) -> None:
+    def _below_floor(self, d: _Draw) -> SignedG | None:
+        """A signed offer neither cancelled nor expired, below its provider's nonce floor: one there is, or
+        a live one whose provider raises its floor just above its nonce now (a valid call)."""
+        now, floor = self.now, self.floor
+        pool = [sg for sg in self.sg if not sg.cancelled and now <= sg.entry.offer.expiry
+                and sg.entry.offer.nonce < floor[sg.o.provider]]
+        if pool:
+            return pool[d(len(pool))]
+        pool = [sg for sg in self.sg if self._live(sg)]
+        if not pool:
+            return None
+        sg = pool[d(len(pool))]
+        self._raise_floor(sg.o.provider, sg.entry.offer.nonce + 1)
+        return sg
+
+    def _raise_floor(self, p: str, floor: int) -> None:
+        """Provider `p` raises its nonce floor to `floor` (a valid call: above the current floor)."""
+        self._provider_call(p, "cancelSignedOffersBelow", floor)
+        self.floor[p] = floor
+        self.touched_floor = p
+        self._count("cancelSignedOffersBelow")
+
+    def _set_offer_status(self, o, action: str) -> None:
+        """Provider pauses or closes offer `o` (on-chain or a record; a valid call)."""
+        self._provider_call(o.provider, action, o.id)
+        o.status = PAUSED_OFFER if action == "pauseOffer" else CLOSED_OFFER
+        if o.signed is not None:
+            self.touched_signed.append(o.signed)
+        self._count(action)
+
+    def _elsewhere(self, e: Entry, chain: int) -> bytes:
+        """`e` signed by its provider's key for another market on this chain (0) or for this market on
+        another chain (1): a valid signature of another digest."""
+        key = (e.label, chain, self.s.domain)
+        h = _DIGESTS.get(key)
+        if h is None:
+            dom = self.s.domain
+            h = _DIGESTS[key] = digest(e.offer, Domain(dom.chain_id + 1, dom.market) if chain
+                                       else Domain(dom.chain_id, self.s.registry.address))
+        return self._sig(e, e.key, h, ("for another market", "on another chain")[chain])
+
+    def _insert_bad(self, c: dict, d: _Draw, o, gpus: int = 1, sig: bytes | None = None) -> int:
+        """Puts offer `o` into cluster `c` as one more part (on-chain or signed, at a random place among
+        its kind), with its own signature unless `sig` is given. Returns its place in the order the
+        contract opens the parts: every valid part before it opens its rental before it fails."""
+        if o.signed is None:
+            i = d(len(c["parts"]) + 1)
+            c["parts"].insert(i, [o.id, gpus])
+            return i
+        i = d(len(c["signed"]) + 1)
+        c["signed"].insert(i, [o.signed.entry.args, self._sig(o.signed.entry) if sig is None else sig, gpus])
+        return len(c["parts"]) + i
+
+    def _ids_ahead(self, rentals: list) -> dict:
+        """The ids a cluster gives the signed offers it records in opening `rentals`, in order."""
+        ids: dict = {}
+        for r in rentals:
+            o = r.offer
+            if o.id == 0 and id(o) not in ids:
+                ids[id(o)] = self._next_record_id(len(ids))
+        return ids
+
+    def _bad_cluster(self, kind: int, d: _Draw) -> bool:
         """A cluster that must fail as a whole: one part over its offer's capacity (14), the cap one unit
-        short (15), a part in the other token (16). Parts before the failing one have opened their
-        rentals (and recorded their signed offers) when it fails: none of it may stay."""
+        short (15), a part in the other token (16), an expired (17), cancelled (18) or below-the-floor
+        (19) signed part, a signed part with another signature (20), one reserved for another renter
+        (21), one on a paused or closed offer (22), one whose hours bounds exclude the cluster's (23).
+        Parts before the failing one have opened their rentals (and recorded their signed offers) when
+        it fails: none of it may stay (`_expect_no_trace`)."""
+        if self.paused:
+            return False
+        if kind in (14, 15, 16):
+            return self._bad_cluster_whole(kind, d)
+        now, floor = self.now, self.floor
+        sgs = self.sg
+        if kind == 17:
+            pool = [sg for sg in sgs if not sg.cancelled and sg.entry.offer.nonce >= floor[sg.o.provider]
+                    and sg.entry.offer.expiry - now <= 2 * DAY]
+        elif kind == 18:
+            pool = [sg for sg in sgs if sg.cancelled]
+        elif kind == 19:
+            sg = self._below_floor(d)
+            pool = [sg] if sg else []
+        elif kind == 20:
+            pool = [sg for sg in sgs if self._live(sg) and sg.o.id == 0]
+        elif kind == 21:
+            pool = [sg for sg in sgs if self._live(sg) and sg.o.reserved_for != ZERO and sg.o.status == ACTIVE_OFFER
+                    and self._available(sg.o) > 0]
+        elif kind == 22:  # paused first if none is
+            pool = [o for o in self.g.offers if o.status != ACTIVE_OFFER]
+            pool += [sg for sg in sgs if self._live(sg) and sg.o.id and sg.o.status != ACTIVE_OFFER]
+            if not pool:
+                active = [o for o in self.g.offers if o.status == ACTIVE_OFFER]
+                active += [sg.o for sg in sgs if self._live(sg) and sg.o.id and sg.o.status == ACTIVE_OFFER]
+                if not active:
+                    return False
+                o = active[d(len(active))]
+                self._set_offer_status(o, ("pauseOffer", "closeOffer")[d(2)])
+                pool = [o]
+        else:
+            return self._bad_cluster_hours(d)
+        if not pool:
+            return False
+        bad = pool[d(len(pool))]
+        o = bad if not isinstance(bad, SignedG) else bad.o
+        if kind == 17 and now <= o.signed.entry.offer.expiry:
+            self.s.chain.set_time(o.signed.entry.offer.expiry + 1)
+        renter = [r for r in self.s.renters if r != o.reserved_for][d(2)] if kind == 21 else None
+        c = self._draw_cluster(d, token=o.token, fit=o if kind == 21 else None, renter=renter, exclude=(o,),
+                               empty=True)
+        if c is None:
+            return False
+        sig = None
+        if kind == 20:
+            e = o.signed.entry
+            others = [k for k in self.s.keys.values() if k != e.key]
+            k = d(len(others) + 2)
+            sig = (self._sig(e, others[k], e.hash, "by another key") if k < len(others)
+                   else b"" if k == len(others) else self._elsewhere(e, d(2)))
+        at = self._insert_bad(c, d, o, sig=sig)
+        before = c["rentals"][:at]
+        h = o.signed.entry.hash if o.signed is not None else None
+        t = o.signed.entry.offer if o.signed is not None else None
+        if kind == 17:
+            name, inputs = "MarketSignedOfferExpired", {"offerHash": h, "expiry": t.expiry}
+        elif kind == 18:
+            name, inputs = "MarketSignedOfferCancelled", {"offerHash": h}
+        elif kind == 19:
+            name, inputs = "MarketSignedOfferNonceCancelled", {"offerHash": h, "nonce": t.nonce,
+                                                               "nonceFloor": floor[t.provider]}
+        elif kind == 20:
+            name, inputs = "MarketInvalidSignature", {"offerHash": h, "provider": t.provider}
+        elif kind == 21:
+            oid = o.id or self._next_record_id(len(self._ids_ahead(before)))
+            name, inputs = "MarketOfferReserved", {"offerId": oid, "reservedFor": o.reserved_for, "renter": renter}
+        else:
+            name, inputs = "MarketOfferNotActive", {"offerId": o.id, "status": o.status}
+        self._expect_cluster_fails(c, name, inputs, [o])
+        return True
+
+    def _bad_cluster_hours(self, d: _Draw) -> bool:
+        """A cluster with one part (on-chain or signed, with room) whose hour bounds exclude the cluster's
+        hours (in either token: the hours are checked before the token)."""
+        pool = [o for o in self.g.offers + [sg.o for sg in self.sg if self._fillable(sg)]
+                if o.status == ACTIVE_OFFER and self._available(o) > 0]
+        if not pool:
+            return False
+        o = pool[d(len(pool))]
+        outside = [h for h in CLUSTER_HOURS + (o.max_hours + 1,) if not o.min_hours <= h <= o.max_hours]
+        c = self._draw_cluster(d, exclude=(o,), empty=True, hours=outside[d(len(outside))])
+        if c is None:
+            return False
+        self._insert_bad(c, d, o)
+        self._expect_cluster_fails(c, "MarketInvalidHours", {"hoursRequested": c["hours"], "minHours": o.min_hours,
+                                                             "maxHours": o.max_hours}, [o])
+        return True
+
+    def _expect_cluster_fails(self, c: dict, name: str, inputs: dict, bad: list) -> None:
+        """Cluster `c` (with its bad part in) must revert with `name(inputs)` and leave no trace."""
+        offers = [r.offer for r in c["rentals"]] + bad
+        signed = [o.signed.entry.hash for o in offers if o.signed is not None]
+        cap = c["total"] + 10**30  # the cap is checked after the parts: never the reason here
+        self._expect_no_trace(name, inputs, signed, *self._cluster_call(c, cap))
+
+    def _bad_cluster_whole(self, kind: int, d: _Draw) -> bool:
+        """A cluster that fails as a whole: one part over its offer's capacity (14), the cap one unit
+        short (15), a part in the other token (16)."""
         c = self._draw_cluster(d)
         if c is None:
-            return
+            return False
         rentals = c["rentals"]
+        extra = None
         if kind == 16:
             other = (self.s.gpuc if c["token"] == self.s.usd.address else self.s.usd).address
             fits = [o for o in self.g.offers + [sg.o for sg in self.sg if self._fillable(sg)]
@@ -531,7 +725,7 @@ class SignedRules:
                     and self._available(o) > 0 and self._active_provider(o.provider)
                     and self._free(o.provider) >= self.stake_per_gpu]  # it opens first if no on-chain part did
             if not fits:
-                return
+                return False
             o = fits[d(len(fits))]
             extra = self._rental_for(o, c["renter"], c["payer"], c["broker"], c["bps"], 1, c["hours"])
             if o.signed is None:
@@ -541,11 +735,7 @@ class SignedRules:
                 c["signed"].append([o.signed.entry.args, self._sig(o.signed.entry), 1])
                 rentals.append(extra)
         order = [r.offer for r in rentals]
-        ids, ahead = {}, 0
-        for o in order:  # the ids a cluster gives the signed offers it records, in order
-            if o.id == 0 and id(o) not in ids:
-                ids[id(o)] = self._next_record_id(ahead)
-                ahead += 1
+        ids = self._ids_ahead(rentals)
         signed = [o.signed.entry.hash for o in order if o.signed is not None]
         if kind == 14:
             i = d(len(rentals))
@@ -564,6 +754,7 @@ class SignedRules:
             name, inputs = "MarketClusterTokenMismatch", {"part": i, "token": order[i].token, "expected": order[0].token}
             cap = c["total"] + extra.total
         self._expect_no_trace(name, inputs, signed, *self._cluster_call(c, cap))
+        return True
 
     # ── invariants ──
 

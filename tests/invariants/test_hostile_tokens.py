@@ -108,7 +108,7 @@ class HostileMachine(MarketMachine):
     vault_deposit = vault_transfer = vault_harvest = vault_withdraw_income = vault_commission = vault_redeem = None
     # Signed offers and clusters are the settlement machine's too (they pay in mUSD and GPUC only).
     signed_offers = sign_offer = fill_signed = cancel_signed = book_cluster = bad_signed = None
-    fill_signed_again = bad_signed_again = None
+    bad_signed_again = None
 
     def __init__(self):
         super().__init__()
