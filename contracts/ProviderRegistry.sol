@@ -58,6 +58,7 @@ contract ProviderRegistry is IProviderRegistry, Ownable2Step, ReentrancyGuardTra
     constructor(IERC20 stakeToken_, address owner_, uint256 unbondingPeriod_, uint256 minStake_) Ownable(owner_) {
         if (address(stakeToken_) == address(0)) revert RegistryZeroAddress();
         stakeToken = stakeToken_;
+        emit StakeTokenSet(address(stakeToken_));
         _setUnbondingPeriod(unbondingPeriod_);
         _setMinStake(minStake_);
     }

@@ -1,4 +1,4 @@
-"""The gpumarket demo, in two parts, on a local anvil.
+"""The gpumarket demo, in three parts, on a local anvil.
 
     make demo        (= ape run demo --network ethereum:local:foundry)
 
@@ -14,6 +14,13 @@ Part 2, a vault of investors behind a provider: a Brisbane operator creates a Pr
 slashed from the vault's stake, and every share loses the same ratio; the rental's income is split
 (the operator's commission, the rest pro rata to shares), checked to the base unit; Dubai redeems
 (request, the batch waits for the collateral, starts, unbonds, finishes, is claimed).
+
+Part 3, a broker assembles a dedicated cluster: two providers sign offers off-chain (JSON files, no
+transaction), the part-2 vault's operator signs one for the vault, a third provider lists on chain. A
+broker collects the files, plans the cheapest mix of 256 H100s for 72 hours across the on-chain and
+signed offers (volume tiers and each provider's free stake included), and books it for a renter in one
+transaction: every rental opens, or none. The providers activate, the renter stops one rental early,
+the rest run to the end and settle; every mUSD base unit the broker paid is accounted for.
 
 Exits non-zero if any check fails.
 """
@@ -104,7 +111,9 @@ def main():
 
     after = {name: usd.balanceOf(acct) for name, acct in _parties(payer, renter, provider, broker, treasury, market)}
     _report(before, after, cost)
-    failed = VaultStory(system, a).run()
+    story = VaultStory(system, a)
+    failed = story.run()
+    failed += ClusterStory(system, a, story.vault).run()
     if failed:
         print(f"\n{failed} CHECK(S) FAILED", file=sys.stderr)
         sys.exit(1)
@@ -333,6 +342,147 @@ class VaultStory:
         self.check(abs(self.price() - price_before) <= 1,
                    f"the remaining holders' share price is unchanged ({_g(self.price())} GPUC per bH100)")
         self.check(v.totalAssets() == reg.providerOf(v).staked, "everything left in the vault is staked")
+
+
+class ClusterStory:
+    """Part 3: a broker books a 256-GPU cluster across on-chain and signed offers, the vault's included."""
+
+    GPUS, HOURS, BROKER_PCT = 256, 72, "2"
+
+    def __init__(self, system, a, vault):
+        self.s, self.a, self.vault = system, a, vault
+        self.token, self.registry, self.market, self.usd = system.token, system.registry, system.market, system.stablecoin
+        self.deployer, self.treasury, self.operator = a[0], a[1], a[3]
+        self.renter, self.broker, self.anyone = a[4], a[6], a[8]
+        self.signers = {"Perth (signed)": a[12], "Sydney (signed)": a[13]}
+        self.lister = a[14]
+        self.failed = 0
+
+    check = VaultStory.check
+
+    def run(self) -> int:
+        import tempfile
+        from pathlib import Path
+
+        print("\n\n== part 3: a broker assembles a dedicated cluster from on-chain and signed offers ==")
+        with tempfile.TemporaryDirectory(prefix="gpumarket-signed-") as directory:
+            self.providers_publish(Path(directory))
+            rental_ids, paid = self.broker_books(Path(directory))
+        self.run_and_settle(rental_ids, paid)
+        return self.failed
+
+    def _stake(self, who, units: int) -> None:
+        amount = units * GPUC
+        self.token.transfer(who, amount, sender=self.treasury)
+        if not self.registry.providerOf(who).registered:
+            self.registry.register("sha256:…/h100-sxm-80gb.json", sender=who)
+        self.token.approve(self.registry, amount, sender=who)
+        self.registry.stake(amount, sender=who)
+
+    def providers_publish(self, directory) -> None:
+        import json
+
+        from gpumarket.signed_offer import sign
+
+        terms = dict(gpu_model="H100-SXM-80GB", region="AU-QLD", token="mUSD", min_hours="24", max_hours="720",
+                     reserved_for=None, max_broker_pct="5", expires_in="7d")
+        signed = [("Perth (signed)", self.signers["Perth (signed)"], None, "96", "1.80", ["5000:5"]),
+                  ("Sydney (signed)", self.signers["Sydney (signed)"], None, "64", "1.85", []),
+                  ("Brisbane vault (signed by its operator)", self.operator, self.vault.address, "40", "1.75", [])]
+        for name, who, _, _, _, _ in signed[:2]:
+            self._stake(who, 20_000)
+        for name, who, vault, gpus, price, tiers in signed:
+            session = Market(_record(self.s), who)
+            seat = session.vault(vault).as_provider() if vault else None
+            doc = sign(session, seat=seat, gpus=gpus, price=price, tiers=tiers, **terms)
+            path = directory / f"{name.split()[0].lower()}.json"
+            path.write_text(json.dumps(doc, indent=2))
+            print(f"{name:<40} signed {gpus:>3} GPUs at {price} mUSD/GPU-hour{' (≥ 5,000 GPU-h: −5 %)' if tiers else ''}"
+                  f" → {path.name}, hash {doc['hash'][:10]}…, no transaction")
+        self._stake(self.lister, 20_000)
+        params = ("H100-SXM-80GB", "AU-QLD", self.usd.address, to_base("1.90", 6), 128, 24, 720, ZERO, 500, [])
+        tx = self.market.createOffer(params, sender=self.lister)
+        self.listed = tx.decode_logs(self.market.OfferCreated)[0].offerId
+        print(f"{'Melbourne (on chain)':<40} listed offer #{self.listed}: 128 GPUs at 1.90 mUSD/GPU-hour")
+        free = self.registry.freeStakeOf(self.vault) // self.market.stakePerGpu()
+        print(f"the vault's free stake backs {free} GPUs; the part-1 provider's offer #1 (8 GPUs at 1.95, tiers) and "
+              "the vault's on-chain offer are still open")
+
+    def broker_books(self, directory):
+        from gpumarket.cluster import Cluster
+
+        m, usd = self.market, self.usd
+        session = Market(_record(self.s), self.broker)
+        plan = Cluster.plan(session, gpus=str(self.GPUS), gpu_model="H100-SXM-80GB", region="AU-QLD",
+                            hours=str(self.HOURS), max_price="1.90", signed_dir=str(directory),
+                            broker=self.broker.address, broker_pct=self.BROKER_PCT, renter=self.renter.address)
+        view = plan.as_dict()
+        print(f"\nthe broker's plan: {self.GPUS} GPUs × {self.HOURS} h for renter {self.renter.address[:10]}…, "
+              f"the cheapest mix (exact, tiers and stake caps included)")
+        print(f"  {'offer':<14}{'provider':<14}{'GPUs':>6}{'discount':>10}{'cost (mUSD)':>18}{'per GPU-hour':>14}")
+        for row in view["parts"]:
+            print(f"  {row['offer']:<14}{row['provider'][:10] + '…':<14}{row['gpus']:>6}{row['discount_bps'] / 100:>9g}%"
+                  f"{row['cost']['units']:>18}{row['effective_price_per_gpu_hour']['units']:>14}")
+        print(f"  total {view['total']['units']} mUSD, an average of {view['average_price_per_gpu_hour']['units']} "
+              "per GPU-hour")
+        for row in view["skipped"]:
+            print(f"  skipped {row['offer']}: {row['reason']}")
+        usd.mint(self.broker, plan.total, sender=self.deployer)
+        if m.protocolFees(usd):  # the earlier parts' fees go to the treasury first: the escrow starts empty
+            m.withdrawProtocolFees(usd, sender=self.anyone)
+        self.parties = {"broker (payer)": self.broker, "renter": self.renter, "vault": self.vault,
+                        "Perth": self.signers["Perth (signed)"], "Sydney": self.signers["Sydney (signed)"],
+                        "Melbourne": self.lister, "part-1 provider": self.a[2], "treasury": self.treasury,
+                        "market escrow": m}
+        self.before = {n: usd.balanceOf(w) for n, w in self.parties.items()}
+        rentals_before = m.nextRentalId()
+        booked = plan.book()
+        ids = [r["id"] for r in booked["rentals"]]
+        print(f"booked in one transaction ({booked['tx'][:12]}…): cluster #{booked['cluster_id']}, rentals "
+              f"{', '.join('#' + str(i) for i in ids)}")
+        providers = {m.getOffer(m.getRental(i).offerId).provider for i in ids}
+        signed_records = [m.getRental(i).offerId for i in ids if m.getRental(i).offerId > m.SIGNED_OFFER_ID_BASE()]
+        self.check(m.nextRentalId() - rentals_before == len(plan.parts) == len(ids),
+                   f"one rental per part ({len(ids)}), all opened by the one bookCluster")
+        self.check(sum(m.getRental(i).gpus for i in ids) == self.GPUS, f"they cover exactly {self.GPUS} GPUs")
+        self.check(self.vault.address in providers and len(signed_records) == 3 and len(providers) >= 4,
+                   f"{len(providers)} providers; three signed offers recorded at this first fill, the vault's included")
+        paid = self.before["broker (payer)"] - usd.balanceOf(self.broker)
+        self.check(paid == plan.total == sum(m.getRental(i).total for i in ids),
+                   "the broker paid the plan's total, once, and it is the sum of the rentals' escrows")
+        return ids, paid
+
+    def run_and_settle(self, ids, paid) -> None:
+        m, usd = self.market, self.usd
+        for i in ids:
+            provider = m.getOffer(m.getRental(i).offerId).provider
+            if provider == self.vault.address:
+                self.vault.activate(i, sender=self.operator)
+            else:
+                m.activate(i, sender=self.a[[acct.address for acct in self.a].index(provider)])
+        started = max(m.getRental(i).startedAt for i in ids)
+        stopped = max(ids, key=lambda i: m.getRental(i).gpus)
+        chain.pending_timestamp = started + 20 * HOUR
+        refund = m.stopRental(stopped, sender=self.renter).decode_logs(m.RentalStopped)[0].refund
+        print(f"\nevery provider activated; +20 h the renter stopped rental #{stopped} "
+              f"({m.getRental(stopped).gpus} GPUs) early: {fmt(refund, 6, 'mUSD')} back to the broker who paid")
+        chain.pending_timestamp = max(m.releasableAt(i) for i in ids)
+        for i in ids:
+            m.release(i, sender=self.anyone)
+        self.vault.harvest(sender=self.anyone)
+        m.withdrawProtocolFees(usd, sender=self.anyone)
+        m.withdrawCredits(usd, sender=self.broker)
+        print(f"+{self.HOURS} h and the dispute window: anyone released every rental (each paid its provider); "
+              "the vault harvested; the protocol fees and the broker's credits were withdrawn")
+        after = {n: usd.balanceOf(w) for n, w in self.parties.items()}
+        print(f"\n{'party':<18}{'change (mUSD)':>18}")
+        for n in self.parties:
+            print(f"{n:<18}{fmt(after[n] - self.before[n], 6):>18}")
+        self.check(sum(after[n] - self.before[n] for n in self.parties) == 0,
+                   f"the changes add up to zero: all {fmt(paid, 6, 'mUSD')} the broker paid is accounted for, "
+                   "to the base unit")
+        self.check(after["market escrow"] == self.before["market escrow"], "the market holds nothing of the cluster")
+        self.check(all(m.getRental(i).status == 5 for i in ids), "every rental of the cluster is settled")
 
 
 def _record(system) -> dict:

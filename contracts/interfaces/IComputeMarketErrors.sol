@@ -64,6 +64,11 @@ interface IComputeMarketErrors is IProviderRegistryErrors {
     /// @notice A signed offer's terms are fixed by its signature: its record cannot be updated (sign a
     /// new offer, and cancel or close this one).
     error MarketSignedOfferTermsFixed(uint256 offerId);
+    /// @notice A signed offer's record is filled only with its signature ({IComputeMarket-openSignedRental},
+    /// a cluster's signed part), so that its expiry and its provider's nonce floor are checked on every
+    /// fill: {IComputeMarket-openRental}, {IComputeMarket-openRentalFor} and a cluster's on-chain part
+    /// refuse its id.
+    error MarketSignedOfferNeedsSignature(uint256 offerId);
 
     // ── signed offers and clusters ──
 

@@ -60,12 +60,15 @@ interface IComputeMarketEvents {
 
     // ── rentals ──
 
-    /// @notice A rental was opened and paid in full into escrow; the collateral was locked.
+    /// @notice A rental was opened and paid in full into escrow; the collateral was locked. It names every
+    /// party and the token, so that an indexer needs no other event to follow the rental's money.
     event RentalOpened(
         uint256 indexed rentalId,
         uint256 indexed offerId,
         address indexed renter,
         address payer,
+        address provider,
+        address paymentToken,
         uint256 gpus,
         uint256 hoursPaid,
         uint256 deposit,
@@ -100,7 +103,8 @@ interface IComputeMarketEvents {
     );
     /// @notice A dispute was ruled (`byDefault`: by the default ruling after the timeout). Every amount
     /// that moved: the frozen escrow split into the provider's gross (net + fees) and the refund to the
-    /// payer, the slash split into the renter's and the treasury's parts, and the bond paid to `bondTo`.
+    /// payer, the slash split into the renter's and the treasury's parts (`treasury`: who got the
+    /// treasury's part), and the bond paid to `bondTo`.
     event DisputeResolved(
         uint256 indexed rentalId,
         bool byDefault,
@@ -112,7 +116,8 @@ interface IComputeMarketEvents {
         uint256 slashToRenter,
         uint256 slashToTreasury,
         address bondTo,
-        uint256 bond
+        uint256 bond,
+        address treasury
     );
 
     // ── money owed ──
@@ -120,7 +125,9 @@ interface IComputeMarketEvents {
     /// @notice Protocol fees in `token` were sent to the treasury.
     event ProtocolFeesWithdrawn(address indexed token, address indexed treasury, uint256 amount);
     /// @notice A payout the token refused to push (a blocklisted recipient, say) was credited to `account`.
-    event PaymentDeferred(address indexed account, address indexed token, uint256 amount);
+    /// `rentalId`: the rental it was for (for a {IComputeMarket-claimMany} payout batched over several
+    /// rentals of one provider, the last of them; the batch's {RentalClaimed} events name them all).
+    event PaymentDeferred(address indexed account, address indexed token, uint256 indexed rentalId, uint256 amount);
     /// @notice `account` withdrew its credits (broker fees, deferred payouts) in `token`.
     event CreditsWithdrawn(address indexed account, address indexed token, uint256 amount);
 

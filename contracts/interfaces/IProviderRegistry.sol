@@ -53,6 +53,9 @@ interface IProviderRegistry is IProviderRegistryErrors {
     event StakeSlashed(address indexed provider, uint256 amount, address[] recipients, uint256[] amounts);
     /// @notice The market was set (once).
     event MarketSet(address indexed market);
+    /// @notice The token staked as collateral, fixed at deployment (emitted once, by the constructor, so
+    /// that an indexer learns it from the events alone).
+    event StakeTokenSet(address indexed stakeToken);
     /// @notice The unbonding period for requests made from now on.
     event UnbondingPeriodSet(uint256 unbondingPeriod);
     /// @notice The bonded stake a provider needs for new offers and rentals.

@@ -67,6 +67,7 @@ contract BookingModule is MarketModule, EIP712 {
             uint256 gpus;
             if (i < onChain) {
                 (offerId, gpus) = (parts[i].offerId, parts[i].gpus);
+                _checkOnChainOffer(offerId);
                 o = _offers[offerId];
             } else {
                 Cluster.SignedPart calldata part = signedParts[i - onChain];

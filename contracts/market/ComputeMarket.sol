@@ -74,6 +74,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         address broker,
         uint256 brokerBps
     ) external whenNotPaused nonReentrant returns (uint256 rentalId) {
+        _checkOnChainOffer(offerId);
         return _open(msg.sender, offerId, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps);
     }
 
@@ -88,6 +89,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         uint256 brokerBps
     ) external whenNotPaused nonReentrant returns (uint256 rentalId) {
         if (renter == address(0)) revert MarketZeroAddress();
+        _checkOnChainOffer(offerId);
         return _open(renter, offerId, gpus, hoursPaid, maxPricePerGpuHour, broker, brokerBps);
     }
 
@@ -121,7 +123,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         // slither-disable-next-line incorrect-equality — internal accounting, not a balance: no donation can move it
         if (gross == 0) revert MarketNothingToClaim(rentalId);
         // Interaction: pay the provider its net.
-        _pay(token, provider, net);
+        _pay(rentalId, token, provider, net);
     }
 
     /// @inheritdoc IComputeMarket
@@ -129,22 +131,25 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         address payTo;
         address payToken;
         uint256 pending;
+        uint256 batchLast; // the last rental of the pending batch (named if its payout is deferred)
         for (uint256 i; i < rentalIds.length; ++i) {
-            Rental.Record storage r = _rentals[rentalIds[i]];
+            uint256 rentalId = rentalIds[i];
+            Rental.Record storage r = _rentals[rentalId];
             Rental.Status status = r.status;
             if (!Rental.hasOpenStream(status)) continue;
-            (uint256 g, uint256 net, address provider, address token) = _accrueClaim(rentalIds[i], r);
+            (uint256 g, uint256 net, address provider, address token) = _accrueClaim(rentalId, r);
             // slither-disable-next-line incorrect-equality — internal accounting, not a balance
             if (g == 0) continue;
             gross += g;
             // Batch consecutive payouts to the same provider in the same token into one transfer.
             if (provider != payTo || token != payToken) {
-                _pay(payToken, payTo, pending);
+                _pay(batchLast, payToken, payTo, pending);
                 (payTo, payToken, pending) = (provider, token, 0);
             }
             pending += net;
+            batchLast = rentalId;
         }
-        _pay(payToken, payTo, pending);
+        _pay(batchLast, payToken, payTo, pending);
     }
 
     /// @inheritdoc IComputeMarket
@@ -196,7 +201,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         (refund, token) = _stopStream(r);
 
         // Interaction: refund the unused deposit to its payer.
-        _pay(token, _payer(r), refund);
+        _pay(rentalId, token, _payer(r), refund);
         emit RentalStopped(rentalId, block.timestamp, refund);
     }
 
@@ -679,7 +684,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
             registry.slash(provider, penalty, recipients, amounts);
         }
         registry.unlock(provider, collateral - penalty);
-        _pay(o.paymentToken, _payer(r), refund);
+        _pay(rentalId, o.paymentToken, _payer(r), refund);
         emit RentalCancelled(rentalId, refund, penalty);
     }
 
@@ -709,7 +714,7 @@ contract ComputeMarket is MarketStorage, EIP712, Multicall, IComputeMarket {
         _recordServed(provider, r.gpus, endsAt - r.startedAt);
         // Interaction: unlock the collateral (trusted registry), then pay the provider.
         registry.unlock(provider, collateral);
-        _pay(token, provider, net);
+        _pay(rentalId, token, provider, net);
         emit RentalSettled(rentalId, collateral);
     }
 }

@@ -54,10 +54,10 @@ contract DisputeModule is MarketModule {
         // renter posts the bond.
         address payer = _payer(r);
         if (payer == msg.sender) {
-            if (refund >= bond) _pay(token, payer, refund - bond);
+            if (refund >= bond) _pay(rentalId, token, payer, refund - bond);
             else _pullExactFromCaller(token, bond - refund);
         } else {
-            _pay(token, payer, refund);
+            _pay(rentalId, token, payer, refund);
             _pullExactFromCaller(token, bond);
         }
     }
@@ -147,7 +147,8 @@ contract DisputeModule is MarketModule {
             slashAmount - toTreasury,
             toTreasury,
             bondTo,
-            bond
+            bond,
+            treasury
         );
 
         // Interaction: collateral through the trusted registry, then the payouts.
@@ -160,8 +161,8 @@ contract DisputeModule is MarketModule {
             registry.slash(provider, slashAmount, recipients, amounts);
         }
         registry.unlock(provider, collateral - slashAmount);
-        _pay(token, provider, net);
-        _pay(token, _payer(r), refund);
-        _pay(token, bondTo, bond);
+        _pay(rentalId, token, provider, net);
+        _pay(rentalId, token, _payer(r), refund);
+        _pay(rentalId, token, bondTo, bond);
     }
 }

@@ -233,7 +233,10 @@ abstract contract MarketStorage is
         // Slots 3 and 4 only when used.
         if (msg.sender != renter) (r.sponsored, r.payer) = (true, msg.sender);
         if (broker != address(0)) r.broker = broker;
-        emit RentalOpened(rentalId, offerId, renter, msg.sender, gpus, hoursPaid, deposit, collateral, broker, brokerBps);
+        emit RentalOpened(
+            rentalId, offerId, renter, msg.sender, provider, o.paymentToken, gpus, hoursPaid, deposit, collateral, broker,
+            brokerBps
+        );
 
         // Interaction: lock the provider's collateral (trusted registry).
         registry.lock(provider, collateral);
@@ -246,6 +249,11 @@ abstract contract MarketStorage is
         if (block.timestamp > offer.expiry) revert MarketSignedOfferExpired(offerHash, offer.expiry);
         uint256 floor = _signedNonceFloor[offer.provider];
         if (offer.nonce < floor) revert MarketSignedOfferNonceCancelled(offerHash, offer.nonce, floor);
+    }
+
+    /// @dev An offer filled by its id is an on-chain offer: a signed offer's record needs its signature.
+    function _checkOnChainOffer(uint256 offerId) internal pure {
+        if (offerId > SIGNED_OFFER_ID_BASE) revert MarketSignedOfferNeedsSignature(offerId);
     }
 
     /// @dev An offer's terms within bounds (at creation, update, and a signed offer's first fill).
@@ -269,13 +277,14 @@ abstract contract MarketStorage is
 
     /// @dev Pushes `amount` of `token` to `to`; if the token refuses (a blocklisted recipient, a
     /// recipient contract that reverts), credits it instead, so no recipient can block a settlement.
-    function _pay(address token, address to, uint256 amount) internal {
+    /// `rentalId` names the rental the payout is for, in {PaymentDeferred}.
+    function _pay(uint256 rentalId, address token, address to, uint256 amount) internal {
         // slither-disable-next-line incorrect-equality — skips a zero push; not a balance
         if (amount == 0) return;
         if (!IERC20(token).trySafeTransfer(to, amount)) {
             // slither-disable-next-line reentrancy-no-eth,reentrancy-benign — every caller is nonReentrant; the credit can only follow the refused push
             _credits[to][token] += amount;
-            emit PaymentDeferred(to, token, amount);
+            emit PaymentDeferred(to, token, rentalId, amount);
         }
     }
 

@@ -188,13 +188,17 @@ contract ProviderVault is IProviderVault, ERC4626, ReentrancyGuardTransient {
         return Address.functionCall(address(market), data);
     }
 
-    /// @notice ERC-1271: a signature is the vault's when its operator made it (an ECDSA signature of
-    /// the operator's key, or the operator's own ERC-1271 answer if it is a contract). The market asks
-    /// this when a signed offer with the vault as provider is first filled.
-    /// @dev The vault grants no token allowance and holds no permit that such a signature could spend:
-    /// what the operator can sign for it is what it can already do through {callMarket}.
+    /// @notice ERC-1271, for the market only: a signature is the vault's when the market asks
+    /// (`msg.sender` is the market, whose SignatureChecker calls this when a signed offer with the vault
+    /// as provider is first filled) and the operator made it (an ECDSA signature of the operator's key,
+    /// or the operator's own ERC-1271 answer if it is a contract). Anyone else gets 0xffffffff.
+    /// @dev Answering every caller would let the operator sign, in the vault's name, whatever another
+    /// contract accepts ERC-1271 signatures for: an EIP-3009 `transferWithAuthorization` of a payment
+    /// token that checks signatures with ERC-1271 (USDC v2.2 does) would move the backers' income out.
+    /// Through the market, a signature can only offer the vault's GPUs, which the operator can already
+    /// do through {callMarket}. Off-chain checks ask with `from` set to the market.
     function isValidSignature(bytes32 hash, bytes calldata signature) external view returns (bytes4) {
-        return SignatureChecker.isValidSignatureNow(operator, hash, signature)
+        return msg.sender == address(market) && SignatureChecker.isValidSignatureNow(operator, hash, signature)
             ? IERC1271.isValidSignature.selector
             : bytes4(0xffffffff);
     }

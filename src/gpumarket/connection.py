@@ -176,11 +176,14 @@ class ApeConnection:
                                                 "topics": ["0x" + keccak(text=abi.selector).hex()]})
         return list(chain.provider.network.ecosystem.decode_logs(raw, abi))
 
-    def call(self, address: str, data: bytes) -> bytes | None:
+    def call(self, address: str, data: bytes, sender: str | None = None) -> bytes | None:
+        """An eth_call of `data` to `address` on the pending state (from `sender` if given); None if it reverts."""
         from ape import chain
 
-        response = chain.provider.web3.provider.make_request("eth_call", [{"to": address, "data": "0x" + data.hex()},
-                                                                          "pending"])
+        tx = {"to": address, "data": "0x" + data.hex()}
+        if sender:
+            tx["from"] = sender
+        response = chain.provider.web3.provider.make_request("eth_call", [tx, "pending"])
         result = response.get("result")
         return bytes.fromhex(result[2:]) if isinstance(result, str) and "error" not in response else None
 

@@ -209,6 +209,10 @@ SENTENCES: dict[str, Sentence] = {
     "MarketSignedOfferTermsFixed": lambda a, f: (
         f"Offer #{a['offerId']} is a signed offer: its terms are fixed by the signature; sign a new offer instead."
     ),
+    "MarketSignedOfferNeedsSignature": lambda a, f: (
+        f"Offer #{a['offerId']} is a signed offer's record: rent it with its file (rental rent --signed FILE), so "
+        "that its expiry and its provider's cancellations are checked."
+    ),
     "MarketSignedOfferExpired": lambda a, f: (
         f"The signed offer {_hash(a['offerHash'])} expired at {f.time(a['expiry'])}; ask its provider for a new one."
     ),

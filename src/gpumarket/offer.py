@@ -95,6 +95,8 @@ class Offer:
 
     def rent_call(self, renter: str | None):
         """(label, function, leading arguments) of renting it, for `Rental.open`: for `renter`, or for the account."""
+        if self.id > self.market.limits.SIGNED_OFFER_ID_BASE:
+            raise self.market.error("MarketSignedOfferNeedsSignature", offerId=self.id)
         if renter:
             return f"rent offer #{self.id} for {renter}", self.market.contract.openRentalFor, (renter, self.id)
         return f"rent offer #{self.id}", self.market.contract.openRental, (self.id,)

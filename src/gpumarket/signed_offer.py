@@ -189,13 +189,15 @@ class SignedOfferFile:
 
     def signature_valid(self) -> bool:
         """The provider's signature of the hash: an ECDSA signature by its key, or, for a contract provider (a
-        vault), what its ERC-1271 `isValidSignature` answers to an eth_call."""
+        vault), what its ERC-1271 `isValidSignature` answers to an eth_call from the market (a vault answers
+        the market only)."""
         provider = self.offer.provider
         if self.market.chain.has_code(provider):
             from eth_abi import encode
 
             answer = self.market.chain.call(provider, ERC1271_MAGIC + encode(["bytes32", "bytes"],
-                                                                              [self.hash, self.signature]))
+                                                                              [self.hash, self.signature]),
+                                              sender=self.market.contract.address)
             return answer is not None and answer[:4] == ERC1271_MAGIC
         return signed.recover(self.hash, self.signature) == provider
 

@@ -208,7 +208,7 @@ def test_a_vault_signs_through_its_operator(gm, vault, deposit, investors, peopl
         deposit(who, amount * GPUC)
     path, doc = sign_file(gm, tmp_path, people.provider2, command=("vault", "offer", "sign"))
     assert (doc["offer"]["provider"], doc["signer"]) == (vault.address, people.provider2.address)
-    assert bytes(vault.isValidSignature(doc["hash"], doc["signature"])) == ERC1271_MAGIC
+    assert bytes(vault.isValidSignature(doc["hash"], doc["signature"], sender=market.address)) == ERC1271_MAGIC
 
     # One the operator did not make: the client asks the vault (ERC-1271) and refuses it before sending.
     forged, forged_path = _python_signed(sign_offer, people.stranger, domain, tmp_path, "forged.json", provider=vault)

@@ -142,11 +142,12 @@ def test_events__claim_stop_cancel_and_ruling_carry_what_moved():
     assert (refund, bond_) == (2 * PRICE * 10 - frozen, bond) and bond == dispute_bond(frozen, HOUR, 7 * DAY, DAY)
     m.call(w.arbiter, "resolveDispute", disputed, 6000, 50 * GPUC)
     ruled = _events(w, "DisputeResolved(uint256,bool,uint256,uint256,uint256,uint256,uint256,uint256,uint256,address,"
-                       "uint256)", ["bool"] + ["uint256"] * 7 + ["address", "uint256"])  # read first: later calls replace the logs
+                       "uint256,address)", ["bool"] + ["uint256"] * 7 + ["address", "uint256", "address"])  # read first: later calls replace the logs
     g = frozen * 6000 // BPS
     n, p, b = split_claim(0, g, 100, 300)
     to_treasury = 50 * GPUC * m.uint("slashTreasuryBps") // BPS
-    assert ruled == [(False, g, n, p, b, frozen - g, 50 * GPUC - to_treasury, to_treasury, w.renter.lower(), bond)]
+    assert ruled == [(False, g, n, p, b, frozen - g, 50 * GPUC - to_treasury, to_treasury, w.renter.lower(), bond,
+                      w.treasury.lower())]
 
 
 def test_constructors__refuse_zero_addresses_and_start_with_the_defaults():

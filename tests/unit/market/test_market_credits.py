@@ -34,7 +34,7 @@ def test_no_show_release__to_a_blocklisted_payer__credits_the_refund(
     time_travel.at(r.activationDeadline + 1)
     tx = market.release(b_rental, sender=stranger)  # not blocked by the renter's blocklisting
     [ev] = tx.decode_logs(market.PaymentDeferred)
-    assert (ev.account, ev.token, ev.amount) == (renter.address, busd.address, r.total)
+    assert (ev.account, ev.token, ev.rentalId, ev.amount) == (renter.address, busd.address, b_rental, r.total)
     assert market.getRental(b_rental).status == 4
     assert registry.providerOf(provider).locked == 0
     assert market.credits(renter, busd) == r.total

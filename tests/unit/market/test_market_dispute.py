@@ -171,7 +171,7 @@ def test_resolve__splits_frozen_escrow_slashes_and_pays_the_bond_to_the_winner(
     assert (ev.byDefault, ev.providerGross, ev.providerNet, ev.protocolFee, ev.brokerFee) == (False, gross, net, proto, brok)
     assert ev.refund == frozen - gross
     assert (ev.slashToRenter, ev.slashToTreasury) == (slash - to_treasury, to_treasury)
-    assert (ev.bondTo, ev.bond) == ((renter if lost else provider).address, bond)
+    assert (ev.bondTo, ev.bond, ev.treasury) == ((renter if lost else provider).address, bond, market.treasury())
     assert market.getRental(running).status == RESOLVED
     assert market.protocolFees(pay_token) == fees_before + proto
     assert market.disputeOf(running) == (0, 0, 0, r.disputedAt, 0)

@@ -35,6 +35,12 @@ def test_open_rental__pulls_the_cost_locks_collateral_and_takes_capacity(
 
     [event] = tx.decode_logs(market.RentalOpened)
     rid = event.rentalId
+    # Every party and the token, so an indexer needs no other event (ape's log object has its own
+    # "provider" attribute: read the arguments by key).
+    assert (event["renter"], event["payer"], event["provider"], event["paymentToken"], event["broker"]) == \
+        (renter.address, renter.address, provider.address, pay_token.address, broker.address)
+    assert (event["gpus"], event["hoursPaid"], event["deposit"], event["collateral"], event["brokerBps"]) == \
+        (gpus, hours, cost, collateral, broker_bps)
     assert pay_token.balanceOf(renter) == renter_before - cost
     assert pay_token.balanceOf(market) == market_before + cost
     assert pay_token.balanceOf(provider) == provider_before

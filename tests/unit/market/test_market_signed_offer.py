@@ -168,6 +168,29 @@ def test_nonce_floor__cancels_every_offer_below_it(market, sign_offer, fill_sign
         market.cancelSignedOffersBelow(5, sender=signer)
 
 
+def test_a_record__is_filled_only_with_its_signature(market, usd, sign_offer, fill_signed, signer, renter, payer,
+                                                      fund):
+    """openRental, openRentalFor and a cluster's on-chain part refuse a record's id: otherwise an expired
+    or cancelled-by-floor offer would go on filling at its old terms, and its provider, who thinks it
+    ended, would be charged the no-show penalty."""
+    offer, sig = sign_offer(signer, expiry=chain.pending_timestamp + 3_600, nonce=1)
+    fill_signed(offer, sig, renter, gpus=1, hours=1)
+    fund(renter, usd, 10**12)
+    usd.approve(market, 10**12, sender=renter)
+    with reverts(market.MarketSignedOfferNeedsSignature, offerId=BASE + 1):
+        market.openRental(BASE + 1, 1, 1, PRICE_USD, ZERO, 0, sender=renter)
+    with reverts(market.MarketSignedOfferNeedsSignature, offerId=BASE + 1):
+        market.openRentalFor(payer, BASE + 1, 1, 1, PRICE_USD, ZERO, 0, sender=renter)
+    with reverts(market.MarketSignedOfferNeedsSignature, offerId=BASE + 1):
+        market.bookCluster(renter, 1, [(BASE + 1, 1)], [], 10**12, ZERO, 0, sender=renter)
+    # With its signature, the floor and the expiry are checked as on every fill.
+    market.cancelSignedOffersBelow(2, sender=signer)
+    with reverts(market.MarketSignedOfferNonceCancelled, offerHash=market.hashSignedOffer(offer.as_tuple()), nonce=1,
+                 nonceFloor=2):
+        fill_signed(offer, b"", renter, gpus=1, hours=1)
+    assert market.getOffer(BASE + 1).gpusInUse == 1
+
+
 def test_a_reserved_offer__fills_only_for_its_renter(market, sign_offer, fill_signed, signer, renter, payer):
     offer, sig = sign_offer(signer, reserved_for=renter.address)
     with reverts(market.MarketOfferReserved, offerId=BASE + 1, reservedFor=renter, renter=payer):
@@ -254,9 +277,11 @@ def test_a_vault__signs_through_its_operator(market, vault, vault_offer, sign_of
                                              stranger, renter, domain):
     offer, sig = sign_offer(provider2, provider=vault)
     h = digest(offer, domain)
-    assert vault.isValidSignature(h, sig) == bytes.fromhex("1626ba7e")
+    # The vault answers the market (the staticcall of its SignatureChecker), and only the market.
+    assert vault.isValidSignature(h, sig, sender=market.address) == bytes.fromhex("1626ba7e")
+    assert vault.isValidSignature(h, sig, sender=stranger) == bytes.fromhex("ffffffff")
     forged, forged_sig = sign_offer(stranger, provider=vault)
-    assert vault.isValidSignature(digest(forged, domain), forged_sig) == bytes.fromhex("ffffffff")
+    assert vault.isValidSignature(digest(forged, domain), forged_sig, sender=market.address) == bytes.fromhex("ffffffff")
     with reverts(market.MarketInvalidSignature, offerHash=digest(forged, domain), provider=vault):
         fill_signed(forged, forged_sig, renter)
 

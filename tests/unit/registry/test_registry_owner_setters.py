@@ -1,4 +1,5 @@
 import pytest
+from ape import chain
 
 from conftest import DAY, GPUC, ZERO
 from reverts import reverts
@@ -115,3 +116,11 @@ def test_constructor__with_a_zero_token__reverts(project, owner):
 def test_constructor__with_an_out_of_bounds_period__reverts(project, owner, gpuc):
     with reverts(project.ProviderRegistry.RegistryParameterOutOfBounds, value=DAY - 1, min=DAY, max=90 * DAY):
         owner.deploy(project.ProviderRegistry, gpuc, owner, DAY - 1, 1_000 * GPUC)
+
+
+def test_constructor__names_the_stake_token_in_an_event(project, owner, gpuc):
+    """An indexer learns the collateral token from the events alone."""
+    registry = owner.deploy(project.ProviderRegistry, gpuc, owner, 7 * DAY, 1_000 * GPUC)
+    receipt = chain.get_receipt(registry.txn_hash)
+    [event] = receipt.decode_logs(registry.StakeTokenSet)
+    assert event.stakeToken == gpuc.address

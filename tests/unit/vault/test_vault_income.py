@@ -157,3 +157,41 @@ def test_call_market__only_the_market_offer_functions(vault, market, provider2, 
     data = market.withdrawCredits.encode_input(market.address)
     with reverts(vault.VaultCallNotAllowed, selector=bytes(data[:4])):
         vault.callMarket(data, sender=provider2)
+
+
+def test_operator_signature__cannot_move_income_through_an_erc1271_token(
+    vault, market, owner, deposit, investors, provider2, renter, stranger, offer_params, open_rental
+):
+    """A payment token that honours ERC-1271 in EIP-3009 authorizations (USDC v2.2 does) asks the vault
+    itself: the vault answers only the market, so its operator cannot sign its income away."""
+    from ape import project
+
+    from conftest import advance
+    from gpumarket.signed import sign_digest
+
+    usdc = project.Eip3009Stablecoin.deploy(sender=owner)
+    market.setPaymentToken(usdc, True, sender=owner)
+    for who, amount in zip(investors, (6_000, 3_000, 1_000)):
+        deposit(who, amount * GPUC)
+    vault.callMarket(market.createOffer.encode_input(offer_params(token=usdc, gpus=16)), sender=provider2)
+    offer_id = market.nextOfferId() - 1
+    cost = market.quote(offer_id, 8, 24).cost
+    usdc.mint(renter, cost, sender=renter)
+    usdc.approve(market, cost, sender=renter)
+    rid = market.openRental(offer_id, 8, 24, 2**96 - 1, "0x" + "00" * 20, 0, sender=renter).decode_logs(
+        market.RentalOpened)[0].rentalId
+    vault.activate(rid, sender=provider2)
+    advance(12 * HOUR)
+    vault.harvest(sender=stranger)
+    held = usdc.balanceOf(vault)
+    assert held > 0
+
+    nonce = b"\x11" * 32
+    h = usdc.authorizationDigest(vault, provider2, held, 0, 2**255, nonce)
+    sig = sign_digest(bytes.fromhex(provider2.private_key.removeprefix("0x")), h)
+    assert vault.isValidSignature(h, sig, sender=usdc.address) == bytes.fromhex("ffffffff")
+    with reverts(usdc.AuthorizationInvalidSignature, **{"from": vault.address, "digest": h}):
+        usdc.transferWithAuthorization(vault, provider2, held, 0, 2**255, nonce, sig, sender=stranger)
+    assert usdc.balanceOf(vault) == held
+    vault.harvest(sender=stranger)  # the vault's books still balance
+    assert usdc.balanceOf(vault) >= held
