@@ -409,8 +409,8 @@ class SignedRules:
         self._expect_no_trace(name, inputs, [h or sg.entry.hash], self.s.market, renter, "openSignedRental",
                               offer or sg.entry.args, sig, renter, gpus, o.min_hours, price, ZERO, 0)
 
-    #: `bad_signed`'s kinds: 0–13 single calls, 14–23 clusters that must fail as a whole.
-    BAD_SIGNED_KINDS = 24
+    #: `bad_signed`'s kinds: 0–13 and 24 single calls, 14–23 and 25 clusters that must fail as a whole.
+    BAD_SIGNED_KINDS = 26
 
     @precondition(lambda self: self.sg)
     @rule(n=N)
@@ -432,11 +432,21 @@ class SignedRules:
 
     def _bad_signed(self, kind: int, d: _Draw) -> bool:
         """One invalid call of `kind`; False when there is nothing to make it with."""
-        if kind >= 14:
+        if 14 <= kind <= 23 or kind == 25:
             return self._bad_cluster(kind, d)
         if self.paused and kind not in (9, 10, 11, 12):
             return False  # a fill under pause reverts with EnforcedPause before any of these checks
         now, floor, live = self.now, self.floor, self._live
+        if kind == 24:  # a record opened by its id (openRental, openRentalFor): only its signature fills it
+            oid = self.g.records[d(len(self.g.records))].id if self.g.records and d(4) else self._next_record_id()
+            renter, payer, _, _ = self._parties(d(27), 0)
+            if payer == renter:
+                fn, args = "openRental", (oid, 1, 1, 10**30, ZERO, 0)
+            else:
+                fn, args = "openRentalFor", (renter, oid, 1, 1, 10**30, ZERO, 0)
+            self._expect_no_trace("MarketSignedOfferNeedsSignature", {"offerId": oid}, [], self.s.market, payer, fn,
+                                  *args)
+            return True
 
         def pick(ok):
             pool = [sg for sg in self.sg if ok(sg)]
@@ -612,12 +622,23 @@ class SignedRules:
         short (15), a part in the other token (16), an expired (17), cancelled (18) or below-the-floor
         (19) signed part, a signed part with another signature (20), one reserved for another renter
         (21), one on a paused or closed offer (22), one whose hours bounds exclude the cluster's (23).
+        Since signed records fill only by signature: an on-chain part that names a record (25).
         Parts before the failing one have opened their rentals (and recorded their signed offers) when
         it fails: none of it may stay (`_expect_no_trace`)."""
         if self.paused:
             return False
         if kind in (14, 15, 16):
             return self._bad_cluster_whole(kind, d)
+        if kind == 25:  # an on-chain part naming a record (or the id the next record will get)
+            c = self._draw_cluster(d, empty=True)
+            if c is None:
+                return False
+            oid = self.g.records[d(len(self.g.records))].id if self.g.records and d(4) else self._next_record_id()
+            c["parts"].insert(d(len(c["parts"]) + 1), [oid, 1])
+            self._expect_no_trace("MarketSignedOfferNeedsSignature", {"offerId": oid},
+                                  [r.offer.signed.entry.hash for r in c["rentals"] if r.offer.signed is not None],
+                                  *self._cluster_call(c, c["total"] + 10**30))
+            return True
         now, floor = self.now, self.floor
         sgs = self.sg
         if kind == 17:
