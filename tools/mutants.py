@@ -26,6 +26,7 @@ WORK = Path(os.environ.get("MUTANTS_DIR", "/tmp/gpumarket-mutants"))
 M, L = "contracts/market/ComputeMarket.sol", "contracts/libraries/RentalMath.sol"
 S, D = "contracts/market/MarketStorage.sol", "contracts/market/DisputeModule.sol"
 V = "contracts/vault/ProviderVault.sol"
+B = "contracts/market/BookingModule.sol"
 
 # (id, the bug in words, file, original text, mutated text)
 REUSE = False
@@ -37,13 +38,13 @@ MUTANTS = [
     ("claimed-not-updated", "claim pays out but does not advance `claimed`",
      M, "        r.claimed = uint112(accrued); // safe: accrued ≤ total, a uint112\n", ""),
     ("fee-on-deposit", "the protocol fee is booked on the deposit at open instead of on accrual at claim",
-     M, "        r.status = Rental.Status.Pending;\n",
-     "        r.status = Rental.Status.Pending;\n        _protocolFees[token] += deposit * protocolFeeBps / RentalMath.BPS;\n"),
+     S, "        r.status = Rental.Status.Pending;\n",
+     "        r.status = Rental.Status.Pending;\n        _protocolFees[o.paymentToken] += deposit * feeBps / RentalMath.BPS;\n"),
     ("accrual-not-capped-at-stop", "stop refunds the unused part but leaves `total` as it was",
      S, "        r.total = uint112(charge); // safe: charge ≤ total\n", ""),
     ("collateral-unlocked-twice", "settlement unlocks the rental's collateral twice",
-     M, "        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n",
-     "        registry.unlock(provider, collateral);\n        registry.unlock(provider, collateral);\n        _pay(token, provider, net);\n"),
+     M, "        registry.unlock(provider, collateral);\n        _pay(rentalId, token, provider, net);\n",
+     "        registry.unlock(provider, collateral);\n        registry.unlock(provider, collateral);\n        _pay(rentalId, token, provider, net);\n"),
     ("capacity-not-released", "stop does not give the GPUs back to the offer",
      S, "        Offer.Record storage o = _offers[r.offerId];\n        o.gpusInUse -= r.gpus;\n        token = o.paymentToken;",
      "        Offer.Record storage o = _offers[r.offerId];\n        token = o.paymentToken;"),
@@ -89,6 +90,25 @@ MUTANTS = [
     ("refund-view-overstates", "refundableOf shows the unaccrued part, not what a stop refunds",
      M, "        return r.total - _stopCharge(r);\n",
      "        return r.total - RentalMath.accruedDown(r.total, r.startedAt, r.endsAt, block.timestamp);\n"),
+    # Signed offers and clusters (caught by the signed rules: tests/invariants/signed_model.py)
+    ("signed-floor-off-by-one", "an offer whose nonce equals its provider's nonce floor no longer fills (`<=` for `<`)",
+     S, "if (offer.nonce < floor) revert", "if (offer.nonce <= floor) revert"),
+    ("signed-expiry-exclusive", "a signed offer no longer fills in its expiry second (`>=` for `>`)",
+     S, "if (block.timestamp > offer.expiry) revert", "if (block.timestamp >= offer.expiry) revert"),
+    ("recorded-fill-skips-expiry", "a recorded signed offer fills after its expiry (the fast path checks cancel and floor only)",
+     M, "        _checkSignedFillable(offer, offerHash, state.cancelled);\n",
+     "        if (state.cancelled) revert MarketSignedOfferCancelled(offerHash);\n"
+     "        uint256 floor = _signedNonceFloor[offer.provider];\n"
+     "        if (offer.nonce < floor) revert MarketSignedOfferNonceCancelled(offerHash, offer.nonce, floor);\n"),
+    ("recorded-fill-frees-capacity", "a later fill of a recorded signed offer does not keep its GPUs in use",
+     M, "        return _open(renter, state.offerId, gpus, hoursPaid, maxPrice, broker, brokerBps);\n",
+     "        uint256 id = _open(renter, state.offerId, gpus, hoursPaid, maxPrice, broker, brokerBps);\n"
+     "        _offers[state.offerId].gpusInUse -= uint16(gpus);\n        return id;\n"),
+    ("cancel-leaves-record-open", "cancelSignedOffer marks the digest cancelled but leaves its record Active",
+     B, "            _offers[offerId].status = Offer.Status.Closed;\n", ""),
+    ("cluster-cap-before-last-part", "a cluster's cap is compared with the cost of the parts before each part, so the last part is never counted",
+     B, "            totalCost += deposit;\n            _recordRental(o, offerId, provider, renter, gpus, hoursPaid, deposit, discountBps, broker, brokerBps);\n        }\n        if (totalCost > maxTotalCost) revert MarketClusterCostAboveMax(totalCost, maxTotalCost);\n",
+     "            if (totalCost > maxTotalCost) revert MarketClusterCostAboveMax(totalCost, maxTotalCost);\n            totalCost += deposit;\n            _recordRental(o, offerId, provider, renter, gpus, hoursPaid, deposit, discountBps, broker, brokerBps);\n        }\n"),
 ]
 
 
@@ -143,7 +163,8 @@ def run_machine(build: Path, steps: int, seed: int, extra_env: dict | None = Non
                        env={**env_for(build), **(extra_env or {})}, capture_output=True, text=True, timeout=timeout)
     out = r.stdout + r.stderr
     how = ""
-    for pat in (r"AssertionError: (inv[^\n]*)", r"AssertionError: ([^\n]*)", r"(Reverted[^\n]*|[A-Z]\w+\([^\n]*\))"):
+    for pat in (r"AssertionError: (inv[^\n]*)", r"AssertionError: ([^\n]*)", r"evm\.(Reverted: [^\n]*)",
+                r"(Reverted[^\n]*|[A-Z]\w+\([^\n]*\))"):
         m = re.search(pat, out)
         if m:
             how = m.group(1)[:110]

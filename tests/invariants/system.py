@@ -2,15 +2,21 @@
 
 `System.fresh()` deploys once per process and snapshots; `reset()` goes back to that snapshot in
 microseconds, so every hypothesis example starts from the same state.
+
+The providers and the vault's operator have known private keys (`actor_key`, from fixed seeds), so
+they can sign offers off-chain (`keys`: address -> key; `domain`: the market's EIP-712 domain); every
+other actor is a plain address. All addresses are the same on every driver and in every process.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from eth_utils import to_checksum_address
+from eth_keys import keys as eth_keys
+from eth_utils import keccak, to_checksum_address
 
 from evm import Chain, Contract
+from gpumarket.signed import Domain
 
 GPUC = 10**18
 USD = 10**6
@@ -26,6 +32,11 @@ VAULT_COMMISSION_BPS = 1_000
 MARKET_ARGS = ["address", "address", "address", "address", "address[4]"]
 PROVIDER_STAKE = 30_000 * GPUC
 RICH = 10**12 * GPUC  # enough of both tokens for any example
+
+
+def actor_key(i: int) -> bytes:
+    """The private key of the `i`-th actor of `System.fresh` (a fixed seed: the same on every run)."""
+    return keccak(b"gpumarket.invariants.actor." + str(i).encode())
 
 
 @dataclass
@@ -49,6 +60,12 @@ class System:
     vault: Contract | None = None  # a ProviderVault run by `operator`, backed by `investors`
     operator: str = ""
     investors: list[str] = None
+    keys: dict = None  # address -> private key: the providers and the vault's operator
+    domain: Domain | None = None  # the market's EIP-712 domain (signed offers)
+    start_time: int = 0  # the chain's time at the snapshot: every example starts there
+    #: Stable names for values that differ between drivers (digests and signatures depend on the chain
+    #: id and on CREATE-made addresses): filled by whoever makes such values, read by the anvil replay.
+    names: dict = None
 
     @property
     def tokens(self) -> list[Contract]:
@@ -69,12 +86,20 @@ class System:
         its anvil chain, which has the same `deploy`/`address`/`fund_eth`/`snapshot` interface)."""
         c = chain if chain is not None else Chain()
         a = iter(range(100))
+        keys: dict[str, bytes] = {}
+
+        def keyed(i: int) -> str:
+            key = actor_key(i)
+            address = eth_keys.PrivateKey(key).public_key.to_checksum_address()
+            keys[address] = key
+            return address
+
         owner, treasury, arbiter, stranger = (c.address(next(a)) for _ in range(4))
-        providers = [c.address(next(a)) for _ in range(N_PROVIDERS)]
+        providers = [keyed(next(a)) for _ in range(N_PROVIDERS)]
         renters = [c.address(next(a)) for _ in range(N_RENTERS)]
         payers = [c.address(next(a)) for _ in range(N_PAYERS)]
         brokers = [c.address(next(a)) for _ in range(N_BROKERS)]
-        operator = c.address(next(a))
+        operator = keyed(next(a))
         investors = [c.address(next(a)) for _ in range(N_INVESTORS)]
         for acct in (owner, treasury, arbiter, stranger, *providers, *renters, *payers, *brokers, operator, *investors):
             c.fund_eth(acct)
@@ -107,8 +132,10 @@ class System:
             gpuc.call(treasury, "transfer", who, RICH)
             gpuc.call(who, "approve", vault.address, MAX)
             vault.call(who, "deposit", amount, who)
+        _, _, _, chain_id, _, _, _ = market.view("eip712Domain")
         s = cls(c, gpuc, usd, registry, market, owner, treasury, arbiter, stranger, providers, renters, payers,
-                brokers, factory=factory, vault=vault, operator=operator, investors=investors)
+                brokers, factory=factory, vault=vault, operator=operator, investors=investors, keys=keys,
+                domain=Domain(chain_id, market.address), start_time=c.time, names={})
         s.base_balances = {(a, t.address): t.one("balanceOf", a) for a in s.everyone for t in (usd, gpuc)}
         s.base = c.snapshot()
         return s

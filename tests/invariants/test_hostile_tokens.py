@@ -106,6 +106,9 @@ class HostileMachine(MarketMachine):
     exit_under_pause = None  # calls the base rental rules above; this machine pauses through `admin`
     # The vault is the settlement machine's (its model assumes tokens that deliver what they say).
     vault_deposit = vault_transfer = vault_harvest = vault_withdraw_income = vault_commission = vault_redeem = None
+    # Signed offers and clusters are the settlement machine's too (they pay in mUSD and GPUC only).
+    signed_offers = sign_offer = fill_signed = cancel_signed = book_cluster = bad_signed = None
+    bad_signed_again = None
 
     def __init__(self):
         super().__init__()

@@ -242,7 +242,11 @@ class VaultRules:
         self._settle(who)
         owed = v.owed.get((who, token), 0) + (v.commission.get(token, 0) if who == v.operator else 0)
         if owed == 0:
+            # The failed withdrawal's own harvest is rolled back with it: the model's harvest above is
+            # made on chain first (anyone may harvest), so that both agree on what was claimed.
+            s.vault.call(s.stranger, "harvest")
             self._expect_revert("VaultNoIncome", {"account": who, "token": token}, s.vault, who, "withdrawIncome", token)
+            self.vault_touched = True
             return
         (got,) = s.vault.call(who, "withdrawIncome", token)
         assert got == owed, f"vault paid {got} of income, model {owed}"
