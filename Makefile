@@ -101,5 +101,9 @@ MUTATION_ARGS ?=
 mutation: setup
 	nice $(ROOT)/.venv/bin/python tools/mutation.py $(MUTATION_ARGS)
 
+# docs/market-page.png: the market page (gpumarket web) over a small demo market, in headless Chromium.
+screenshot: setup browser
+	$(APE) run screenshot --network ethereum:local:foundry
+
 clean:
 	rm -rf .venv .tools .build .ape node_modules contracts/.cache

@@ -119,7 +119,7 @@ function renderChart(data) {
   const palette = ["#2563eb", "#16a34a", "#d97706", "#9333ea", "#dc2626", "#0891b2", "#4d7c0f", "#be185d"];
   const labels = box ? box.regions : [];
   const datasets = box ? box.series.map((s, i) => ({ label: s.gpu_model, data: s.cheapest,
-    backgroundColor: palette[i % palette.length] })) : [];
+    backgroundColor: palette[i % palette.length], skipNull: true })) : [];
   if (!chart) {
     chart = new Chart(document.getElementById("price-chart"), {
       type: "bar",
@@ -178,7 +178,7 @@ function renderProviders(data) {
     el("td", { class: "num" }, `${p.rentals_completed}`),
     el("td", { class: "num" }, `${p.disputes_lost}`),
     el("td", { class: "num" }, amount(p.amount_slashed, 2)),
-    el("td", {}, p.backing
+    el("td", { class: "backing" }, p.backing
       ? el("span", {}, el("span", { class: "badge" }, "vault"), ` ${p.backing.vault}: `, amount(p.backing.shares, 0),
         ` shares, operator `, addr(p.backing.operator), `, ${p.backing.commission_pct}% commission`)
       : "own stake")));
