@@ -14,6 +14,7 @@ export PYTHONDONTWRITEBYTECODE := 1
 UV := $(ROOT)/.tools/bin/uv
 APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
+CHART_JS := src/gpumarket/web_static/vendor/chart.umd.min.js
 
 .PHONY: setup demo test compile clean invariants mutants node bench audit mutation browser screenshot
 
@@ -34,7 +35,6 @@ node_modules/.installed: package.json package-lock.json
 	touch $@
 
 # `gpumarket web` serves Chart.js from the package itself (nothing from a CDN): copied from node_modules.
-CHART_JS := src/gpumarket/web_static/vendor/chart.umd.min.js
 $(CHART_JS): node_modules/.installed
 	mkdir -p $(@D)
 	cp node_modules/chart.js/dist/chart.umd.min.js $@

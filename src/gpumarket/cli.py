@@ -1129,7 +1129,7 @@ def admin_unpause(opts: Options):
 @cli.command("web")
 @common
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--port", type=click.IntRange(0, 0xFFFF), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               envvar="GPUMARKET_INDEX",
               help="The index file [default: <deployments>/<ecosystem>-<network>.index.sqlite; env GPUMARKET_INDEX].")
