@@ -14,10 +14,11 @@ export PYTHONDONTWRITEBYTECODE := 1
 UV := $(ROOT)/.tools/bin/uv
 APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
+CHART_JS := src/gpumarket/web_static/vendor/chart.umd.min.js
 
-.PHONY: setup demo test compile clean invariants mutants node bench bench-cli audit mutation
+.PHONY: setup demo test compile clean invariants mutants node bench bench-cli audit mutation browser screenshot
 
-setup: .venv/.synced node_modules/.installed .build/.compiled
+setup: .venv/.synced node_modules/.installed .build/.compiled $(CHART_JS)
 
 $(UV):
 	$(PY311) -m venv .tools
@@ -32,6 +33,23 @@ $(UV):
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# `gpumarket web` serves Chart.js from the package itself (nothing from a CDN): copied from node_modules.
+$(CHART_JS): node_modules/.installed
+	mkdir -p $(@D)
+	cp node_modules/chart.js/dist/chart.umd.min.js $@
+
+# The browser test (tests/web) drives Debian's headless Chromium with selenium: installed here when it is
+# missing and we are root (CI runs `make test` on a fresh machine as root).
+browser:
+	@if command -v chromium >/dev/null && command -v chromedriver >/dev/null; then :; \
+	elif [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+		echo "installing Debian's chromium and chromium-driver for the browser test"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null; \
+	else \
+		echo "The browser test needs Debian's headless Chromium: run 'apt-get install chromium chromium-driver' as root, then make test again." >&2; \
+		exit 1; \
+	fi
 
 .build/.compiled: .venv/.synced node_modules/.installed ape-config.yaml $(shell find contracts -name '*.sol' -not -path '*/.cache/*') tools/solc/solc.js
 	$(APE) compile --force
@@ -61,7 +79,7 @@ bench-cli: setup
 
 # Both cores (pytest-xdist; each worker runs its own anvil). PYTEST_WORKERS=0 runs in one process.
 PYTEST_WORKERS ?= 2
-test: setup audit
+test: setup audit browser
 	$(ROOT)/.venv/bin/pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 # Security review (SECURITY.md): the contracts compile without a warning and Slither reports nothing
@@ -89,6 +107,10 @@ mutants: setup
 MUTATION_ARGS ?=
 mutation: setup
 	nice $(ROOT)/.venv/bin/python tools/mutation.py $(MUTATION_ARGS)
+
+# docs/market-page.png: the market page (gpumarket web) over a small demo market, in headless Chromium.
+screenshot: setup browser
+	$(APE) run screenshot --network ethereum:local:foundry
 
 clean:
 	rm -rf .venv .tools .build .ape node_modules contracts/.cache

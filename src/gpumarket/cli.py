@@ -1239,6 +1239,37 @@ def admin_unpause(opts: Options):
     run(opts, lambda m: m.admin_pause(False))
 
 
+# ── web ──
+
+
+@cli.command("web")
+@common
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option("--port", type=click.IntRange(0, 0xFFFF), default=8000, show_default=True, help="Port to listen on.")
+@click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              envvar="GPUMARKET_INDEX",
+              help="The index file [default: <deployments>/<ecosystem>-<network>.index.sqlite; env GPUMARKET_INDEX].")
+@click.option("--refresh-seconds", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
+              help="How often the index follows the chain while the page is served.")
+def web_command(opts: Options, host, port, index_path, refresh_seconds):
+    """Serve the read-only live market page from the index (README, Market page)."""
+    from gpumarket.deployment import deployment_path
+    from gpumarket.index import Index
+    from gpumarket.web import create_app, serve
+
+    with connect(opts.network) as provider:
+        record = load_deployment(provider, opts.deployments)
+        eco, net = _names(provider)
+        path = index_path or deployment_path(opts.deployments, eco, net).with_suffix(".index.sqlite")
+        rpc_url = provider.uri
+    idx = Index.open(path, rpc_url, record)  # checks the file is this deployment's, then catches up once
+    try:
+        idx.refresh()
+    finally:
+        idx.close()
+    serve(create_app(path, rpc_url, record, refresh_seconds=refresh_seconds), host, port, say=_say)
+
+
 def main() -> None:  # pragma: no cover - console entry point
     cli()
 

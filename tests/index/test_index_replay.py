@@ -11,6 +11,7 @@ from ape import chain
 from compare import disagreements
 from index_support import abis, open_index, record  # noqa: F401 (fixtures)
 from conftest import DAY, GPUC, HOUR, PRICE_USD, ZERO
+from reverts import raised_by
 
 SEEDS = (1,)  # more seeds: edit here (each ≈ 40 s on two cores)
 
@@ -29,12 +30,11 @@ class Run:
         self.done = {}
 
     def _try(self, name, fn):
-        try:
-            result = fn()
-        except (ape.exceptions.ContractLogicError, ape.exceptions.VirtualMachineError):
+        result = []
+        if raised_by(lambda: result.append(fn())) is not None:  # a revert: the random action is skipped
             return None
         self.done[name] = self.done.get(name, 0) + 1
-        return result
+        return result[0]
 
     def step(self):
         r = self.rng
@@ -74,10 +74,8 @@ class Run:
         funder = self.payer if sponsored else renter
         broker, bps = (self.broker, self.rng.randint(0, 500)) if self.rng.random() < 0.5 else (ZERO, 0)
         token = ape.Contract(o.paymentToken)
-        try:
-            cost = self.m.quote(offer_id, gpus, hours).cost
-        except ape.exceptions.ContractLogicError:
-            cost = None
+        quoted = []
+        cost = None if raised_by(lambda: quoted.append(self.m.quote(offer_id, gpus, hours).cost)) else quoted[0]
         if cost is None:
             return
         self.fund(funder, token, cost)
