@@ -189,6 +189,11 @@ def record_path(directory: Path, ecosystem: str, network: str, url: str) -> Path
     return Path(directory) / record_name(ecosystem, network, url)
 
 
+def default_index_path(opts: Options, conn) -> Path:
+    """The event index of a deployment, beside its record: `<record>.index.sqlite`."""
+    return record_path(opts.deployments, conn.ecosystem, conn.network, conn.url).with_suffix(".index.sqlite")
+
+
 def load_deployment(conn, directory: Path) -> dict[str, Any]:
     """The deployment record of the connected network, checked against the node: its chain, the market's code."""
     from gpumarket.deployment import read_record
@@ -301,8 +306,7 @@ def run(opts: Options, action: Callable[[Any], Any], *, sends: bool = True,
         _ask_each(conn)
     market = Market(record, account, say=_say, connection=conn)
     chosen = os.environ.get("GPUMARKET_INDEX")
-    market.index_path = Path(chosen) if chosen else record_path(
-        opts.deployments, conn.ecosystem, conn.network, conn.url).with_suffix(".index.sqlite")
+    market.index_path = Path(chosen) if chosen else default_index_path(opts, conn)
     market.index_chosen = bool(chosen)
     result = action(market)
     emit(result, opts.as_json, render)
@@ -432,8 +436,7 @@ def index_command(opts: Options, index_path):
 
     conn = open_chain(opts.network)
     record = load_deployment(conn, opts.deployments)
-    path = index_path or record_path(opts.deployments, conn.ecosystem, conn.network, conn.url).with_suffix(
-        ".index.sqlite")
+    path = index_path or default_index_path(opts, conn)
     idx = Index.open(path, conn.url, record)
     try:
         done = idx.refresh()
@@ -1248,20 +1251,18 @@ def admin_unpause(opts: Options):
 @click.option("--port", type=click.IntRange(0, 0xFFFF), default=8000, show_default=True, help="Port to listen on.")
 @click.option("--index", "index_path", type=click.Path(dir_okay=False, path_type=Path), default=None,
               envvar="GPUMARKET_INDEX",
-              help="The index file [default: <deployments>/<ecosystem>-<network>.index.sqlite; env GPUMARKET_INDEX].")
+              help="The index file [default: beside the deployment record, <record>.index.sqlite; env GPUMARKET_INDEX].")
 @click.option("--refresh-seconds", type=click.FloatRange(0.2, 3600), default=2.0, show_default=True,
               help="How often the index follows the chain while the page is served.")
 def web_command(opts: Options, host, port, index_path, refresh_seconds):
     """Serve the read-only live market page from the index (README, Market page)."""
-    from gpumarket.deployment import deployment_path
     from gpumarket.index import Index
     from gpumarket.web import create_app, serve
 
-    with connect(opts.network) as provider:
-        record = load_deployment(provider, opts.deployments)
-        eco, net = _names(provider)
-        path = index_path or deployment_path(opts.deployments, eco, net).with_suffix(".index.sqlite")
-        rpc_url = provider.uri
+    conn = open_chain(opts.network)
+    record = load_deployment(conn, opts.deployments)
+    path = index_path or default_index_path(opts, conn)
+    rpc_url = conn.url
     idx = Index.open(path, rpc_url, record)  # checks the file is this deployment's, then catches up once
     try:
         idx.refresh()
