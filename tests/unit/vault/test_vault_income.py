@@ -47,13 +47,17 @@ def test_harvest__commission_to_the_operator_the_rest_pro_rata(
 
 
 def test_deposit_just_before_a_large_claim__gets_nothing_that_streamed_before_it(
-    vault_offer, vault, market, usd, gpuc, open_rental, renter, provider2, investors, deposit, stranger, time_travel
+    vault_offer, vault, market, usd, gpuc, open_rental, renter, provider2, investors, treasury, stranger, time_travel
 ):
     """Nine hours of a 16-GPU rental have streamed unclaimed when a stranger deposits as much as all the
     investors together: the deposit itself distributes those nine hours to the holders before it."""
     rid, started = _running(vault, market, open_rental, renter, provider2, vault_offer)
-    time_travel.at(started + 9 * HOUR)
-    deposit(stranger, 10_000 * GPUC)
+    amount = 10_000 * GPUC
+    gpuc.transfer(stranger, amount, sender=treasury)
+    gpuc.approve(vault, amount, sender=stranger)
+    time_travel.at(started + 9 * HOUR)  # the deposit itself is mined at exactly nine hours
+    tx = vault.deposit(amount, stranger, sender=stranger)
+    assert tx.timestamp == started + 9 * HOUR
     assert vault.incomeOf(stranger, usd) == 0
     before = {w.address: vault.incomeOf(w, usd) for w in investors}
     streamed_9h, _, _ = split_claim(0, 16 * 1_950_000 * 9, 100, 0)
