@@ -928,5 +928,9 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
 # rental and the invalid signed calls are registered a second time under another name so
 # that they get a fair share of the steps (the admin, offer and stake rules always have something to
 # do; these often find no rental or signed offer in the right state).
-for _name in ("activate", "claim", "stop", "extend", "release", "dispute", "resolve", "bad_signed"):
+for _name in ("activate", "claim", "stop", "extend", "release", "dispute", "resolve", "bad_signed", "vault_redeem"):
     setattr(MarketMachine, f"{_name}_again", getattr(MarketMachine, _name))
+# Disputes and rulings once more: since the signed-offer and cluster rules joined, a dispute of a fully
+# claimed rental ruled at 0 % (a seeded bug hides there) came too rarely in the mutants' step budget.
+for _name in ("dispute", "resolve"):
+    setattr(MarketMachine, f"{_name}_third", getattr(MarketMachine, _name))

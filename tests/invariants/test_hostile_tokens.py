@@ -103,9 +103,11 @@ class HostileMachine(MarketMachine):
     # Run by `act_on_rental` instead (see there): the base machine's rental rules and their aliases.
     activate = claim = claim_many = stop = cancel = release = dispute = resolve = warp = None
     activate_again = claim_again = stop_again = release_again = dispute_again = resolve_again = None
+    dispute_third = resolve_third = None
     exit_under_pause = None  # calls the base rental rules above; this machine pauses through `admin`
     # The vault is the settlement machine's (its model assumes tokens that deliver what they say).
     vault_deposit = vault_transfer = vault_harvest = vault_withdraw_income = vault_commission = vault_redeem = None
+    vault_redeem_again = None
     # Signed offers and clusters are the settlement machine's too (they pay in mUSD and GPUC only).
     signed_offers = sign_offer = fill_signed = cancel_signed = book_cluster = bad_signed = None
     bad_signed_again = None
