@@ -570,8 +570,8 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         r = self._pick(n, ACTIVE, ENDED)
         if r is None or self.now >= r.ends + self.dispute_window:
             return
-        if r.status == ENDED and n // 64 % 3 == 0:
-            # A third of the disputes of an ended rental come after the provider claimed everything
+        if r.status == ENDED and n // 64 % 2 == 0:
+            # Half of the disputes of an ended rental come after the provider claimed everything
             # billed: nothing is frozen, only the collateral and the bond are at stake.
             accrued = accrued_down(r.total, r.started, r.ends, self.now)
             if accrued > r.claimed:
@@ -646,6 +646,10 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             k = n // 64
             share = (BPS, 0, k // 4 % (BPS + 1), BPS)[k % 4]
             slash = 0 if k // 40_004 % 2 else r.collateral * (k // 80_008 % 101) // 100
+            if r.total == r.claimed and k // 160_016 % 2:
+                # Nothing frozen: half of these rulings are the edge where only the bond decides who
+                # lost (a ruling below 100 % without a slash is still a loss).
+                share, slash = k // 320_032 % BPS, 0
             self.s.market.call(self.s.arbiter, "resolveDispute", r.id, share, slash)
             self._resolve_model(r, (r.total - r.claimed) * share // BPS, slash, lost=share < BPS or slash > 0)
             self._count("resolveDispute")
