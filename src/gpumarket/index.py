@@ -31,7 +31,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from gpumarket.connection import _abi_type
 from gpumarket.errors import GpuMarketError, NetworkError
+from gpumarket.offer import discount_for
+from gpumarket.rpc import _checksum
 
 SCHEMA_VERSION = 1
 KEEP_BLOCKS = 256  # recent block hashes kept for reorg detection
@@ -121,13 +124,6 @@ class RpcError(Exception):
 # ───────────────────────────── ABI: topics to events ─────────────────────────────
 
 
-def _abi_type(param: dict) -> str:
-    kind = param["type"]
-    if kind.startswith("tuple"):
-        return "(" + ",".join(_abi_type(c) for c in param.get("components", [])) + ")" + kind[len("tuple"):]
-    return kind
-
-
 @dataclass(frozen=True)
 class EventAbi:
     name: str
@@ -159,12 +155,6 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, int) and not isinstance(value, bool) and abs(value) >= 2**53:
         return str(value)  # exact in JSON
     return value
-
-
-def _checksum(address: str) -> str:
-    from eth_utils import to_checksum_address
-
-    return to_checksum_address(address)
 
 
 def _events_of(abis: dict[str, list[dict]]) -> dict[str, dict[str, EventAbi]]:
@@ -377,9 +367,7 @@ class Index:
     # ── reading ──
 
     def rows(self, sql: str, args: Iterable = ()) -> list[dict[str, Any]]:
-        cur = self.db.execute(sql, tuple(args))
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return rows(self.db, sql, args)
 
     def offers(self, *, gpu_model: str | None = None, region: str | None = None, include_all: bool = False,
                min_gpus: int | None = None, limit: int | None = None, below_id: int | None = None
@@ -414,6 +402,13 @@ class Index:
         self.db.close()
 
 
+def rows(db: sqlite3.Connection, sql: str, args: Iterable = ()) -> list[dict[str, Any]]:
+    """A query's rows as dicts by column name."""
+    cur = db.execute(sql, tuple(args))
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, row)) for row in cur.fetchall()]
+
+
 def first_block(record: dict[str, Any]) -> int:
     """The first block with an event to index: the earliest deployment block the record names (0 for a
     record written before blocks were recorded)."""
@@ -442,17 +437,6 @@ class _Transaction:
 
 
 # ───────────────────────────── The fold: events → entities ─────────────────────────────
-
-
-def discount_bps(tiers: list[tuple[int, int]], gpu_hours: int) -> int:
-    """The volume discount a rental of `gpu_hours` GPU-hours gets (TierMath.discountBpsFor: the last tier
-    reached, in order)."""
-    bps = 0
-    for min_gpu_hours, discount in tiers:
-        if gpu_hours < min_gpu_hours:
-            break
-        bps = discount
-    return bps
 
 
 def unpack_tiers(packed: int) -> list[tuple[int, int]]:
@@ -621,7 +605,7 @@ class _Projector:
             "INSERT INTO rentals VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, '0', ?, ?, 0, 0, ?, ?, ?, 0, '0', NULL, ?)",
             (a["rentalId"], a["offerId"], a["renter"], a["payer"], a["provider"], a["paymentToken"], a["broker"],
              a["brokerBps"], gpus, hours, str(a["deposit"]), str(a["collateral"]), PENDING,
-             ts + self._param("activationWindow"), self._param("protocolFeeBps"), discount_bps(tiers, gpus * hours), ts))
+             ts + self._param("activationWindow"), self._param("protocolFeeBps"), discount_for(tiers, gpus * hours), ts))
         self.db.execute("UPDATE offers SET gpus_in_use = gpus_in_use + ? WHERE id = ?", (gpus, a["offerId"]))
 
     def on_RentalActivated(self, a, *_):

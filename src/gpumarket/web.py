@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 from gpumarket.index import ACTIVE, DISPUTED, ENDED, PENDING, RENTAL_STATUS, ZERO, Index, Rpc
+from gpumarket.index import rows as index_rows
 from gpumarket.units import fmt
 
 STATIC = Path(__file__).parent / "web_static"
@@ -188,9 +189,7 @@ class Reader:
         self.stake_token = stake_token or self._param("stakeToken")
 
     def rows(self, sql: str, args: tuple = ()) -> list[dict[str, Any]]:
-        cur = self.db.execute(sql, args)
-        names = [d[0] for d in cur.description]
-        return [dict(zip(names, row)) for row in cur.fetchall()]
+        return index_rows(self.db, sql, args)
 
     def _param(self, name: str) -> str | None:
         row = self.db.execute("SELECT value FROM params WHERE name = ?", (name,)).fetchone()
