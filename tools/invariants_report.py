@@ -4,14 +4,21 @@
     .venv/bin/python tools/invariants_report.py --steps 50000 --seed 1
 
 Runs `tests/invariants/machine.py:MarketMachine` on the in-process EVM in one process per core,
-each with its own seed, until the requested number of steps has run, then prints: steps per rule,
-the invariants checked, elapsed time, steps per second and the seeds. On a failure it prints the
+each with its own seed, until the requested number of steps has run. On a failure it prints the
 shrunk sequence of rule calls, which is runnable Python, and how to replay it as a pytest test.
+It ends with the tables (tests/invariants/README.md, "Reading the report"): the run (steps, effective
+steps, steps/s, EVM calls/s, depth), the money paths' share of the effective calls, every rule's steps,
+the edges of the rental lifecycle, the vault and the signed offers, the rounding edges, and every
+custom error of the market, the registry, the vault and the factory with how often an invalid call got
+it (or why no caller can). `--json PATH` writes all of it. A triggerable error never hit fails a run
+of at least 1,000,000 steps (`make invariants`), or any run with `--strict-errors`.
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import json
 import multiprocessing as mp
 import os
 import sys
@@ -24,6 +31,58 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT / "tests" / "invariants"), str(ROOT / "tests")]
 
 STEPS_PER_EXAMPLE = 50
+DEEP_STEPS = 1_000_000  # from here on, a triggerable error never hit fails the run
+#: The contracts whose custom errors a caller of this deployment can meet (the tokens' are OpenZeppelin's,
+#: met through the vault's shares, which are in ProviderVault's ABI).
+ERROR_CONTRACTS = ("ComputeMarket", "AdminModule", "BookingModule", "DisputeModule", "OfferModule", "ProviderRegistry",
+                   "ProviderVault", "VaultFactory")
+
+
+def build_errors(build: Path) -> dict[str, str]:
+    """Every custom error of ERROR_CONTRACTS in the build: name -> signature."""
+    types = json.loads(build.read_text())["contractTypes"]
+    out = {}
+    for c in ERROR_CONTRACTS:
+        for e in types[c]["abi"]:
+            if e["type"] == "error":
+                out[e["name"]] = f"{e['name']}({','.join(i['type'] for i in e.get('inputs', []))})"
+    return dict(sorted(out.items()))
+
+
+def errors_table(counter: Counter, unreachable: dict[str, str], build: Path) -> dict[str, dict]:
+    """Per error: how often an invalid call got it (`bad:[label:]Name` counters), or why it is unreachable."""
+    hits = Counter()
+    for k, v in counter.items():
+        if k.startswith("bad:"):
+            hits[k.rsplit(":", 1)[1]] += v
+    return {name: {"signature": sig, "hits": hits[name], "unreachable": unreachable.get(name)}
+            for name, sig in build_errors(build).items()}
+
+
+def print_tables(s: dict, errors: dict) -> list[str]:
+    """The report's closing tables; returns the triggerable errors never hit."""
+    print(f"\n== money paths: {s['money_pct']:.1f} % of {s['calls']:,} effective calls ==")
+    for k, v in s["money_paths"].items():
+        print(f"  {k:34s} {v['calls']:>10,}  {v['pct']:5.1f} %")
+    print(f"\n== rules: steps, effective steps, share of the effective steps ==")
+    for k, v in sorted(s["rules"].items(), key=lambda kv: -kv[1]["effective"]):
+        print(f"  {k:34s} {v['steps']:>10,} {v['effective']:>10,}  {v['pct_of_effective']:5.1f} %")
+    for table, edges in s["edges"].items():
+        print(f"\n== edges: {table} ==")
+        for e, v in edges.items():
+            print(f"  {e:70s} {v:>10,}")
+    print(f"\n== rental depth ==\n  claims per activated rental          {s['claims_per_activated_rental']:.2f}"
+          f"\n  activated rentals extended           {s['extended_pct']:.1f} %")
+    print("\n== rounding edges ==")
+    for e, v in s["rounding"].items():
+        print(f"  {e:70s} {v:>10,}")
+    missed = [n for n, e in errors.items() if not e["hits"] and not e["unreachable"]]
+    print(f"\n== custom errors: {sum(1 for e in errors.values() if e['hits'])} hit, "
+          f"{sum(1 for e in errors.values() if e['unreachable'])} unreachable, {len(missed)} triggerable and NOT hit ==")
+    for n, e in errors.items():
+        what = f"{e['hits']:>10,}" if e["hits"] or not e["unreachable"] else "unreachable: " + e["unreachable"]
+        print(f"  {e['signature'][:70]:70s} {what}{'   <-- NOT HIT' if n in missed else ''}")
+    return missed
 
 
 def _worker(args):
@@ -59,6 +118,9 @@ def main() -> int:
     ap.add_argument("--workers", type=int, default=os.cpu_count() or 2)
     ap.add_argument("--seed", type=int, default=int(time.time()) % 100_000)
     ap.add_argument("--chunk", type=int, default=100, help="examples per seeded hypothesis run")
+    ap.add_argument("--json", type=Path, help="write the report, machine-readable, to this file")
+    ap.add_argument("--strict-errors", action="store_true",
+                    help=f"fail if a triggerable error was never hit (always from {DEEP_STEPS:,} steps on)")
     a = ap.parse_args()
 
     print(f"settlement invariants: at least {a.steps:,} stateful steps ({STEPS_PER_EXAMPLE} per example), seeded runs "
@@ -87,22 +149,25 @@ def main() -> int:
     steps = total["steps"] - total["examples"]  # check_invariants also runs once before the first step
     effective = sum(v for k, v in total.items() if k not in ("steps", "examples"))
 
+    import machine  # the counters' names (MONEY_PATHS, EDGES, ROUNDING) and the unreachable errors
+    from evm import BUILD
+
+    s = machine.summary(total)
+    errors = errors_table(total, machine.UNREACHABLE_ERRORS, BUILD)
     print("\n== report ==")
-    print(f"elapsed            {elapsed:,.1f} s")
-    print(f"examples           {total['examples']:,}")
-    print(f"stateful steps     {steps:,}  ({steps / elapsed:,.0f} steps/s on {a.workers} workers)")
-    print(f"effective steps    {effective:,}  (rule calls that did something; the rest found nothing to do)")
+    print(f"elapsed            {elapsed:,.1f} s on {a.workers} workers ({os.cpu_count()} cores)")
+    print(f"examples           {total['examples']:,}  (depth: {steps / max(total['examples'], 1):.1f} steps per example)")
+    print(f"stateful steps     {steps:,}  ({steps / elapsed:,.0f} steps/s)")
+    print(f"effective steps    {s['effective_steps']:,}  ({s['effective_pct']:.1f} %: a call went as predicted, "
+          f"valid or an invalid one that reverted as predicted)")
+    print(f"effective calls    {s['calls']:,}  (money paths {s['money_pct']:.1f} %)")
     print(f"EVM calls          {calls:,}  ({calls / elapsed:,.0f}/s)")
-    print(f"invariants checked {total['steps']:,} times each (inv1_solvency, inv2_3_4_touched_rental, inv5_stake, "
-          f"inv6_capacity) + a full sweep at the end of each example")
+    print(f"invariants checked {total['steps']:,} times each + a full sweep at the end of each example")
     print(f"seeds              {a.seed}..{last_seed}")
-    print("\nsteps per rule (effective calls):")
-    for k, v in sorted(total.items(), key=lambda kv: -kv[1]):
-        if k not in ("steps", "examples"):
-            print(f"  {k:32s} {v:>10,}")
     if failures:
         f = failures[0]
         print(f"\n== FAILURE (seed {f['seed']}) ==\n{f['error']}")
+        print_tables(s, errors)
         print("To replay: the 'state = MarketMachine()' lines above are runnable Python. Paste them into a test:\n"
               "    from machine import MarketMachine\n"
               "    def test_replay():\n"
@@ -114,6 +179,19 @@ def main() -> int:
               f"--steps {a.chunk * STEPS_PER_EXAMPLE} --workers 1")
         return 1
     print("\nall invariants held")
+    missed = print_tables(s, errors)
+    if a.json:
+        a.json.write_text(json.dumps(dict(
+            date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"), nproc=os.cpu_count(),
+            workers=a.workers, seeds=[a.seed, last_seed], elapsed_s=round(elapsed, 1), steps_per_s=round(steps / elapsed),
+            evm_calls=calls, evm_calls_per_s=round(calls / elapsed),
+            depth=steps / max(total["examples"], 1), **s, errors=errors, errors_missed=missed), indent=1))
+        print(f"\nwrote {a.json}")
+    if missed and (a.strict_errors or a.steps >= DEEP_STEPS):
+        print(f"\nFAILED: {len(missed)} triggerable custom errors were never hit: {', '.join(missed)}")
+        return 1
+    if missed:
+        print(f"\nWARNING: {len(missed)} triggerable custom errors were never hit: {', '.join(missed)}")
     return 0
 
 

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field, replace
 
 from eth_abi import encode
 from hypothesis import strategies as st
-from hypothesis.stateful import initialize, invariant, precondition, rule
+from hypothesis.stateful import invariant, precondition, rule
 
 from gpumarket.signed import Domain, SignedOffer, digest, sign_digest
 from rental_model import BPS, ceil_div
@@ -187,25 +187,13 @@ class SignedRules:
 
     # ── rules ──
 
-    @initialize()
-    def signed_offers(self):
-        """Every example starts with four signed offers published (none filled yet)."""
+    def _signed_start(self) -> None:
+        """Every example starts with five signed offers published (none filled yet): run by the machine's
+        initializer."""
         for si, j in STARTING_OFFERS:
             self._publish(self.cat[si][j])
 
-    @rule(n=N)
-    def sign_offer(self, n):
-        """A provider, or the vault's operator for the vault, signs an offer of its catalog and publishes
-        it: the ghost learns its terms; nothing happens on chain until it is filled."""
-        n = self._n(n)
-        self._touch()
-        e = self.cat[n % 4][n // 4 % CATALOG]
-        if len(self.sg) >= PUBLISHED_MAX or e.label in self.published:
-            return
-        self._publish(e)
-        self._count("signOffer")
-
-    def _publish(self, e: Entry) -> None:
+    def _publish(self, e: Entry) -> SignedG:
         from machine import OfferG  # the record's model (machine.py imports this module)
 
         o = e.offer
@@ -216,22 +204,32 @@ class SignedRules:
         record.signed = sg
         self.sg.append(sg)
         self.published.add(e.label)
+        self._edge("published")
+        return sg
 
     @precondition(lambda self: self.sg)
     @rule(n=N)
     def fill_signed(self, n):
         """Anyone fills a published signed offer for a renter: the first fill records it, later fills
-        (sometimes with no signature at all: it is not checked again) share its capacity."""
+        (sometimes with no signature at all: it is not checked again) share its capacity. A third of the
+        time (while fewer than PUBLISHED_MAX are) a provider first signs and publishes one more offer of
+        its catalog (nothing on chain), which is filled."""
         d = _Draw(self._n(n))
+        self._unpause()
         if self.paused or len(self.g.rentals) >= 24:
             return
-        pool = [sg for sg in self.sg if self._fillable(sg) and self._available(sg.o) > 0]
+        fresh = [e for entries in self.cat for e in entries if e.label not in self.published
+                 and self.now <= e.offer.expiry and e.offer.nonce >= self.floor[e.offer.provider]
+                 and self._active_provider(e.offer.provider)] if len(self.sg) < PUBLISHED_MAX and d(3) == 0 else []
+        pool = [self._publish(fresh[d(len(fresh))])] if fresh else \
+            [sg for sg in self.sg if self._fillable(sg) and self._available(sg.o) > 0]
         if not pool:
             return
         sg = pool[d(len(pool))]
         o, terms = sg.o, sg.entry.offer
         if d(8) == 0 and 0 < terms.expiry - self.now <= 2 * DAY:
             self.s.chain.set_time(terms.expiry)  # its last second
+            self._edge("fill in its expiry second")
         renter, payer, broker, bps = self._parties(d(27 * 1001), o.max_broker_bps, self._renter_for(o, d))
         gpus = min(d(8) + 1, self._available(o))
         hours = o.min_hours + d(o.max_hours - o.min_hours + 1)
@@ -264,6 +262,7 @@ class SignedRules:
                 return
             sg = live[n // 3 % len(live)]
             self._provider_call(sg.o.provider, "cancelSignedOffer", sg.entry.args)
+            self._edge("cancelled after a fill (record closed)" if sg.o.id else "cancelled before a fill")
             sg.cancelled = True
             if sg.o.id:
                 sg.o.status = CLOSED_OFFER
@@ -361,6 +360,7 @@ class SignedRules:
             self._book_open(r)
             self.touched_cluster.append(r)
         self._count(f"bookCluster:{len(c['parts'])}+{len(c['signed'])}")
+        self._edge("cluster booked")
 
     # ── invalid calls ──
 
@@ -389,6 +389,8 @@ class SignedRules:
         """The call must revert with `name(inputs)` and leave no trace: all or nothing."""
         before = self._trace(signed)
         self._expect_revert(name, inputs, contract, caller, fn, *args, label="cluster:" if fn == "bookCluster" else "")
+        if fn == "bookCluster":
+            self._edge("cluster failed (nothing stays)")
         after = self._trace(signed)
         labels = ("balances", "GPUs in use", "signed offers' states", "locked stake", "next rental id",
                   "next signed offer record")

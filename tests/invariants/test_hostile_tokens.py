@@ -40,7 +40,7 @@ from hypothesis import HealthCheck, note, settings
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 
 from evm import Contract
-from machine import ACTIVE, BPS, DISPUTED, ENDED, PENDING, HOUR, TERMINAL, MarketMachine, N, OfferG
+from machine import ACTIVE, ALIASES, BPS, DISPUTED, ENDED, PENDING, HOUR, TERMINAL, MarketMachine, N, OfferG
 from reverts import reverts
 from system import MAX, RICH, ZERO, System
 
@@ -102,15 +102,12 @@ class HostileMachine(MarketMachine):
     stake_ops = offer_ops = bad_call = withdraw = None
     # Run by `act_on_rental` instead (see there): the base machine's rental rules and their aliases.
     activate = claim = claim_many = stop = cancel = release = dispute = resolve = warp = None
-    activate_again = claim_again = stop_again = release_again = dispute_again = resolve_again = None
-    dispute_third = resolve_third = None
     exit_under_pause = None  # calls the base rental rules above; this machine pauses through `admin`
     # The vault is the settlement machine's (its model assumes tokens that deliver what they say).
     vault_deposit = vault_transfer = vault_harvest = vault_withdraw_income = vault_commission = vault_redeem = None
-    vault_redeem_again = None
     # Signed offers and clusters are the settlement machine's too (they pay in mUSD and GPUC only).
-    signed_offers = sign_offer = fill_signed = cancel_signed = book_cluster = bad_signed = None
-    bad_signed_again = None
+    fill_signed = cancel_signed = book_cluster = bad_signed = None
+    PREPARE = False  # the base rules act on the rentals there are (this machine's own rule opens them)
 
     def __init__(self):
         super().__init__()
@@ -551,6 +548,10 @@ class HostileMachine(MarketMachine):
                 assert held == escrow, f"inv1 solvency (hostile token {self.sym[t]}) after the sweep: holds {held}, escrow {escrow}"
         finally:
             super().teardown()
+
+
+for _alias in ALIASES:  # the base machine's weighted aliases of the rules above
+    setattr(HostileMachine, _alias, None)
 
 
 _STEPS = int(os.environ.get("HOSTILE_STEPS", 50))

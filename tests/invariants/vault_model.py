@@ -106,6 +106,8 @@ class VaultRules:
     def _apply_commission(self) -> None:
         v = self.v
         if v.pending and self.now >= v.pending[1]:
+            if v.pending[0] > v.bps:
+                self._edge("commission rise applied")
             v.bps, v.pending = v.pending[0], None
 
     def _settle(self, account: str) -> None:
@@ -235,9 +237,8 @@ class VaultRules:
         n = self._n(n)
         s, v = self.s, self.v
         who = (*s.investors, s.operator)[n % 4]
-        if not v.tokens:
-            return
-        token = v.tokens[n // 4 % len(v.tokens)]
+        tokens = v.tokens or [s.usd.address]  # no income token yet: nothing to withdraw (VaultNoIncome)
+        token = tokens[n // 4 % len(tokens)]
         self._harvest()
         self._settle(who)
         owed = v.owed.get((who, token), 0) + (v.commission.get(token, 0) if who == v.operator else 0)
@@ -270,6 +271,7 @@ class VaultRules:
         self._harvest()
         s.vault.call(s.operator, "proposeCommission", bps)
         v.pending = (bps, self.now if bps <= v.bps else self.now + 2 * WEEK)
+        self._edge("commission cut (at once)" if bps <= v.bps else "commission rise scheduled")
         self._apply_commission()
         self.vault_touched = True
         self._count("vault.proposeCommission")
@@ -281,7 +283,7 @@ class VaultRules:
         s, v = self.s, self.v
         # The step that applies now: a finish as soon as a batch is unbonding (with undistributed income
         # it must not share with the batch's escrowed shares), a start as soon as one is queued.
-        steps = [0]
+        steps = [0, 0]  # (two requests to one batch now and then: its claims round down)
         if v.unbonding:
             steps += [2, 2]
         elif v.batches.get(v.queued, [0])[0]:
@@ -358,6 +360,7 @@ class VaultRules:
             owner, receiver, shares, batch, _ = v.requests[rid]
             b = v.batches[batch]
             expect = b[1] * shares // b[0]
+            self._round("redemption claim rounded down", b[1] * shares % b[0] != 0)
             (got,) = s.vault.call(s.stranger, "claimRedemption", rid)
             assert got == expect, f"vault redemption {rid} paid {got}, model {expect}"
             v.requests[rid][4] = True
