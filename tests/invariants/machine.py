@@ -304,7 +304,9 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         self.step_no += 1
         if self.rule_name is None:  # the rule's own draw (a rule another one runs keeps the step's name)
             self.rule_name = sys._getframe(1).f_code.co_name
-        return _mix(n, self.step_no)
+        # The chain's clock joins the step number: hypothesis often draws the same few values at the same
+        # step of similar examples, and the clock (a function of the steps so far) tells them apart.
+        return _mix(n ^ self.now << 32, self.step_no)
 
     def check_invariants(self, settings, output, runtimes):
         # Hypothesis checks the invariants once per step (and once at the start): the step's accounting.
@@ -432,13 +434,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             self._move(p, self.s.gpuc.address, -amount * GPUC)
             self._count("stake")
         elif op == 1:
-            amount = self._free(p) * (amount % 100 + 1) // 100
-            if amount == 0:
-                return
-            reg.call(p, "requestUnbond", amount)
-            self.g.unbonding[p] += amount
-            self.g.ready_at[p] = self.now + 7 * 86_400
-            self._count("requestUnbond")
+            self._unbond(p, max(1, self._free(p) * (amount % 100 + 1) // 100))
         elif op == 2:
             if self.g.unbonding[p] == 0:
                 return
@@ -455,6 +451,13 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             self._move(p, self.s.gpuc.address, amount)
             self._count("withdrawUnbonded")
         self._touch(p=p)
+
+    def _unbond(self, p: str, amount: int) -> None:
+        """Provider `p` requests an unbond of `amount` (≤ its free stake: a valid call)."""
+        self.s.registry.call(p, "requestUnbond", amount)
+        self.g.unbonding[p] += amount
+        self.g.ready_at[p] = self.now + 7 * 86_400
+        self._count("requestUnbond")
 
     # ───────────────────────────── offers ─────────────────────────────
 
@@ -683,8 +686,10 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         self._count("activate")
 
     @rule(n=N)
-    def claim(self, n):
-        """Anyone claims for the provider (time first moves to where something accrues, if nothing has)."""
+    def accrue_and_claim(self, n):
+        """Anyone claims for the provider (time first moves to where something accrues, if nothing has).
+        Named so that it sorts first among the rules: hypothesis pads examples (and its simplest draws)
+        with the first rule in sort order, and this one always claims something."""
         n = self._n(n)
         r = self._claimable(n)
         if r is None:
@@ -697,6 +702,8 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         self._pay(r.offer.token, r.offer.provider, net)
         self._touch(r)
         self._count("claim")
+
+    claim = accrue_and_claim  # (registered once more under this name: see WEIGHTS)
 
     @rule(n=N)
     def claim_many(self, n):
@@ -1100,7 +1107,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
     #: `bad_call`'s kinds (see `_bad`): wrong roles (0–4), a terminal rental (5), a slash above the
     #: collateral (6), and the rest of the errors a caller can trigger on the market, the registry, the
     #: vault and the factory (7–). README: the error table; `UNREACHABLE_ERRORS`: those no caller can.
-    BAD_KINDS = 40
+    BAD_KINDS = 41
 
     @rule(n=N)
     def bad_call(self, n):
@@ -1128,7 +1135,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
                          [("stopRental", r.id), ("dispute", r.id, b"\0" * 32), ("extend", r.id, 1)][k // 256 % 3])
             return ("MarketNotRenter", {"rentalId": r.id, "caller": caller}, m, caller, fn, *args)
         if kind == 1:  # 8: only the provider activates
-            r = self._pick(k, PENDING)
+            r = self._pick(k, PENDING) or self._open(k)
             return r and ("MarketNotProvider", {"rentalId": r.id, "caller": r.renter}, m, r.renter, "activate", r.id)
         if kind == 2:  # 8: only the arbiter resolves
             r = self._pick(k, DISPUTED)
@@ -1171,12 +1178,16 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             if r is None:
                 return None
             t = {"rentalId": r.id, "timeoutAt": r.timeout_at}
+            if k // 64 % 3 == 0:
+                self.s.chain.set_time(max(self.now, r.timeout_at))
             if self.now >= r.timeout_at:
                 return ("MarketArbitrationTimedOut", t, m, s.arbiter, "resolveDispute", r.id, BPS, 0)
             return ("MarketArbitrationPending", t, m, s.stranger, "applyDefaultRuling", r.id)
         if kind == 8:  # activation after the deadline (time moves past it)
-            r = self._pick(k, *[PENDING] * (k % 4 == 0))  # now and then: it expires every Pending rental
-            if r is None or r.offer.provider == self.v.address:
+            pool = [r for r in self.g.rentals if r.status == PENDING and r.offer.provider != self.v.address
+                    and (self.now > r.deadline or k % 4 == 0)]  # now and then time moves: every Pending one expires
+            r = pool[k // 4 % len(pool)] if pool else None
+            if r is None:
                 return None
             self.s.chain.set_time(max(self.now, r.deadline + 1))
             return ("MarketActivationExpired", {"rentalId": r.id, "activationDeadline": r.deadline}, m,
@@ -1188,7 +1199,11 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             return r and ("MarketNothingToClaim", {"rentalId": r.id}, m, s.stranger, "claim", r.id)
         if kind == 10:  # stop or extend an Active rental past its end
             pool = [r for r in self.g.rentals if r.status == ACTIVE and self.now >= r.ends]
-            r = pool[k % len(pool)] if pool else None
+            if not pool and k % 4 == 0:  # time moves to the end of a running rental
+                pool = [r for r in self.g.rentals if r.status == ACTIVE]
+                if pool:
+                    self.s.chain.set_time(max(self.now, pool[k // 4 % len(pool)].ends))
+            r = pool[k // 4 % len(pool)] if pool else None
             return r and ("MarketRentalEnded", {"rentalId": r.id, "endsAt": r.ends}, m, r.renter, "stopRental", r.id)
         if kind == 11:  # extend a rental someone else pays for, or by hours beyond the offer's bounds
             if self.paused:
@@ -1206,6 +1221,12 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
                     "extend", r.id, hours)
         if kind == 12:  # a dispute after the window, or of a rental that did not run
             pool = [r for r in self.g.rentals if r.status in (ACTIVE, ENDED) and self.now >= r.ends + self.dispute_window]
+            if not pool and k % 4 == 0:  # time moves past the window of the rental that closes first
+                closing = [r for r in self.g.rentals if r.status in (ACTIVE, ENDED)]
+                if closing:
+                    r = min(closing, key=lambda r: r.ends)
+                    self.s.chain.set_time(r.ends + self.dispute_window)
+                    pool = [r]
             if pool:
                 r = pool[k % len(pool)]
                 return ("MarketDisputeWindowClosed", {"rentalId": r.id, "closedAt": r.ends + self.dispute_window}, m,
@@ -1219,12 +1240,17 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
                           "applyDefaultRuling", r.id)
         if 14 <= kind <= 21:  # opens that the offer's terms refuse
             return None if self.paused else self._bad_open(kind, k)
-        if kind == 22:  # the pause: an open under it, a pause twice, an unpause of a running market
+        if kind == 22:  # the pause: an open under it, a pause twice (the owner pauses first), an unpause of a
+            # running market; the pause stays until a rule needs the market running
             o = self.g.offers[k % len(self.g.offers)]
-            if self.paused:
-                return [("EnforcedPause", {}, m, s.renters[0], "openRental", o.id, 1, 1, o.price, ZERO, 0),
-                        ("EnforcedPause", {}, m, s.owner, "pause")][k // 8 % 2]
-            return ("ExpectedPause", {}, m, s.owner, "unpause")
+            if not self.paused and k // 8 % 3 == 0:
+                return ("ExpectedPause", {}, m, s.owner, "unpause")
+            if not self.paused:
+                m.call(s.owner, "pause")
+                self.paused = True
+                self._count("pause/unpause")
+            return [("EnforcedPause", {}, m, s.renters[0], "openRental", o.id, 1, 1, o.price, ZERO, 0),
+                    ("EnforcedPause", {}, m, s.owner, "pause")][k // 8 % 2]
         if kind == 23:  # the owner's bounds
             fn, value, lo, hi = [("setProtocolFee", 1001, 0, 1000), ("setStakePerGpu", 10**24 + 1, 0, 10**24),
                                  ("setDisputeWindow", HOUR - 1, HOUR, 30 * 86_400),
@@ -1315,12 +1341,15 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         if kind == 27:  # someone else's offer
             caller = next(x for x in (*s.providers, s.stranger) if x != o.provider and x != self._signer(o.provider))
             return ("MarketNotOfferProvider", {"offerId": o.id, "caller": caller}, m, caller, "pauseOffer", o.id)
-        signer = self._signer(o.provider)
-        call = (lambda name, inputs, fn, *args: (name, inputs, m, o.provider, fn, *args)) \
-            if o.provider != self.v.address else \
-            (lambda name, inputs, fn, *args: (name, inputs, s.vault, signer, "callMarket",
-                                              self._market_calldata(fn, *args)))
+
+        def call(name, inputs, fn, *args):  # by the offer's provider (the vault's: through its operator)
+            if o.provider != self.v.address:
+                return (name, inputs, m, o.provider, fn, *args)
+            return (name, inputs, s.vault, s.operator, "callMarket", self._market_calldata(fn, *args))
         if kind == 28:  # a closed offer cannot change; an Active one cannot resume
+            closed = [x for x in self.g.offers if x.status == 3]
+            if closed and k // 8 % 2:
+                o = closed[k // 16 % len(closed)]
             if o.status == 3:
                 return call("MarketOfferClosed", {"offerId": o.id}, "resumeOffer", o.id)
             if o.status == 1:
@@ -1346,6 +1375,8 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             return ("RegistryInsufficientFreeStake", {"provider": p, "free": free, "needed": free + 1 + k // 3 % GPUC},
                     reg, p, "requestUnbond", free + 1 + k // 3 % GPUC)
         if kind == 32:
+            if not self.g.unbonding[p] and self._free(p) and k // 6 % 2:  # the provider requests an unbond first
+                self._unbond(p, 1 + k // 12 % self._free(p))
             if self.g.unbonding[p]:
                 if self.now >= self.g.ready_at[p]:
                     return None
@@ -1357,7 +1388,13 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             return None
         pool = [o for o in self.g.offers if o.status == 1 and o.offered > o.in_use and o.provider != self.v.address
                 and (not self._active_provider(o.provider) or self._free(o.provider) < self.stake_per_gpu)]
-        if not pool:
+        if not pool and k // 3 % 8 == 0:  # a provider of an offer unbonds all its free stake first
+            pool = [o for o in self.g.offers if o.status == 1 and o.offered > o.in_use and self._free(o.provider)
+                    and o.provider != self.v.address]
+            if pool:
+                self._unbond(pool[k % len(pool)].provider, self._free(pool[k % len(pool)].provider))
+        if not pool or not (not self._active_provider(pool[k % len(pool)].provider)
+                            or self._free(pool[k % len(pool)].provider) < self.stake_per_gpu):
             return None
         o = pool[k % len(pool)]
         p = o.provider
@@ -1415,6 +1452,16 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
                     ("ERC20InvalidSpender", {"spender": ZERO}, vault, who, "approve", ZERO, 1)][k // 3 % 5]
         if kind == 38:  # redemption is asynchronous only
             return ("VaultRedeemIsAsync", {}, vault, who, ("redeem", "withdraw")[k // 3 % 2], 1, who, who)
+        if kind == 40:  # a batch worth more than the vault's free stake waits (now and then: every backer
+            # requests the redemption of all its shares first, which drains the vault once it goes through)
+            if v.unbonding or k % 16 or not self.g.locked[v.address]:
+                return None
+            for backer in s.investors:
+                if v.shares.get(backer, 0):
+                    self._request_redeem(backer, v.shares[backer])
+            needed, free = self._assets_for(v.batches[v.queued][0]), self._free(v.address)
+            return ("VaultRedemptionWaitsForCollateral", {"needed": needed, "free": free}, vault, s.stranger,
+                    "startBatch") if needed > free else None
         # 39: one vault per operator
         return ("VaultFactoryOperatorHasVault", {"operator": s.operator, "vault": v.address}, s.factory, s.operator,
                 "create", 0, "Vault", "V", "ipfs://vault")
@@ -1535,8 +1582,8 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
 # Every rule finds or prepares something to do (see the rental rules), so the weights are the shares.
 # The aliases are `<rule>_2`, `<rule>_3`, …; hypothesis prints the rule's own name in a shrunk example.
 WEIGHTS = {
-    "claim": 12, "claim_many": 4, "extend": 3, "resolve": 3, "vault_redeem": 3, "bad_call": 3, "open_rental": 2, "fill_signed": 2, "book_cluster": 2, "stop": 2, "dispute": 2, "cancel": 2, "release": 2,
-    "withdraw": 2, "bad_signed": 2,
+    "accrue_and_claim": 11, "claim_many": 4, "extend": 3, "resolve": 3, "vault_redeem": 3, "bad_call": 3, "open_rental": 2, "fill_signed": 2, "book_cluster": 2, "stop": 2, "dispute": 2, "cancel": 2, "release": 2,
+    "withdraw": 3, "bad_signed": 2,
 }
 ALIASES = [f"{name}_{i}" for name, w in WEIGHTS.items() for i in range(2, w + 1)]
 for _alias in ALIASES:

@@ -101,7 +101,7 @@ class HostileMachine(MarketMachine):
     # operations, offer updates, the wrong-role calls, and the mUSD/GPUC withdrawals.
     stake_ops = offer_ops = bad_call = withdraw = None
     # Run by `act_on_rental` instead (see there): the base machine's rental rules and their aliases.
-    activate = claim = claim_many = stop = cancel = release = dispute = resolve = warp = None
+    activate = claim = accrue_and_claim = claim_many = stop = cancel = release = dispute = resolve = warp = None
     exit_under_pause = None  # calls the base rental rules above; this machine pauses through `admin`
     # The vault is the settlement machine's (its model assumes tokens that deliver what they say).
     vault_deposit = vault_transfer = vault_harvest = vault_withdraw_income = vault_commission = vault_redeem = None

@@ -297,15 +297,7 @@ class VaultRules:
             have = v.shares.get(who, 0)
             if have == 0:
                 return
-            shares = have * (n // 12 % 100 + 1) // 100
-            (rid,) = s.vault.call(who, "requestRedeem", shares, who)
-            assert rid == v.next_request
-            self._move_shares(who, v.address, shares)
-            v.escrowed += shares
-            v.batches.setdefault(v.queued, [0, 0, 0, False])[0] += shares
-            v.requests[rid] = [who, who, shares, v.queued, False]
-            v.next_request += 1
-            self._count("vault.requestRedeem")
+            self._request_redeem(who, have * (n // 12 % 100 + 1) // 100)
         elif step == 1:
             b = v.batches.get(v.queued)
             if v.unbonding or b is None or b[0] == 0:
@@ -368,6 +360,19 @@ class VaultRules:
             self._move(v.address, s.gpuc.address, -expect)
             self._move(receiver, s.gpuc.address, expect)
             self._count("vault.claimRedemption")
+        self.vault_touched = True
+
+    def _request_redeem(self, who: str, shares: int) -> None:
+        """Backer `who` requests the redemption of `shares` (≤ its balance, > 0: a valid call)."""
+        s, v = self.s, self.v
+        (rid,) = s.vault.call(who, "requestRedeem", shares, who)
+        assert rid == v.next_request
+        self._move_shares(who, v.address, shares)
+        v.escrowed += shares
+        v.batches.setdefault(v.queued, [0, 0, 0, False])[0] += shares
+        v.requests[rid] = [who, who, shares, v.queued, False]
+        v.next_request += 1
+        self._count("vault.requestRedeem")
         self.vault_touched = True
 
     # ── invariants ──
