@@ -514,6 +514,8 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         is paused, resumed or closed (its terms are fixed: `bad_signed` tries to update one)."""
         n = self._n(n)
         offers = [o for o in (self.g.records if self.g.records and n >> 40 & 1 else self.g.offers) if o.status != 3]
+        paused = [o for o in offers if o.status == 2]
+        offers = paused if paused and n >> 41 & 1 else offers  # half the time a paused one, if any (it resumes)
         if not offers:
             return
         o = offers[n % len(offers)]
@@ -881,6 +883,13 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
 
     def _dispute(self, n: int) -> RentalG | None:
         pool = [r for r in self.g.rentals if r.status in (ACTIVE, ENDED) and self.now < r.ends + self.dispute_window]
+        if n // 128 % 4 == 0:  # a quarter: an Active rental past its end (time moves to the first end if need be)
+            late = [r for r in pool if r.status == ACTIVE and self.now >= r.ends]
+            running = [r for r in pool if r.status == ACTIVE]
+            if not late and running:
+                late = [min(running, key=lambda r: r.ends)]
+                self.s.chain.set_time(max(self.now, late[0].ends))
+            pool = late or pool
         r = pool[n % len(pool)] if pool else self._running(n)
         if r is None:
             return None
@@ -1454,9 +1463,9 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             return ("VaultRedeemIsAsync", {}, vault, who, ("redeem", "withdraw")[k // 3 % 2], 1, who, who)
         if kind == 40:  # a batch worth more than the vault's free stake waits (now and then: every backer
             # requests the redemption of all its shares first, which drains the vault once it goes through)
-            if v.unbonding or k % 16 or not self.g.locked[v.address]:
+            if v.unbonding or k % 4 or not self.g.locked[v.address]:
                 return None
-            for backer in s.investors:
+            for backer in (*s.investors, s.operator):
                 if v.shares.get(backer, 0):
                     self._request_redeem(backer, v.shares[backer])
             needed, free = self._assets_for(v.batches[v.queued][0]), self._free(v.address)
@@ -1582,8 +1591,9 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
 # Every rule finds or prepares something to do (see the rental rules), so the weights are the shares.
 # The aliases are `<rule>_2`, `<rule>_3`, …; hypothesis prints the rule's own name in a shrunk example.
 WEIGHTS = {
-    "accrue_and_claim": 11, "claim_many": 4, "extend": 3, "resolve": 3, "vault_redeem": 3, "bad_call": 3, "open_rental": 2, "fill_signed": 2, "book_cluster": 2, "stop": 2, "dispute": 2, "cancel": 2, "release": 2,
-    "withdraw": 3, "bad_signed": 2,
+    "accrue_and_claim": 14, "claim_many": 4, "extend": 3, "resolve": 3, "vault_redeem": 3, "bad_call": 3, "stop": 3,
+    "release": 3, "fill_signed": 3, "book_cluster": 3, "withdraw": 3, "open_rental": 2, "dispute": 2, "cancel": 2,
+    "bad_signed": 2,
 }
 ALIASES = [f"{name}_{i}" for name, w in WEIGHTS.items() for i in range(2, w + 1)]
 for _alias in ALIASES:

@@ -227,7 +227,7 @@ class SignedRules:
             return
         sg = pool[d(len(pool))]
         o, terms = sg.o, sg.entry.offer
-        if d(8) == 0 and 0 < terms.expiry - self.now <= 2 * DAY:
+        if d(4) == 0 and 0 < terms.expiry - self.now <= 2 * DAY:
             self.s.chain.set_time(terms.expiry)  # its last second
             self._edge("fill in its expiry second")
         renter, payer, broker, bps = self._parties(d(27 * 1001), o.max_broker_bps, self._renter_for(o, d))
