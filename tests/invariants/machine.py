@@ -293,6 +293,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         self._vault_init()
         self._signed_init()
         self.step_no = 0
+        self.salt = 0
         self.pinned_pause = False  # exit_under_pause runs a rule under a pause that must stay
         self.rule_name: str | None = None  # the rule this step runs (set by its first `_n`)
         self.did = False  # whether a call of this step went as predicted (an effective step)
@@ -304,9 +305,11 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
         self.step_no += 1
         if self.rule_name is None:  # the rule's own draw (a rule another one runs keeps the step's name)
             self.rule_name = sys._getframe(1).f_code.co_name
-        # The chain's clock joins the step number: hypothesis often draws the same few values at the same
-        # step of similar examples, and the clock (a function of the steps so far) tells them apart.
-        return _mix(n ^ self.now << 32, self.step_no)
+        # Every draw so far joins this one: hypothesis draws the same few values (0, 2^32, …) again and
+        # again, so similar examples would repeat each other step for step; the running hash of the
+        # example's draws tells them apart (still a function of the example: a replay is exact).
+        self.salt = _mix(n ^ self.salt, self.step_no)
+        return self.salt
 
     def check_invariants(self, settings, output, runtimes):
         # Hypothesis checks the invariants once per step (and once at the start): the step's accounting.
@@ -1147,7 +1150,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             r = self._pick(k, PENDING) or self._open(k)
             return r and ("MarketNotProvider", {"rentalId": r.id, "caller": r.renter}, m, r.renter, "activate", r.id)
         if kind == 2:  # 8: only the arbiter resolves
-            r = self._pick(k, DISPUTED)
+            r = self._disputed(k)
             caller = r and [r.renter, self._signer(r.offer.provider), s.owner][k // 64 % 3]
             return r and ("MarketNotArbiter", {"caller": caller}, m, caller, "resolveDispute", r.id, BPS, 0)
         if kind == 3:  # 8: only the owner configures (the market and the registry)
@@ -1173,7 +1176,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
                 inputs["releasableAt"] = 0  # a terminal rental is never releasable
             return (name, inputs, m, caller, fn, r.id, *((b"\0" * 32,) if fn == "dispute" else ()))
         if kind == 6:  # 5: a ruling cannot slash more than the rental's collateral, nor give more than all
-            r = self._pick(k, DISPUTED)
+            r = self._disputed(k)
             if r is None or self.now >= r.timeout_at:
                 return None
             if k // 64 % 2:
@@ -1183,7 +1186,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             return ("MarketSlashAboveCollateral", {"rentalId": r.id, "slashAmount": slash, "collateral": r.collateral},
                     m, s.arbiter, "resolveDispute", r.id, 0, slash)
         if kind == 7:  # a ruling's clock: the arbiter after the timeout, the default ruling before it
-            r = self._pick(k, DISPUTED)
+            r = self._disputed(k)
             if r is None:
                 return None
             t = {"rentalId": r.id, "timeoutAt": r.timeout_at}
@@ -1279,6 +1282,10 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             return self._bad_stake(kind, k)
         return self._bad_vault(kind, k)
 
+    def _disputed(self, k: int) -> RentalG | None:
+        """A Disputed rental (rulings come soon after disputes: half the time one is disputed first)."""
+        return self._pick(k, DISPUTED) or (self._dispute(k) if k % 2 and not self.pinned_pause else None)
+
     def _bad_open(self, kind: int, k: int) -> tuple | None:
         """An open (unpaused market) that the checks of the offer's terms refuse."""
         s, m = self.s, self.s.market
@@ -1357,6 +1364,10 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             return (name, inputs, s.vault, s.operator, "callMarket", self._market_calldata(fn, *args))
         if kind == 28:  # a closed offer cannot change; an Active one cannot resume
             closed = [x for x in self.g.offers if x.status == 3]
+            idle = [x for x in self.g.offers if x.status != 3 and x.in_use == 0]
+            if not closed and idle and k // 8 % 8 == 0:  # its provider closes an idle offer first
+                closed = [idle[k // 64 % len(idle)]]
+                self._set_offer_status(closed[0], "closeOffer")
             if closed and k // 8 % 2:
                 o = closed[k // 16 % len(closed)]
             if o.status == 3:
@@ -1392,16 +1403,19 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
                 return ("RegistryUnbondingNotReady", {"provider": p, "readyAt": self.g.ready_at[p], "nowTime": self.now},
                         reg, p, "withdrawUnbonded")
             return ("RegistryNothingUnbonding", {"provider": p}, reg, p, ("cancelUnbond", "withdrawUnbonded")[k // 3 % 2])
-        # 33: an open on a provider without the stake for it: not active, or not enough free stake
+        # 33: an open on a provider without the stake for it: not active (a drained vault, a provider that
+        # unbonded all it could), or not enough free stake
         if self.paused:
             return None
-        pool = [o for o in self.g.offers if o.status == 1 and o.offered > o.in_use and o.provider != self.v.address
+        pool = [o for o in self.g.offers if o.status == 1 and o.offered > o.in_use
                 and (not self._active_provider(o.provider) or self._free(o.provider) < self.stake_per_gpu)]
         if not pool and k // 3 % 8 == 0:  # a provider of an offer unbonds all its free stake first
             pool = [o for o in self.g.offers if o.status == 1 and o.offered > o.in_use and self._free(o.provider)
                     and o.provider != self.v.address]
+            pool.sort(key=lambda o: self.g.locked[o.provider])  # the least locked: it may fall below the minimum
             if pool:
-                self._unbond(pool[k % len(pool)].provider, self._free(pool[k % len(pool)].provider))
+                pool = pool[:1]
+                self._unbond(pool[0].provider, self._free(pool[0].provider))
         if not pool or not (not self._active_provider(pool[k % len(pool)].provider)
                             or self._free(pool[k % len(pool)].provider) < self.stake_per_gpu):
             return None
@@ -1435,8 +1449,8 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
                        ("VaultZeroAddress", {}, vault, who, "requestRedeem", 1, ZERO)]
             if v.unbonding:
                 ready = v.batches[v.unbonding][2]
-                options.append(("VaultBatchInFlight", {"batch": v.unbonding, "readyAt": ready}, vault, s.stranger,
-                                "startBatch"))
+                options[:0] = [("VaultBatchInFlight", {"batch": v.unbonding, "readyAt": ready}, vault, s.stranger,
+                                "startBatch")] * 3
                 if self.now < ready:
                     options.append(("VaultBatchNotReady", {"batch": v.unbonding, "readyAt": ready}, vault, s.stranger,
                                     "finishBatch"))
