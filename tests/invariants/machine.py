@@ -1119,7 +1119,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
     #: `bad_call`'s kinds (see `_bad`): wrong roles (0–4), a terminal rental (5), a slash above the
     #: collateral (6), and the rest of the errors a caller can trigger on the market, the registry, the
     #: vault and the factory (7–). README: the error table; `UNREACHABLE_ERRORS`: those no caller can.
-    BAD_KINDS = 41
+    BAD_KINDS = 42
 
     @rule(n=N)
     def bad_call(self, n):
@@ -1175,11 +1175,11 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
             if fn == "release":
                 inputs["releasableAt"] = 0  # a terminal rental is never releasable
             return (name, inputs, m, caller, fn, r.id, *((b"\0" * 32,) if fn == "dispute" else ()))
-        if kind == 6:  # 5: a ruling cannot slash more than the rental's collateral, nor give more than all
+        if kind in (6, 41):  # 5: a ruling cannot slash more than the rental's collateral (6), nor give more than all
             r = self._disputed(k)
             if r is None or self.now >= r.timeout_at:
                 return None
-            if k // 64 % 2:
+            if kind == 41:
                 share = BPS + 1 + k // 128 % BPS
                 return ("MarketInvalidShare", {"providerShareBps": share}, m, s.arbiter, "resolveDispute", r.id, share, 0)
             slash = r.collateral + 1 + k // 128 % 10**18
@@ -1605,8 +1605,8 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
 # Every rule finds or prepares something to do (see the rental rules), so the weights are the shares.
 # The aliases are `<rule>_2`, `<rule>_3`, …; hypothesis prints the rule's own name in a shrunk example.
 WEIGHTS = {
-    "accrue_and_claim": 14, "claim_many": 4, "extend": 3, "resolve": 3, "vault_redeem": 3, "bad_call": 3, "stop": 3,
-    "release": 3, "fill_signed": 3, "book_cluster": 3, "withdraw": 3, "open_rental": 2, "dispute": 2, "cancel": 2,
+    "accrue_and_claim": 11, "fill_signed": 5, "extend": 5, "claim_many": 4, "withdraw": 4, "resolve": 4, "stop": 4,
+    "release": 4, "book_cluster": 4, "cancel": 4, "vault_redeem": 3, "bad_call": 3, "open_rental": 2, "dispute": 2,
     "bad_signed": 2,
 }
 ALIASES = [f"{name}_{i}" for name, w in WEIGHTS.items() for i in range(2, w + 1)]
