@@ -90,23 +90,30 @@ def _worker(args):
     import machine
 
     out = {"seed": seed, "counter": Counter(), "error": None, "elapsed": 0.0, "calls": 0}
+    # A pool process runs several seeded runs and its counters live as long as it does: report this
+    # run's share only (the difference), or the totals would count earlier runs again.
+    counter0, calls0 = machine.STEP_COUNTER.copy(), machine.system().chain.calls
     t0 = time.perf_counter()
     try:
         _run_seeded(machine, seed, examples)
     except BaseException as exc:  # a falsified invariant: keep hypothesis's report (the shrunk steps)
         out["error"] = "".join(traceback.format_exception(exc))
     out["elapsed"] = time.perf_counter() - t0
-    out["counter"] = dict(machine.STEP_COUNTER)
-    out["calls"] = machine.system().chain.calls
+    out["counter"] = dict(machine.STEP_COUNTER - counter0)
+    out["calls"] = machine.system().chain.calls - calls0
     return out
 
 
 def _run_seeded(machine, seed, examples):
-    from hypothesis import HealthCheck, seed as hseed, settings
+    from hypothesis import HealthCheck, Phase, seed as hseed, settings
 
     test = machine.MarketMachine.TestCase
+    # GPUMARKET_NO_SHRINK=1 (tools/mutants.py): report the first failing example as found, so that the
+    # time to catch a bug is the time to find it, not to shrink it.
+    phases = [Phase.explicit, Phase.generate] if os.environ.get("GPUMARKET_NO_SHRINK") else list(Phase)
     test.settings = settings(max_examples=examples, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
-                             suppress_health_check=list(HealthCheck), database=None, print_blob=True)
+                             suppress_health_check=list(HealthCheck), database=None, print_blob=True,
+                             phases=phases)
     case = test("runTest")
     hseed(seed)(case.runTest.__func__)  # pin the seed of this worker's run
     case.runTest()
