@@ -6,6 +6,7 @@ PY311 ?= $(shell command -v python3.11 || command -v python3)
 ROOT := $(CURDIR)
 ANVIL_BIN := $(ROOT)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 CAST_BIN := $(ROOT)/node_modules/@foundry-rs/cast-linux-amd64/bin
+FORGE := $(ROOT)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 export SOLCX_BINARY_PATH := $(ROOT)/tools/solc/bin
 export APE_DATA_FOLDER := $(ROOT)/.ape
 export PATH := $(ROOT)/.venv/bin:$(ANVIL_BIN):$(CAST_BIN):$(PATH)
@@ -16,7 +17,7 @@ APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
 CHART_JS := src/gpumarket/web_static/vendor/chart.umd.min.js
 
-.PHONY: setup demo test compile clean invariants mutants node bench bench-cli audit mutation browser screenshot
+.PHONY: setup demo test compile clean invariants invariants-forge mutants node bench bench-cli audit mutation browser screenshot
 
 setup: .venv/.synced node_modules/.installed .build/.compiled $(CHART_JS)
 
@@ -96,6 +97,13 @@ audit: setup .build/.audited
 INVARIANT_STEPS ?= 1000000
 invariants: setup
 	$(ROOT)/.venv/bin/python tools/invariants_report.py --steps $(INVARIANT_STEPS)
+
+# The Foundry invariant suite (tests/forge): forge from npm, offline, through tools/solc's wrapper, on the
+# bytecode of ape's build (GPUMARKET_BUILD). FORGE_RUNS × FORGE_DEPTH calls per invariant campaign.
+FORGE_RUNS ?= 64
+FORGE_DEPTH ?= 200
+invariants-forge: setup
+	cd $(ROOT) && FOUNDRY_CONFIG=tests/forge/foundry.toml FOUNDRY_INVARIANT_RUNS=$(FORGE_RUNS) FOUNDRY_INVARIANT_DEPTH=$(FORGE_DEPTH) $(FORGE) test
 
 # Seeded bugs in a copy of the contracts, each run against the machine; all must be caught.
 mutants: setup

@@ -1,0 +1,268 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.30;
+
+import { PENDING, ACTIVE, ENDED, CANCELLED, SETTLED, DISPUTED, RESOLVED } from "../lib/Status.sol";
+
+/// @notice A rental as the model sees it (tests/invariants/machine.py's RentalG).
+struct RentalG {
+    uint256 id;
+    uint256 offerId;
+    address provider; // the offer's provider (an EOA, or the vault)
+    address token;
+    address renter;
+    address payer;
+    address broker;
+    uint256 brokerBps;
+    uint256 gpus;
+    uint256 hoursPaid;
+    uint256 total; // what the stream pays in total
+    uint256 deposit; // everything paid in (open + extensions)
+    uint256 collateral;
+    uint256 protocolBps;
+    uint256 discountBps;
+    uint256 deadline; // activation deadline
+    uint8 status;
+    uint256 claimed;
+    uint256 started;
+    uint256 ends;
+    uint256 refunded;
+    uint256 providerNet;
+    uint256 protocolFee;
+    uint256 brokerFee;
+    uint256 lastAccrued;
+    uint256 bond; // held by the market while Disputed
+    uint256 timeoutAt; // the ruling's deadline, fixed at the dispute
+}
+
+/// @notice An offer as the model sees it (on-chain offers and signed offers' records alike).
+struct OfferG {
+    uint256 id;
+    address provider;
+    address token;
+    uint256 price;
+    uint256 offered;
+    uint256 inUse;
+    uint8 status; // 1 Active, 2 Paused, 3 Closed
+    uint256 maxHours;
+    uint256 maxBrokerBps;
+    bool tiered;
+}
+
+/// @title GhostStore
+/// @notice What the chain should hold, written by the handlers and read by the invariants (the Python
+/// machine's `Ghost`): offers, rentals, fees, credits, stake, every account's balance change, the
+/// market's configuration as set by the handlers, the time, and the calls and effective calls of every
+/// handler function (an effective call is one that found a target and did something).
+contract GhostStore {
+
+    // ── rentals and offers ──
+    mapping(uint256 id => RentalG) internal _rentals;
+    uint256[] public rentalIds;
+    mapping(uint256 id => OfferG) internal _offers;
+    uint256[] public offerIds;
+
+    // ── money ──
+    mapping(address token => uint256) public protocolFees;
+    mapping(address account => mapping(address token => uint256)) public credits;
+    mapping(address account => mapping(address token => int256)) public moved; // balance change since setUp
+    address[] public accounts; // every account whose balances the ghost follows
+    mapping(address => bool) public followed;
+
+    // ── stake (ProviderRegistry) ──
+    mapping(address provider => uint256) public staked;
+    mapping(address provider => uint256) public locked;
+    mapping(address provider => uint256) public unbonding;
+    mapping(address provider => uint256) public readyAt;
+    mapping(address provider => uint256) public slashed;
+
+    // ── configuration and time ──
+    bool public paused;
+    uint256 public protocolBps = 100;
+    uint256 public stakePerGpu = 100 ether;
+    uint256 public activationWindow = 1 hours;
+    uint256 public disputeWindow = 1 days;
+    uint256 public noShowBps = 1000;
+    uint256 public arbitrationTimeout = 7 days;
+    uint256 public slashTreasuryBps = 2000;
+    uint256 public minStake = 1000 ether;
+    uint256 public unbondingPeriod = 7 days;
+    uint256 public currentTime;
+
+    // ── counters ──
+    string[] public handlerNames;
+    mapping(bytes32 => uint256) public calls;
+    mapping(bytes32 => uint256) public effective;
+    mapping(bytes32 => bool) internal _named;
+
+    constructor(uint256 startTime) {
+        currentTime = startTime;
+    }
+
+    // ───────────── rentals ─────────────
+
+    function rentalCount() external view returns (uint256) {
+        return rentalIds.length;
+    }
+
+    function rental(uint256 id) external view returns (RentalG memory) {
+        return _rentals[id];
+    }
+
+    /// @notice The `n`-th rental (mod the count) among those in one of `statuses` (a bit per status), or
+    /// one with id 0 when none is.
+    function pickRental(uint256 n, uint256 statusMask) external view returns (RentalG memory r) {
+        uint256 k = rentalIds.length;
+        uint256 matching;
+        for (uint256 i; i < k; ++i) {
+            if (statusMask & (1 << _rentals[rentalIds[i]].status) != 0) ++matching;
+        }
+        if (matching == 0) return r;
+        uint256 want = n % matching;
+        for (uint256 i; i < k; ++i) {
+            RentalG storage s = _rentals[rentalIds[i]];
+            if (statusMask & (1 << s.status) != 0) {
+                if (want == 0) return s;
+                --want;
+            }
+        }
+    }
+
+    function addRental(RentalG memory r) external {
+        require(_rentals[r.id].id == 0 && r.id != 0, "ghost: rental id taken");
+        _rentals[r.id] = r;
+        rentalIds.push(r.id);
+    }
+
+    function setRental(RentalG memory r) external {
+        require(_rentals[r.id].id == r.id && r.id != 0, "ghost: unknown rental");
+        _rentals[r.id] = r;
+    }
+
+    // ───────────── offers ─────────────
+
+    function offerCount() external view returns (uint256) {
+        return offerIds.length;
+    }
+
+    function offer(uint256 id) external view returns (OfferG memory) {
+        return _offers[id];
+    }
+
+    function offerAt(uint256 n) external view returns (OfferG memory) {
+        return _offers[offerIds[n % offerIds.length]];
+    }
+
+    function addOffer(OfferG memory o) external {
+        require(_offers[o.id].id == 0 && o.id != 0, "ghost: offer id taken");
+        _offers[o.id] = o;
+        offerIds.push(o.id);
+    }
+
+    function setOffer(OfferG memory o) external {
+        require(_offers[o.id].id == o.id && o.id != 0, "ghost: unknown offer");
+        _offers[o.id] = o;
+    }
+
+    function addInUse(uint256 offerId, int256 gpus) external {
+        _offers[offerId].inUse = uint256(int256(_offers[offerId].inUse) + gpus);
+    }
+
+    // ───────────── money ─────────────
+
+    function follow(address account) public {
+        if (!followed[account]) {
+            followed[account] = true;
+            accounts.push(account);
+        }
+    }
+
+    function accountCount() external view returns (uint256) {
+        return accounts.length;
+    }
+
+    /// @notice `amount` of `token` arrived at (> 0) or left (< 0) `account`.
+    function move(address account, address token, int256 amount) external {
+        follow(account);
+        moved[account][token] += amount;
+    }
+
+    function addProtocolFee(address token, uint256 amount) external {
+        protocolFees[token] += amount;
+    }
+
+    function clearProtocolFees(address token) external {
+        protocolFees[token] = 0;
+    }
+
+    function addCredit(address account, address token, uint256 amount) external {
+        follow(account);
+        credits[account][token] += amount;
+    }
+
+    function clearCredits(address account, address token) external {
+        credits[account][token] = 0;
+    }
+
+    // ───────────── stake ─────────────
+
+    function setStake(address p, uint256 staked_, uint256 locked_, uint256 unbonding_) external {
+        staked[p] = staked_;
+        locked[p] = locked_;
+        unbonding[p] = unbonding_;
+    }
+
+    function setReadyAt(address p, uint256 t) external {
+        readyAt[p] = t;
+    }
+
+    function addSlashed(address p, uint256 amount) external {
+        slashed[p] += amount;
+    }
+
+    /// @notice Stake not locked and not unbonding.
+    function freeStake(address p) external view returns (uint256) {
+        return staked[p] - locked[p] - unbonding[p];
+    }
+
+    /// @notice Bonded (staked, less unbonding) ≥ the registry's minimum.
+    function activeProvider(address p) external view returns (bool) {
+        return staked[p] - unbonding[p] >= minStake;
+    }
+
+    // ───────────── configuration and time ─────────────
+
+    function setPaused(bool p) external {
+        paused = p;
+    }
+
+    function setConfig(bytes32 key, uint256 value) external {
+        if (key == "protocolBps") protocolBps = value;
+        else if (key == "stakePerGpu") stakePerGpu = value;
+        else if (key == "disputeWindow") disputeWindow = value;
+        else if (key == "noShowBps") noShowBps = value;
+        else if (key == "arbitrationTimeout") arbitrationTimeout = value;
+        else revert("ghost: unknown config key");
+    }
+
+    function setTime(uint256 t) external {
+        require(t >= currentTime, "ghost: time goes forward");
+        currentTime = t;
+    }
+
+    // ───────────── counters ─────────────
+
+    /// @notice One call of handler function `name`; `didSomething` when it found a target and acted.
+    function count(string memory name, bool didSomething) external {
+        bytes32 key = keccak256(bytes(name));
+        if (!_named[key]) {
+            _named[key] = true;
+            handlerNames.push(name);
+        }
+        ++calls[key];
+        if (didSomething) ++effective[key];
+    }
+
+    function handlerCount() external view returns (uint256) {
+        return handlerNames.length;
+    }
+}
