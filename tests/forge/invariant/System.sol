@@ -40,3 +40,12 @@ struct Sys {
     uint256[] providerKeys;
     uint256 operatorKey;
 }
+
+/// @notice The market's public configuration getters (OpenZeppelin's Ownable and Pausable, MarketStorage's
+/// public variables), not part of IComputeMarket.
+interface IMarketConfig {
+    function owner() external view returns (address);
+    function treasury() external view returns (address);
+    function arbiter() external view returns (address);
+    function paused() external view returns (bool);
+}

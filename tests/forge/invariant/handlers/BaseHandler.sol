@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import { PENDING, ACTIVE, ENDED, CANCELLED, SETTLED, DISPUTED, RESOLVED } from "../lib/Status.sol";
+import { RESOLVED } from "../lib/Status.sol";
 
 import { CommonBase } from "forge-std/Base.sol";
 import { StdAssertions } from "forge-std/StdAssertions.sol";
@@ -29,7 +29,17 @@ abstract contract BaseHandler is CommonBase, StdAssertions, StdUtils {
     /// @notice Each call starts at the store's time.
     modifier synced() {
         vm.warp(store.currentTime());
+        store.beginCall();
         _;
+    }
+
+    /// @notice Writes the rental's new state to the ghost after checking that what the chain reports as
+    /// accrued never went down (3; a ruling may cut it back to what was claimed).
+    function _saveRental(RentalG memory r, bool isNew) internal {
+        uint256 accrued = sys.market.accruedOf(r.id);
+        if (r.status != RESOLVED) assertGe(accrued, r.lastAccrued, "inv3 accrual: accruedOf never decreases");
+        r.lastAccrued = accrued;
+        store.saveRental(r, isNew);
     }
 
     /// @notice splitmix64 of the seed and the call number: the handlers derive every parameter from one

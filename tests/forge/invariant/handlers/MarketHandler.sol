@@ -9,11 +9,14 @@ import { Sys } from "../System.sol";
 import { BaseHandler } from "./BaseHandler.sol";
 
 /// @title MarketHandler
-/// @notice The market's rental lifecycle (tests/invariants/machine.py's rules). Every function draws one
-/// seed, finds a target in the right state (or counts a skip), makes only valid calls, and checks every
-/// amount the call moves against the independent model (lib/RentalModel.sol) before writing the ghost.
+/// @notice The market's rental lifecycle, offers, stake and owner (tests/invariants/machine.py's rules).
+/// Every function draws one seed, finds a target in the right state (or counts a skip), makes only valid
+/// calls, and checks every amount the call moves against the independent model (lib/RentalModel.sol)
+/// before writing the ghost. Invalid calls live in BadCallHandler.
 contract MarketHandler is BaseHandler {
     uint256 internal constant MAX_RENTALS = 24;
+    uint256 internal constant MAX_OFFERS = 7;
+    uint256 internal constant BPS = 10_000;
 
     constructor(GhostStore store_, Sys memory sys_) BaseHandler(store_, sys_) {
         // Every run starts with an mUSD offer and a GPUC offer, so rentals can open at the first call.
@@ -21,139 +24,220 @@ contract MarketHandler is BaseHandler {
         _create(sys.providers[1], false, 1_950_000, 8, 200, true, 500);
     }
 
+    /// @notice One call of handler function `name`: `f` on the mixed seed, counted (effective when it acted).
+    /// The money paths are registered two or three times (`…Again`, `…Third`) so that they get a fair share
+    /// of forge's calls, as the Python machine registers its rules again.
+    function _run(string memory name, function(uint256) internal returns (bool) f, uint256 seed) internal {
+        store.count(name, f(_mix(seed)));
+    }
+
+    // ───────────────────────────── stake ─────────────────────────────
+
+    /// @notice A provider stakes, requests an unbond of a share of its free stake, cancels it, or withdraws.
+    function stakeOps(uint256 seed) external synced {
+        uint256 n = _mix(seed);
+        address p = sys.providers[n % 3];
+        uint256 op = n / 3 % 4;
+        uint256 amount = n / 12 % 5000 + 1;
+        (uint256 staked, uint256 locked, uint256 unbonding) = (store.staked(p), store.locked(p), store.unbonding(p));
+        vm.startPrank(p);
+        if (op == 0) {
+            sys.registry.stake(amount * 1e18);
+            store.setStake(p, staked + amount * 1e18, locked, unbonding);
+            store.move(p, address(sys.gpuc), -int256(amount * 1e18));
+            store.count("stake", true);
+        } else if (op == 1) {
+            amount = store.freeStake(p) * (amount % 100 + 1) / 100;
+            if (amount != 0) {
+                sys.registry.requestUnbond(amount);
+                store.setStake(p, staked, locked, unbonding + amount);
+                store.setReadyAt(p, _now() + store.unbondingPeriod());
+            }
+            store.count("requestUnbond", amount != 0);
+        } else if (op == 2) {
+            if (unbonding != 0) {
+                sys.registry.cancelUnbond();
+                store.setStake(p, staked, locked, 0);
+            }
+            store.count("cancelUnbond", unbonding != 0);
+        } else {
+            bool ready = unbonding != 0 && _now() >= store.readyAt(p);
+            if (ready) {
+                assertEq(sys.registry.withdrawUnbonded(), unbonding, "withdrawUnbonded: the unbonding amount");
+                store.setStake(p, staked - unbonding, locked, 0);
+                store.move(p, address(sys.gpuc), int256(unbonding));
+            }
+            store.count("withdrawUnbonded", ready);
+        }
+        vm.stopPrank();
+    }
+
     // ───────────────────────────── offers ─────────────────────────────
+
+    function createOffer(uint256 seed) external synced {
+        uint256 n = _mix(seed);
+        address p = sys.providers[n % 3];
+        bool acts = !store.paused() && store.activeProvider(p) && store.offerCount() < MAX_OFFERS;
+        if (acts) {
+            uint256[3] memory brokerCaps = [uint256(0), 300, 1000];
+            _create(p, n / 3 % 2 == 0, n / 6 % 5_000_000 + 1, n / 30_000_000 % 16 + 1, n % 200 + 1, n % 7 < 4, brokerCaps[n % 3]);
+        }
+        store.count("createOffer", acts);
+    }
 
     function _create(address p, bool usd, uint256 price, uint256 gpus, uint256 maxHours, bool tiered, uint256 maxBroker)
         internal
     {
         address token = usd ? address(sys.usd) : address(sys.gpuc);
         if (!usd) price *= 1e12; // an 18-decimal price of the same order
-        Offer.Tier[] memory tiers = new Offer.Tier[](tiered ? 2 : 0);
-        if (tiered) {
-            tiers[0] = Offer.Tier(24, 250);
-            tiers[1] = Offer.Tier(96, 500);
-        }
-        Offer.Params memory params = Offer.Params({
-            gpuModel: "H100-SXM-80GB",
-            region: "AU-QLD",
-            paymentToken: token,
-            pricePerGpuHour: uint96(price),
-            gpusOffered: uint16(gpus),
-            minHours: 1,
-            maxHours: uint16(maxHours),
-            reservedFor: address(0),
-            maxBrokerBps: uint16(maxBroker),
-            tiers: tiers
-        });
         vm.prank(p);
-        uint256 id = sys.market.createOffer(params);
-        store.addOffer(OfferG(id, p, token, price, gpus, 0, 1, maxHours, maxBroker, tiered));
+        uint256 id = sys.market.createOffer(
+            Offer.Params({
+                gpuModel: "H100-SXM-80GB",
+                region: "AU-QLD",
+                paymentToken: token,
+                pricePerGpuHour: uint96(price),
+                gpusOffered: uint16(gpus),
+                minHours: 1,
+                maxHours: uint16(maxHours),
+                reservedFor: address(0),
+                maxBrokerBps: uint16(maxBroker),
+                tiers: _tiers(tiered)
+            })
+        );
+        store.saveOffer(OfferG(id, p, token, price, gpus, 0, 1, maxHours, maxBroker, tiered), true);
+    }
+
+    function _tiers(bool tiered) internal pure returns (Offer.Tier[] memory tiers) {
+        tiers = new Offer.Tier[](tiered ? 2 : 0);
+        if (tiered) (tiers[0], tiers[1]) = (Offer.Tier(24, 250), Offer.Tier(96, 500));
+    }
+
+    /// @notice A provider updates (most often), pauses, resumes or closes one of its offers.
+    function offerOps(uint256 seed) external synced {
+        uint256 n = _mix(seed);
+        OfferG memory o = store.offerAt(n);
+        uint256 op = n / 8 % 6;
+        string memory name = op < 3 ? "updateOffer" : op == 3 ? "pauseOffer" : op == 4 ? "resumeOffer" : "closeOffer";
+        bool acts = o.status != 3 && (o.provider != address(sys.vault)) && (op != 3 || o.status == 1)
+            && (op != 4 || o.status == 2);
+        if (acts) {
+            vm.startPrank(o.provider);
+            if (op < 3) {
+                uint256 price = o.price * (n / 48 % 150 + 50) / 100;
+                uint256 offered = o.offered + n / 7200 % 9;
+                offered = offered > 4 ? offered - 4 : 0;
+                (o.price, o.offered) = (price == 0 ? 1 : price, _max3(o.inUse, 1, offered));
+                sys.market.updateOffer(
+                    o.id, uint96(o.price), uint16(o.offered), 1, uint16(o.maxHours), address(0), uint16(o.maxBrokerBps), _tiers(o.tiered)
+                );
+            } else if (op == 3) {
+                sys.market.pauseOffer(o.id);
+                o.status = 2;
+            } else if (op == 4) {
+                sys.market.resumeOffer(o.id);
+                o.status = 1;
+            } else {
+                sys.market.closeOffer(o.id);
+                o.status = 3;
+            }
+            vm.stopPrank();
+            store.saveOffer(o, false);
+        }
+        store.count(name, acts);
+    }
+
+    function _max3(uint256 a, uint256 b, uint256 c) internal pure returns (uint256 m) {
+        m = a > b ? a : b;
+        if (c > m) m = c;
     }
 
     // ───────────────────────────── rentals ─────────────────────────────
 
-    function openRental(uint256 seed) external synced {
-        store.count("openRental", _open(_mix(seed)));
-    }
+    function openRental(uint256 seed) external synced { _run("openRental", _open, seed); }
+    function openRentalAgain(uint256 seed) external synced { _run("openRental", _open, seed); }
+    function openRentalThird(uint256 seed) external synced { _run("openRental", _open, seed); }
 
     function _open(uint256 n) internal returns (bool) {
         OfferG memory o = store.offerAt(n);
         n /= 8;
-        (address renter, address payer, address broker, uint256 brokerBps) = _parties(n, o.maxBrokerBps);
+        RentalG memory r = _parties(n, o.maxBrokerBps);
         uint256 gpus = n / 27_027 % 8 + 1;
         if (gpus > o.offered - o.inUse) gpus = o.offered - o.inUse;
-        uint256 hoursPaid = n / 216_216 % o.maxHours + 1;
         if (
             store.paused() || o.status != 1 || gpus == 0 || store.rentalCount() >= MAX_RENTALS
                 || !store.activeProvider(o.provider) || store.freeStake(o.provider) < store.stakePerGpu() * gpus
         ) return false;
-        RentalG memory r = _rentalFor(o, renter, payer, broker, brokerBps, gpus, hoursPaid);
-        uint256 before = _balance(o.token, payer);
-        vm.prank(payer);
-        r.id = payer == renter
-            ? sys.market.openRental(o.id, gpus, hoursPaid, o.price, broker, brokerBps)
-            : sys.market.openRentalFor(renter, o.id, gpus, hoursPaid, o.price, broker, brokerBps);
-        assertEq(before - _balance(o.token, payer), r.deposit, "open: the payer paid the model's cost");
-        _bookOpen(r);
+        _price(r, o, gpus, n / 216_216 % o.maxHours + 1);
+        uint256 before = _balance(o.token, r.payer);
+        vm.prank(r.payer);
+        r.id = r.payer == r.renter
+            ? sys.market.openRental(o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps)
+            : sys.market.openRentalFor(r.renter, o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps);
+        assertEq(before - _balance(o.token, r.payer), r.deposit, "open: the payer paid the model's cost");
+        _saveRental(r, true);
+        store.addInUse(r.offerId, int256(r.gpus));
+        _restake(r.provider, 0, int256(r.collateral));
+        store.move(r.payer, r.token, -int256(r.deposit));
         return true;
     }
 
     /// @notice (renter, payer, broker, bps): a third self-paid, a third without a broker, the cut up to the max.
-    function _parties(uint256 n, uint256 maxBrokerBps) internal view returns (address, address, address, uint256) {
-        address renter = sys.renters[n % 3];
-        address payer = n / 3 % 3 == 0 ? renter : sys.payers[n / 3 % 2];
-        address broker = n / 9 % 3 == 0 ? address(0) : sys.brokers[n / 9 % 2];
-        uint256 bps = broker == address(0) ? 0 : n / 27 % 1001;
-        return (renter, payer, broker, bps < maxBrokerBps ? bps : maxBrokerBps);
+    function _parties(uint256 n, uint256 maxBrokerBps) internal view returns (RentalG memory r) {
+        r.renter = sys.renters[n % 3];
+        r.payer = n / 3 % 3 == 0 ? r.renter : sys.payers[n / 3 % 2];
+        r.broker = n / 9 % 3 == 0 ? address(0) : sys.brokers[n / 9 % 2];
+        uint256 bps = r.broker == address(0) ? 0 : n / 27 % 1001;
+        r.brokerBps = bps < maxBrokerBps ? bps : maxBrokerBps;
     }
 
-    function _rentalFor(
-        OfferG memory o,
-        address renter,
-        address payer,
-        address broker,
-        uint256 brokerBps,
-        uint256 gpus,
-        uint256 hoursPaid
-    ) internal view returns (RentalG memory r) {
+    /// @notice The model's rental of `gpus` GPUs of `o` for `hoursPaid` hours, opened now (id still 0).
+    function _price(RentalG memory r, OfferG memory o, uint256 gpus, uint256 hoursPaid) internal view {
         uint256 discount = M.tierDiscountBps(o.tiered, gpus * hoursPaid);
         uint256 cost = M.hourlyRateUp(gpus, o.price, discount) * hoursPaid;
         r.offerId = o.id;
         r.provider = o.provider;
         r.token = o.token;
-        r.renter = renter;
-        r.payer = payer;
-        r.broker = broker;
-        r.brokerBps = brokerBps;
         r.gpus = gpus;
         r.hoursPaid = hoursPaid;
         r.total = cost;
         r.deposit = cost;
-        r.collateral = store.stakePerGpu() * gpus;
-        r.protocolBps = store.protocolBps();
-        r.discountBps = discount;
-        r.deadline = _now() + store.activationWindow();
-        r.status = PENDING;
+        (r.collateral, r.protocolBps, r.discountBps) = (store.stakePerGpu() * gpus, store.protocolBps(), discount);
+        (r.deadline, r.status) = (_now() + store.activationWindow(), PENDING);
     }
 
-    function _bookOpen(RentalG memory r) internal {
-        store.addRental(r);
-        store.addInUse(r.offerId, int256(r.gpus));
-        _lock(r.provider, r.collateral);
-        store.move(r.payer, r.token, -int256(r.deposit));
-    }
+    function activate(uint256 seed) external synced { _run("activate", _activate, seed); }
+    function activateAgain(uint256 seed) external synced { _run("activate", _activate, seed); }
+    function activateThird(uint256 seed) external synced { _run("activate", _activate, seed); }
 
-    function activate(uint256 seed) external synced {
-        uint256 n = _mix(seed);
+    function _activate(uint256 n) internal returns (bool) {
         RentalG memory r = store.pickRental(n, _mask(PENDING));
-        bool acts = r.id != 0 && _now() <= r.deadline && r.provider != address(sys.vault); // the vault: VaultHandler
-        if (acts) {
-            vm.prank(r.provider);
-            sys.market.activate(r.id);
-            (r.status, r.started, r.ends) = (ACTIVE, _now(), _now() + r.hoursPaid * HOUR);
-            store.setRental(r);
-        }
-        store.count("activate", acts);
+        // The vault's rentals are activated by its operator through the vault (VaultHandler).
+        if (r.id == 0 || _now() > r.deadline || r.provider == address(sys.vault)) return false;
+        vm.prank(r.provider);
+        sys.market.activate(r.id);
+        (r.status, r.started, r.ends) = (ACTIVE, _now(), _now() + r.hoursPaid * HOUR);
+        _saveRental(r, false);
+        return true;
     }
 
-    function claim(uint256 seed) external synced {
-        uint256 n = _mix(seed);
+    function claim(uint256 seed) external synced { _run("claim", _claim, seed); }
+    function claimAgain(uint256 seed) external synced { _run("claim", _claim, seed); }
+
+    /// @notice Anyone claims; the provider gets the model's net.
+    function _claim(uint256 n) internal returns (bool) {
         RentalG memory r = store.pickRental(n, _mask(ACTIVE, ENDED));
-        if (r.id == 0 || M.accruedDown(r.total, r.started, r.ends, _now()) == r.claimed) {
-            store.count("claim", false);
-            return;
-        }
-        address[4] memory anyone = [r.provider, sys.stranger, r.renter, sys.owner];
-        address caller = anyone[n / 64 % 4];
         uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
+        if (r.id == 0 || accrued == r.claimed) return false;
+        address[4] memory anyone = [r.provider, sys.stranger, r.renter, sys.owner];
         uint256 before = _balance(r.token, r.provider);
-        vm.prank(caller);
+        vm.prank(anyone[n / 64 % 4]);
         uint256 gross = sys.market.claim(r.id);
         assertEq(gross, accrued - r.claimed, "claim: gross = accrued - claimed (model)");
         uint256 net = _claimModel(r, accrued);
         assertEq(_balance(r.token, r.provider) - before, net, "claim: the provider got the model's net");
-        store.setRental(r);
-        store.count("claim", true);
+        _saveRental(r, false);
+        return true;
     }
 
     /// @notice The model's side of a claim up to `accrued`: fees booked, the provider's net moved; returns the net.
@@ -161,17 +245,62 @@ contract MarketHandler is BaseHandler {
         (uint256 net_, uint256 pf, uint256 bf) = M.splitClaimDown(r.claimed, accrued, r.protocolBps, r.brokerBps);
         net = net_;
         r.claimed = accrued;
-        r.providerNet += net;
-        r.protocolFee += pf;
-        r.brokerFee += bf;
+        (r.providerNet, r.protocolFee, r.brokerFee) = (r.providerNet + net, r.protocolFee + pf, r.brokerFee + bf);
         store.addProtocolFee(r.token, pf);
         if (bf != 0) store.addCredit(r.broker, r.token, bf);
         store.move(r.provider, r.token, int256(net));
     }
 
-    function stopRental(uint256 seed) external synced {
-        store.count("stopRental", _stop(_mix(seed)));
+    /// @notice A stranger claims up to four rentals at once (repeats and unclaimable ones are skipped).
+    function claimMany(uint256 seed) external synced {
+        uint256 n = _mix(seed);
+        uint256 k = store.rentalCount();
+        if (k < 2) return store.count("claimMany", false);
+        uint256[] memory ids = new uint256[](n % 4 + 1);
+        uint256 expect;
+        for (uint256 j; j < ids.length; ++j) {
+            RentalG memory r = store.rental(store.rentalIds((n >> (5 * j + 2)) % k));
+            ids[j] = r.id;
+            if (r.status != ACTIVE && r.status != ENDED) continue;
+            uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
+            if (accrued == r.claimed) continue;
+            expect += accrued - r.claimed;
+            _claimModel(r, accrued);
+            store.saveRental(r, false); // accruedOf is checked once the call has run, below
+        }
+        vm.prank(sys.stranger);
+        assertEq(sys.market.claimMany(ids), expect, "claimMany: gross = the model's sum");
+        store.count("claimMany", expect != 0);
     }
+
+    function extend(uint256 seed) external synced { _run("extend", _extend, seed); }
+    function extendAgain(uint256 seed) external synced { _run("extend", _extend, seed); }
+
+    /// @notice The renter of a self-funded Active rental adds hours at the rental's own rate.
+    function _extend(uint256 n) internal returns (bool) {
+        RentalG memory r = store.pickRental(n, _mask(ACTIVE));
+        uint256 hoursAdded = n / 64 % 48 + 1;
+        OfferG memory o = store.offer(r.offerId);
+        if (
+            r.id == 0 || store.paused() || _now() >= r.ends || r.payer != r.renter || o.status != 1
+                || r.hoursPaid + hoursAdded > o.maxHours
+        ) return false;
+        uint256 before = _balance(r.token, r.renter);
+        vm.prank(r.renter);
+        uint256 cost = sys.market.extend(r.id, hoursAdded);
+        assertEq(cost, r.total / r.hoursPaid * hoursAdded, "extend: cost = the rental's rate x hours (model)");
+        assertEq(before - _balance(r.token, r.renter), cost, "extend: the renter paid the cost");
+        r.total = r.total + cost;
+        r.deposit = r.deposit + cost;
+        r.hoursPaid = r.hoursPaid + hoursAdded;
+        r.ends = r.ends + hoursAdded * HOUR;
+        store.move(r.payer, r.token, -int256(cost));
+        _saveRental(r, false);
+        return true;
+    }
+
+    function stopRental(uint256 seed) external synced { _run("stopRental", _stop, seed); }
+    function stopRentalAgain(uint256 seed) external synced { _run("stopRental", _stop, seed); }
 
     /// @notice The renter stops; half the time at a random second of the rental, where the rounding matters.
     function _stop(uint256 n) internal returns (bool) {
@@ -191,15 +320,260 @@ contract MarketHandler is BaseHandler {
         (r.total, r.ends, r.status) = (charge, _now(), ENDED);
         store.addInUse(r.offerId, -int256(r.gpus));
         store.move(r.payer, r.token, int256(refund));
-        store.setRental(r);
+        _saveRental(r, false);
         return true;
+    }
+
+    function cancelPending(uint256 seed) external synced { _run("cancelPending", _cancel, seed); }
+
+    /// @notice The renter cancels a Pending rental: on time, or after the deadline (a no-show, with the penalty).
+    function _cancel(uint256 n) internal returns (bool) {
+        RentalG memory r = store.pickRental(n, _mask(PENDING));
+        if (r.id == 0) return false;
+        if (n / 64 % 8 == 0) _warpTo(r.deadline + 1 + n / 512 % 600); // a no-show
+        vm.prank(r.renter);
+        assertEq(sys.market.cancelPending(r.id), r.total, "cancelPending: the whole deposit back");
+        _cancelModel(r);
+        return true;
+    }
+
+    function _cancelModel(RentalG memory r) internal {
+        uint256 penalty = _now() > r.deadline ? r.collateral * store.noShowBps() / BPS : 0;
+        r.refunded += r.total;
+        store.move(r.payer, r.token, int256(r.total));
+        r.status = CANCELLED;
+        store.addInUse(r.offerId, -int256(r.gpus));
+        _restake(r.provider, -int256(penalty), -int256(r.collateral));
+        store.addSlashed(r.provider, penalty);
+        store.move(r.renter, address(sys.gpuc), int256(penalty));
+        _saveRental(r, false);
+    }
+
+    function release(uint256 seed) external synced { _run("release", _release, seed); }
+    function releaseAgain(uint256 seed) external synced { _run("release", _release, seed); }
+
+    /// @notice Anyone moves a rental on: a no-show cancelled, an Active one past its end Ended, one past its
+    /// dispute window Settled (the provider paid the rest). A third of the time the clock first moves there.
+    function _release(uint256 n) internal returns (bool) {
+        RentalG memory r = store.pickRental(n, _mask(PENDING) | _mask(ACTIVE, ENDED));
+        if (r.id == 0) return false;
+        if (r.status == PENDING) {
+            if (n / 64 % 8 == 0) _warpTo(r.deadline + 1);
+            if (_now() <= r.deadline) return false;
+            vm.prank(sys.stranger);
+            sys.market.release(r.id);
+            _cancelModel(r);
+            return true;
+        }
+        uint256 settleAt = r.ends + store.disputeWindow();
+        if (n / 64 % 4 == 0) _warpTo(n / 256 % 2 == 0 ? r.ends : settleAt);
+        if (_now() < r.ends || (r.status == ENDED && _now() < settleAt)) return false;
+        vm.prank(sys.stranger);
+        sys.market.release(r.id);
+        if (r.status == ACTIVE) {
+            store.addInUse(r.offerId, -int256(r.gpus));
+            r.status = ENDED;
+        }
+        if (_now() >= settleAt) {
+            _claimModel(r, r.total);
+            _restake(r.provider, 0, -int256(r.collateral));
+            r.status = SETTLED;
+        }
+        _saveRental(r, false);
+        return true;
+    }
+
+    // ───────────────────────────── disputes ─────────────────────────────
+
+    function dispute(uint256 seed) external synced { _run("dispute", _dispute, seed); }
+    function disputeAgain(uint256 seed) external synced { _run("dispute", _dispute, seed); }
+    function disputeThird(uint256 seed) external synced { _run("dispute", _dispute, seed); }
+
+    /// @notice The renter disputes a running or ended rental; a running one is billed as a stop at this second.
+    /// Half of the disputes of an ended rental come after the provider claimed everything (nothing frozen).
+    function _dispute(uint256 n) internal returns (bool) {
+        RentalG memory r = store.pickRental(n, _mask(ACTIVE, ENDED));
+        if (r.id == 0 || _now() >= r.ends + store.disputeWindow()) return false;
+        if (r.status == ENDED && n / 64 % 2 == 0) {
+            uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
+            if (accrued > r.claimed) {
+                vm.prank(r.provider);
+                sys.market.claim(r.id);
+                _claimModel(r, accrued);
+            }
+        }
+        bool running = r.status == ACTIVE && _now() < r.ends;
+        uint256 total = running ? M.stopChargeUp(r.total, r.started, _now(), r.hoursPaid, r.discountBps) : r.total;
+        uint256 ends = running ? _now() : r.ends;
+        uint256 refund = r.total - total;
+        uint256 bond = M.disputeBondUp(total, ends - r.started, store.arbitrationTimeout(), store.disputeWindow());
+        int256 renterBefore = int256(_balance(r.token, r.renter));
+        int256 payerBefore = int256(_balance(r.token, r.payer));
+        vm.prank(r.renter);
+        assertEq(sys.market.dispute(r.id, bytes32(uint256(7))), bond, "dispute: bond = the model's bond");
+        if (r.status == ACTIVE) store.addInUse(r.offerId, -int256(r.gpus));
+        r.refunded += refund;
+        if (r.payer == r.renter) {
+            // the bond comes out of the refund first
+            store.move(r.renter, r.token, int256(refund) - int256(bond));
+            assertEq(int256(_balance(r.token, r.renter)) - renterBefore, int256(refund) - int256(bond), "dispute: refund - bond");
+        } else {
+            store.move(r.payer, r.token, int256(refund));
+            store.move(r.renter, r.token, -int256(bond));
+            assertEq(int256(_balance(r.token, r.payer)) - payerBefore, int256(refund), "dispute: the payer's refund");
+            assertEq(renterBefore - int256(_balance(r.token, r.renter)), int256(bond), "dispute: the renter's bond");
+        }
+        r.total = total;
+        r.ends = ends;
+        r.bond = bond;
+        r.status = DISPUTED;
+        r.timeoutAt = _now() + store.arbitrationTimeout();
+        _saveRental(r, false);
+        return true;
+    }
+
+    function resolve(uint256 seed) external synced { _resolve(_mix(seed)); }
+    function resolveAgain(uint256 seed) external synced { _resolve(_mix(seed)); }
+    function resolveThird(uint256 seed) external synced { _resolve(_mix(seed)); }
+    /// @notice The arbiter rules before the timeout, or anyone applies the default ruling after it (a third
+    /// of the time the clock first moves to the timeout).
+    function _resolve(uint256 n) internal returns (bool) {
+        RentalG memory r = store.pickRental(n, _mask(DISPUTED));
+        if (r.id == 0) {
+            store.count("resolveDispute", false);
+            return false;
+        }
+        if (n / 32 % 3 == 0) _warpTo(r.timeoutAt);
+        if (_now() < r.timeoutAt) {
+            uint256 k = n / 64;
+            uint256[4] memory shares = [BPS, 0, k / 4 % (BPS + 1), BPS];
+            uint256 share = shares[k % 4];
+            uint256 slash = k / 40_004 % 2 == 1 ? 0 : r.collateral * (k / 80_008 % 101) / 100;
+            if (r.total == r.claimed && k / 160_016 % 2 == 1) (share, slash) = (k / 320_032 % BPS, 0);
+            vm.prank(sys.arbiter);
+            sys.market.resolveDispute(r.id, share, slash);
+            _resolveModel(r, (r.total - r.claimed) * share / BPS, slash, share < BPS || slash > 0);
+            store.count("resolveDispute", true);
+        } else {
+            vm.prank(sys.stranger);
+            sys.market.applyDefaultRuling(r.id);
+            _resolveModel(r, r.total - r.claimed, 0, false);
+            store.count("applyDefaultRuling", true);
+        }
+        return true;
+    }
+
+    function _resolveModel(RentalG memory r, uint256 providerGross, uint256 slash, bool lost) internal {
+        uint256 refund = r.total - r.claimed - providerGross;
+        _claimModel(r, r.claimed + providerGross);
+        r.total = r.claimed;
+        r.refunded += refund;
+        store.move(r.payer, r.token, int256(refund));
+        store.move(lost ? r.renter : r.provider, r.token, int256(r.bond));
+        r.bond = 0;
+        uint256 toTreasury = slash * store.slashTreasuryBps() / BPS;
+        store.move(r.renter, address(sys.gpuc), int256(slash - toTreasury));
+        store.move(sys.treasury, address(sys.gpuc), int256(toTreasury));
+        store.addSlashed(r.provider, slash);
+        _restake(r.provider, -int256(slash), -int256(r.collateral));
+        r.status = RESOLVED;
+        _saveRental(r, false);
+    }
+
+    // ───────────────────────────── fees ─────────────────────────────
+
+    /// @notice The treasury's fees (anyone triggers) or a broker's credits.
+    function withdraw(uint256 seed) external synced {
+        uint256 n = _mix(seed);
+        address token = n % 2 == 1 ? address(sys.usd) : address(sys.gpuc);
+        if (n / 2 % 3 == 0) {
+            uint256 amount = store.protocolFees(token);
+            if (amount != 0) {
+                vm.prank(sys.stranger);
+                assertEq(sys.market.withdrawProtocolFees(token), amount, "withdrawProtocolFees: the model's fees");
+                store.clearProtocolFees(token);
+                store.move(sys.treasury, token, int256(amount));
+            }
+            store.count("withdrawProtocolFees", amount != 0);
+        } else {
+            address b = sys.brokers[n / 6 % 2];
+            uint256 amount = store.credits(b, token);
+            if (amount != 0) {
+                vm.prank(b);
+                assertEq(sys.market.withdrawCredits(token), amount, "withdrawCredits: the model's credits");
+                store.clearCredits(b, token);
+                store.move(b, token, int256(amount));
+            }
+            store.count("withdrawCredits", amount != 0);
+        }
+    }
+
+    // ───────────────────────────── owner ─────────────────────────────
+
+    /// @notice The owner: pause (the next admin call unpauses), fee, stake per GPU, dispute window,
+    /// arbitration timeout, no-show penalty.
+    function admin(uint256 seed) external synced {
+        uint256 n = _mix(seed);
+        (uint256 which, uint256 value) = (n % 9, n / 9);
+        vm.startPrank(sys.owner);
+        if (store.paused() || which == 0) {
+            if (store.paused()) sys.market.unpause();
+            else sys.market.pause();
+            store.setPaused(!store.paused());
+            store.count("pause/unpause", true);
+        } else if (which == 1 || which == 5) {
+            sys.market.setProtocolFee(value % 1001);
+            store.setConfig("protocolBps", value % 1001);
+            store.count("setProtocolFee", true);
+        } else if (which == 2 || which == 6) {
+            sys.market.setStakePerGpu(value % 301 * 1e18);
+            store.setConfig("stakePerGpu", value % 301 * 1e18);
+            store.count("setStakePerGpu", true);
+        } else if (which == 3) {
+            sys.market.setDisputeWindow(HOUR + value % (3 days));
+            store.setConfig("disputeWindow", HOUR + value % (3 days));
+            store.count("setDisputeWindow", true);
+        } else if (which == 7) {
+            sys.market.setArbitrationTimeout(1 days + value % (59 days + 1));
+            store.setConfig("arbitrationTimeout", 1 days + value % (59 days + 1));
+            store.count("setArbitrationTimeout", true);
+        } else {
+            sys.market.setNoShowPenalty(value % (BPS + 1));
+            store.setConfig("noShowBps", value % (BPS + 1));
+            store.count("setNoShowPenalty", true);
+        }
+        vm.stopPrank();
+    }
+
+    /// @notice 7. Pause never traps funds: with the market paused, an exit path (stop, cancel, claim,
+    /// release, dispute, ruling) on a random rental must still go through (a revert fails the run).
+    function exitUnderPause(uint256 seed) external synced {
+        uint256 n = _mix(seed);
+        bool wasPaused = store.paused();
+        if (!wasPaused) {
+            vm.prank(sys.owner);
+            sys.market.pause();
+            store.setPaused(true);
+        }
+        uint256 k = n / 6;
+        uint256 which = n % 6;
+        bool acts = which == 0 ? _stop(k) : which == 1 ? _cancel(k) : which == 2 ? _claim(k) : which == 3
+            ? _release(k)
+            : which == 4 ? _dispute(k) : _resolve(k);
+        if (!wasPaused) {
+            vm.prank(sys.owner);
+            sys.market.unpause();
+            store.setPaused(false);
+        }
+        store.count("exitUnderPause", acts);
     }
 
     // ───────────────────────────── time ─────────────────────────────
 
     /// @notice From one second to three weeks, mostly short: half the jumps are under two minutes.
-    function warp(uint256 seed) external synced {
-        uint256 n = _mix(seed);
+    function warp(uint256 seed) external synced { _warp(_mix(seed)); }
+    function warpAgain(uint256 seed) external synced { _warp(_mix(seed)); }
+    function _warp(uint256 n) internal {
         uint256[8] memory scales = [uint256(120), 120, 120, 120, HOUR, HOUR, 1 days, 21 days];
         _warpTo(_now() + n / 8 % scales[n % 8] + 1);
         store.count("warp", true);
@@ -207,7 +581,10 @@ contract MarketHandler is BaseHandler {
 
     // ───────────────────────────── stake helpers ─────────────────────────────
 
-    function _lock(address p, uint256 amount) internal {
-        store.setStake(p, store.staked(p), store.locked(p) + amount, store.unbonding(p));
+    /// @notice The provider's stake moves by `dStaked` (a slash) and its locked stake by `dLocked`.
+    function _restake(address p, int256 dStaked, int256 dLocked) internal {
+        store.setStake(
+            p, uint256(int256(store.staked(p)) + dStaked), uint256(int256(store.locked(p)) + dLocked), store.unbonding(p)
+        );
     }
 }

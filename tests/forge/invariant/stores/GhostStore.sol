@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import { PENDING, ACTIVE, ENDED, CANCELLED, SETTLED, DISPUTED, RESOLVED } from "../lib/Status.sol";
+import { isTerminal } from "../lib/Status.sol";
 
 /// @notice A rental as the model sees it (tests/invariants/machine.py's RentalG).
 struct RentalG {
@@ -61,7 +61,15 @@ contract GhostStore {
     mapping(uint256 id => OfferG) internal _offers;
     uint256[] public offerIds;
 
+    // ── what the last handler call touched (the invariants check these after every call; afterInvariant all) ──
+    uint256 public touchedRental;
+    uint256 public touchedOffer;
+    address public touchedProvider;
+
     // ── money ──
+    mapping(address token => uint256) public escrow; // Σ (total − claimed + bond) over rentals not terminal
+    mapping(address token => uint256) public creditTotal; // Σ credits
+    uint256 public stakedTotal; // Σ staked over every provider
     mapping(address token => uint256) public protocolFees;
     mapping(address account => mapping(address token => uint256)) public credits;
     mapping(address account => mapping(address token => int256)) public moved; // balance change since setUp
@@ -74,6 +82,7 @@ contract GhostStore {
     mapping(address provider => uint256) public unbonding;
     mapping(address provider => uint256) public readyAt;
     mapping(address provider => uint256) public slashed;
+    address[] public stakers; // every provider whose stake the ghost follows
 
     // ── configuration and time ──
     bool public paused;
@@ -93,6 +102,7 @@ contract GhostStore {
     mapping(bytes32 => uint256) public calls;
     mapping(bytes32 => uint256) public effective;
     mapping(bytes32 => bool) internal _named;
+    mapping(address => bool) internal _isStaker;
 
     constructor(uint256 startTime) {
         currentTime = startTime;
@@ -127,15 +137,24 @@ contract GhostStore {
         }
     }
 
-    function addRental(RentalG memory r) external {
-        require(_rentals[r.id].id == 0 && r.id != 0, "ghost: rental id taken");
+    /// @notice Records a new rental (`isNew`) or a rental's new state; keeps the escrow per token and the
+    /// touched rental, offer and provider.
+    function saveRental(RentalG memory r, bool isNew) external {
+        require(r.id != 0 && (_rentals[r.id].id == r.id) != isNew, "ghost: rental id taken or unknown");
+        if (isNew) rentalIds.push(r.id);
+        else escrow[r.token] -= _escrowOf(_rentals[r.id]);
+        escrow[r.token] += _escrowOf(r);
         _rentals[r.id] = r;
-        rentalIds.push(r.id);
+        (touchedRental, touchedOffer, touchedProvider) = (r.id, r.offerId, r.provider);
     }
 
-    function setRental(RentalG memory r) external {
-        require(_rentals[r.id].id == r.id && r.id != 0, "ghost: unknown rental");
-        _rentals[r.id] = r;
+    function _escrowOf(RentalG memory r) internal pure returns (uint256) {
+        return isTerminal(r.status) ? 0 : r.total - r.claimed + r.bond;
+    }
+
+    /// @notice A new handler call: nothing touched yet.
+    function beginCall() external {
+        (touchedRental, touchedOffer, touchedProvider) = (0, 0, address(0));
     }
 
     // ───────────── offers ─────────────
@@ -152,19 +171,17 @@ contract GhostStore {
         return _offers[offerIds[n % offerIds.length]];
     }
 
-    function addOffer(OfferG memory o) external {
-        require(_offers[o.id].id == 0 && o.id != 0, "ghost: offer id taken");
+    /// @notice Records a new offer (`isNew`) or an offer's new terms.
+    function saveOffer(OfferG memory o, bool isNew) external {
+        require(o.id != 0 && (_offers[o.id].id == o.id) != isNew, "ghost: offer id taken or unknown");
+        if (isNew) offerIds.push(o.id);
         _offers[o.id] = o;
-        offerIds.push(o.id);
-    }
-
-    function setOffer(OfferG memory o) external {
-        require(_offers[o.id].id == o.id && o.id != 0, "ghost: unknown offer");
-        _offers[o.id] = o;
+        (touchedOffer, touchedProvider) = (o.id, o.provider);
     }
 
     function addInUse(uint256 offerId, int256 gpus) external {
         _offers[offerId].inUse = uint256(int256(_offers[offerId].inUse) + gpus);
+        touchedOffer = offerId;
     }
 
     // ───────────── money ─────────────
@@ -197,18 +214,30 @@ contract GhostStore {
     function addCredit(address account, address token, uint256 amount) external {
         follow(account);
         credits[account][token] += amount;
+        creditTotal[token] += amount;
     }
 
     function clearCredits(address account, address token) external {
+        creditTotal[token] -= credits[account][token];
         credits[account][token] = 0;
     }
 
     // ───────────── stake ─────────────
 
     function setStake(address p, uint256 staked_, uint256 locked_, uint256 unbonding_) external {
+        if (!_isStaker[p]) {
+            _isStaker[p] = true;
+            stakers.push(p);
+        }
+        stakedTotal = stakedTotal - staked[p] + staked_;
+        touchedProvider = p;
         staked[p] = staked_;
         locked[p] = locked_;
         unbonding[p] = unbonding_;
+    }
+
+    function stakerCount() external view returns (uint256) {
+        return stakers.length;
     }
 
     function setReadyAt(address p, uint256 t) external {
