@@ -6,7 +6,6 @@ PY311 ?= $(shell command -v python3.11 || command -v python3)
 ROOT := $(CURDIR)
 ANVIL_BIN := $(ROOT)/node_modules/@foundry-rs/anvil-linux-amd64/bin
 CAST_BIN := $(ROOT)/node_modules/@foundry-rs/cast-linux-amd64/bin
-FORGE := $(ROOT)/node_modules/@foundry-rs/forge-linux-amd64/bin/forge
 export SOLCX_BINARY_PATH := $(ROOT)/tools/solc/bin
 export APE_DATA_FOLDER := $(ROOT)/.ape
 export PATH := $(ROOT)/.venv/bin:$(ANVIL_BIN):$(CAST_BIN):$(PATH)
@@ -99,11 +98,13 @@ invariants: setup
 	$(ROOT)/.venv/bin/python tools/invariants_report.py --steps $(INVARIANT_STEPS)
 
 # The Foundry invariant suite (tests/forge): forge from npm, offline, through tools/solc's wrapper, on the
-# bytecode of ape's build (GPUMARKET_BUILD). FORGE_RUNS × FORGE_DEPTH calls per invariant campaign.
-FORGE_RUNS ?= 64
-FORGE_DEPTH ?= 200
+# bytecode of ape's build (GPUMARKET_BUILD, default .build/__local__.json). FORGE_RUNS runs x FORGE_DEPTH
+# calls; prints calls, calls/s and the effective calls per handler, writes .forge/invariants.json.
+FORGE_RUNS ?= 256
+FORGE_DEPTH ?= 500
+FORGE_SEED ?= 1
 invariants-forge: setup
-	cd $(ROOT) && FOUNDRY_CONFIG=tests/forge/foundry.toml FOUNDRY_INVARIANT_RUNS=$(FORGE_RUNS) FOUNDRY_INVARIANT_DEPTH=$(FORGE_DEPTH) $(FORGE) test
+	$(ROOT)/.venv/bin/python tools/forge_invariants.py --runs $(FORGE_RUNS) --depth $(FORGE_DEPTH) --seed $(FORGE_SEED)
 
 # Seeded bugs in a copy of the contracts, each run against the machine; all must be caught.
 mutants: setup

@@ -1,0 +1,167 @@
+"""Runs the Foundry invariant suite (tests/forge) and reports it: `make invariants-forge`.
+
+    tools/forge_invariants.py [--runs N] [--depth N] [--seed N] [--build PATH] [--json PATH]
+
+forge (npm's @foundry-rs/forge) compiles only the suite, offline, through tools/solc's wrapper
+(tests/forge/foundry.toml), and the suite deploys the bytecode of ape's build: GPUMARKET_BUILD, default
+.build/__local__.json, so a mutant's build (tools/mutants.py) is run as it is. One campaign,
+`invariant_all`, asserts every invariant after every call (tests/forge/README.md).
+
+Prints runs, depth, calls, reverts, elapsed time, calls/s and, per handler function, forge's calls and
+the ghost store's effective calls (the calls that found a target and acted; written by the suite's
+afterInvariant to GPUMARKET_FORGE_COUNTS). Writes the same as JSON (--json, default
+.forge/invariants.json). Exits 1 on a failure, naming the failing invariant (the assertion's message).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FORGE = ROOT / "node_modules" / "@foundry-rs" / "forge-linux-amd64" / "bin" / "forge"
+CONFIG = "tests/forge/foundry.toml"
+READABLE = (ROOT / ".build", Path("/tmp"), ROOT / ".forge")  # tests/forge/foundry.toml's fs_permissions
+MATCH = "invariant_all"
+
+
+def forge_env(build: Path, runs: int, depth: int, counts: Path | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(FOUNDRY_CONFIG=CONFIG, FOUNDRY_INVARIANT_RUNS=str(runs), FOUNDRY_INVARIANT_DEPTH=str(depth),
+               GPUMARKET_BUILD=str(build))
+    if counts is not None:
+        env["GPUMARKET_FORGE_COUNTS"] = str(counts)
+    return env
+
+
+def readable_build(build: Path) -> Path:
+    """The build at a path the suite may read (fs_permissions): copied under .forge/builds otherwise."""
+    build = build.resolve()
+    if any(build.is_relative_to(d.resolve()) for d in READABLE):
+        return build
+    copy = ROOT / ".forge" / "builds" / (re.sub(r"\W+", "_", str(build.parent)) + ".json")
+    copy.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copy(build, copy)
+    return copy
+
+
+def compile_suite() -> float:
+    """Compiles the suite (a no-op when nothing changed); returns the seconds it took."""
+    t0 = time.perf_counter()
+    r = subprocess.run([str(FORGE), "build"], cwd=ROOT, env=forge_env(Path("."), 1, 1), capture_output=True, text=True)
+    if r.returncode != 0:
+        raise SystemExit(f"forge build failed:\n{r.stdout}\n{r.stderr}")
+    return time.perf_counter() - t0
+
+
+def handler_name(selector_key: str) -> str:
+    """'tests/…/MarketHandler.sol:MarketHandler.claimAgain' -> 'MarketHandler.claim' (the extra
+    registrations of a money path count with it)."""
+    contract_fn = selector_key.rsplit(":", 1)[-1]
+    return re.sub(r"(Again|Third)$", "", contract_fn)
+
+
+def run(runs: int, depth: int, seed: int, build: Path, timeout: float | None = None) -> dict:
+    """One `forge test` of the campaign; returns the report (see the module's docstring)."""
+    build = readable_build(build)
+    counts = ROOT / ".forge" / f"counts-{os.getpid()}-{time.monotonic_ns()}.txt"
+    counts.parent.mkdir(parents=True, exist_ok=True)
+    cmd = [str(FORGE), "test", "--mt", MATCH, "--json", "--fuzz-seed", str(seed)]
+    t0 = time.perf_counter()
+    try:
+        p = subprocess.run(cmd, cwd=ROOT, env=forge_env(build, runs, depth, counts), capture_output=True, text=True,
+                           timeout=timeout)
+        out, err, timed_out = p.stdout, p.stderr, False
+    except subprocess.TimeoutExpired as e:
+        out, err, timed_out = (e.stdout or b"").decode(), (e.stderr or b"").decode(), True
+    elapsed = time.perf_counter() - t0
+    report = {"engine": "forge", "runs": runs, "depth": depth, "seed": seed, "build": str(build),
+              "elapsed_s": round(elapsed, 3), "failed": False, "reason": None, "timed_out": timed_out}
+    effective: Counter = Counter()
+    ghost_calls: Counter = Counter()
+    if counts.exists():
+        for line in counts.read_text().splitlines():
+            name, calls, eff = line.rsplit(" ", 2)
+            ghost_calls[name] += int(calls)
+            effective[name] += int(eff)
+        counts.unlink()
+    result = None
+    try:
+        doc = json.loads(out[out.index("{"):]) if "{" in out else {}
+        for suite in doc.values():
+            for test, res in suite["test_results"].items():
+                if test.startswith(MATCH):
+                    result = res
+    except (ValueError, KeyError):
+        result = None
+    if result is None:
+        report.update(failed=True, reason="timed out" if timed_out else f"no result from forge: {err.strip()[-400:]}")
+        return report
+    inv = result["kind"].get("Invariant", {})
+    per_selector: Counter = Counter()
+    reverts: Counter = Counter()
+    for key, m in (inv.get("metrics") or {}).items():
+        per_selector[handler_name(key)] += m["calls"]
+        reverts[handler_name(key)] += m["reverts"]
+    report.update(completed_runs=inv.get("runs"), calls=inv.get("calls"), reverts=inv.get("reverts"),
+                  per_handler={k: {"calls": per_selector[k], "reverts": reverts[k]} for k in sorted(per_selector)},
+                  ghost={k: {"calls": ghost_calls[k], "effective": effective[k]} for k in sorted(ghost_calls)})
+    if result["status"] != "Success":
+        seq = (result.get("counterexample") or {}).get("Sequence")
+        failing = seq[1] if isinstance(seq, list) and len(seq) == 2 else []
+        report.update(failed=True, reason=result.get("reason") or "failure",
+                      failing_run=inv.get("runs"), failing_sequence_calls=len(failing),
+                      calls_to_failure=max(0, (inv.get("runs") or 1) - 1) * depth + len(failing),
+                      last_call=(failing[-1]["func_name"] if failing else None))
+    calls = report["calls"] or 0
+    report["calls_per_s"] = round(calls / elapsed, 1) if elapsed else 0.0
+    report["effective_calls"] = sum(effective.values())
+    return report
+
+
+def print_report(r: dict, compile_s: float | None = None) -> None:
+    print(f"forge invariant campaign `{MATCH}`: {r['runs']} runs x depth {r['depth']}, seed {r['seed']}, "
+          f"build {r['build']}")
+    if compile_s is not None:
+        print(f"compile (forge build of tests/forge): {compile_s:.1f} s")
+    if r.get("calls") is not None:
+        print(f"calls {r['calls']:,}  reverts {r['reverts']}  elapsed {r['elapsed_s']:.1f} s  "
+              f"calls/s {r['calls_per_s']:,.0f}  effective calls {r['effective_calls']:,}")
+    if r.get("ghost"):
+        print(f"\n{'handler function':<30}{'calls':>10}{'effective':>11}")
+        for name, c in sorted(r["ghost"].items(), key=lambda kv: -kv[1]["effective"]):
+            print(f"{name:<30}{c['calls']:>10,}{c['effective']:>11,}")
+    if r["failed"]:
+        print(f"\nFAILURE: {r['reason']}")
+        if r.get("failing_run") is not None:
+            print(f"  in run {r['failing_run']} after {r.get('failing_sequence_calls')} calls "
+                  f"(≈ {r.get('calls_to_failure'):,} calls in all; last call {r.get('last_call')})")
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--runs", type=int, default=int(os.environ.get("FORGE_RUNS", 256)))
+    ap.add_argument("--depth", type=int, default=int(os.environ.get("FORGE_DEPTH", 500)))
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--build", type=Path, default=Path(os.environ.get("GPUMARKET_BUILD", ROOT / ".build" / "__local__.json")))
+    ap.add_argument("--json", type=Path, default=ROOT / ".forge" / "invariants.json")
+    a = ap.parse_args()
+    compile_s = compile_suite()
+    r = run(a.runs, a.depth, a.seed, a.build)
+    r["compile_s"] = round(compile_s, 2)
+    a.json.parent.mkdir(parents=True, exist_ok=True)
+    a.json.write_text(json.dumps(r, indent=2) + "\n")
+    print_report(r, compile_s)
+    return 1 if r["failed"] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
