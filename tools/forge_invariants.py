@@ -75,14 +75,18 @@ def run(runs: int, depth: int, seed: int, build: Path, timeout: float | None = N
     counts = ROOT / ".forge" / f"counts-{os.getpid()}-{time.monotonic_ns()}.txt"
     counts.parent.mkdir(parents=True, exist_ok=True)
     cmd = [str(FORGE), "test", "--mt", MATCH, "--json", "--fuzz-seed", str(seed)]
+    env = forge_env(build, runs, depth, counts)
+    # forge replays a persisted failure first: each run gets its own (fresh) directory for them.
+    persist = counts.with_suffix(".failures")
+    env["FOUNDRY_INVARIANT_FAILURE_PERSIST_DIR"] = str(persist)
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(cmd, cwd=ROOT, env=forge_env(build, runs, depth, counts), capture_output=True, text=True,
-                           timeout=timeout)
+        p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
         out, err, timed_out = p.stdout, p.stderr, False
     except subprocess.TimeoutExpired as e:
         out, err, timed_out = (e.stdout or b"").decode(), (e.stderr or b"").decode(), True
     elapsed = time.perf_counter() - t0
+    shutil.rmtree(persist, ignore_errors=True)
     report = {"engine": "forge", "runs": runs, "depth": depth, "seed": seed, "build": str(build),
               "elapsed_s": round(elapsed, 3), "failed": False, "reason": None, "timed_out": timed_out}
     effective: Counter = Counter()
@@ -117,10 +121,14 @@ def run(runs: int, depth: int, seed: int, build: Path, timeout: float | None = N
     if result["status"] != "Success":
         seq = (result.get("counterexample") or {}).get("Sequence")
         failing = seq[1] if isinstance(seq, list) and len(seq) == 2 else []
-        report.update(failed=True, reason=result.get("reason") or "failure",
-                      failing_run=inv.get("runs"), failing_sequence_calls=len(failing),
-                      calls_to_failure=max(0, (inv.get("runs") or 1) - 1) * depth + len(failing),
-                      last_call=(failing[-1]["func_name"] if failing else None))
+        report.update(failed=True, reason=result.get("reason") or "failure")
+        if failing:  # a handler call or the per-call invariants failed: forge gives the run's calls
+            # forge's `runs` on a failure counts the runs completed before the failing one
+            report.update(failing_run=(inv.get("runs") or 0) + 1, failing_sequence_calls=len(failing),
+                          calls_to_failure=(inv.get("runs") or 0) * depth + len(failing),
+                          last_call=failing[-1]["func_name"])
+        else:  # afterInvariant's sweep failed at the end of a run: forge reports the calls made so far
+            report.update(failing_run=None, calls_to_failure=inv.get("calls"), last_call="afterInvariant")
     calls = report["calls"] or 0
     report["calls_per_s"] = round(calls / elapsed, 1) if elapsed else 0.0
     report["effective_calls"] = sum(effective.values())
@@ -144,6 +152,8 @@ def print_report(r: dict, compile_s: float | None = None) -> None:
         if r.get("failing_run") is not None:
             print(f"  in run {r['failing_run']} after {r.get('failing_sequence_calls')} calls "
                   f"(≈ {r.get('calls_to_failure'):,} calls in all; last call {r.get('last_call')})")
+        elif r.get("calls_to_failure") is not None:
+            print(f"  in the sweep at the end of a run (afterInvariant), within {r['calls_to_failure']:,} calls")
 
 
 def main() -> int:

@@ -444,32 +444,46 @@ contract MarketHandler is BaseHandler {
             return false;
         }
         if (n / 32 % 3 == 0) _warpTo(r.timeoutAt);
+        uint256[2] memory before = [_balance(r.token, r.renter), _balance(r.token, r.provider)];
+        uint256 slash;
+        bool lost;
+        uint256 providerGross = r.total - r.claimed;
         if (_now() < r.timeoutAt) {
             uint256 k = n / 64;
             uint256[4] memory shares = [BPS, 0, k / 4 % (BPS + 1), BPS];
             uint256 share = shares[k % 4];
-            uint256 slash = k / 40_004 % 2 == 1 ? 0 : r.collateral * (k / 80_008 % 101) / 100;
+            slash = k / 40_004 % 2 == 1 ? 0 : r.collateral * (k / 80_008 % 101) / 100;
             if (r.total == r.claimed && k / 160_016 % 2 == 1) (share, slash) = (k / 320_032 % BPS, 0);
             vm.prank(sys.arbiter);
             sys.market.resolveDispute(r.id, share, slash);
-            _resolveModel(r, (r.total - r.claimed) * share / BPS, slash, share < BPS || slash > 0);
+            (providerGross, lost) = (providerGross * share / BPS, share < BPS || slash > 0);
             store.count("resolveDispute", true);
         } else {
             vm.prank(sys.stranger);
             sys.market.applyDefaultRuling(r.id);
-            _resolveModel(r, r.total - r.claimed, 0, false);
             store.count("applyDefaultRuling", true);
         }
+        (uint256 refund, uint256 net, uint256 bond) = _resolveModel(r, providerGross, slash, lost);
+        // The ruling's payouts, to the unit: the bond to the renter on a loss, else to the provider.
+        uint256 toRenter = (lost ? bond : 0) + (r.payer == r.renter ? refund : 0);
+        if (r.token == address(sys.gpuc)) toRenter += slash - slash * store.slashTreasuryBps() / BPS;
+        assertEq(_balance(r.token, r.renter) - before[0], toRenter, "ruling: the renter got refund, bond and slash (model)");
+        assertEq(_balance(r.token, r.provider) - before[1], net + (lost ? 0 : bond), "ruling: the provider got net and bond (model)");
         return true;
     }
 
-    function _resolveModel(RentalG memory r, uint256 providerGross, uint256 slash, bool lost) internal {
-        uint256 refund = r.total - r.claimed - providerGross;
-        _claimModel(r, r.claimed + providerGross);
+    /// @notice The model's side of a ruling; returns (the payer's refund, the provider's net, the bond).
+    function _resolveModel(RentalG memory r, uint256 providerGross, uint256 slash, bool lost)
+        internal
+        returns (uint256 refund, uint256 net, uint256 bond)
+    {
+        refund = r.total - r.claimed - providerGross;
+        net = _claimModel(r, r.claimed + providerGross);
+        bond = r.bond;
         r.total = r.claimed;
         r.refunded += refund;
         store.move(r.payer, r.token, int256(refund));
-        store.move(lost ? r.renter : r.provider, r.token, int256(r.bond));
+        store.move(lost ? r.renter : r.provider, r.token, int256(bond));
         r.bond = 0;
         uint256 toTreasury = slash * store.slashTreasuryBps() / BPS;
         store.move(r.renter, address(sys.gpuc), int256(slash - toTreasury));
