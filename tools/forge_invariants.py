@@ -62,6 +62,28 @@ def compile_suite() -> float:
     return time.perf_counter() - t0
 
 
+def error_names(build: Path) -> dict[str, str]:
+    """'0x7c5cdc61' -> 'RegistryInsufficientLocked(address,uint256,uint256)', from the build's ABIs: forge
+    cannot name the errors of contracts it did not compile."""
+    from eth_utils import keccak  # ape's dependency, in the project's .venv
+
+    names = {}
+    for ct in json.loads(build.read_text())["contractTypes"].values():
+        for item in ct.get("abi", []):
+            if item.get("type") == "error":
+                sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
+                names["0x" + keccak(text=sig)[:4].hex()] = sig
+    return names
+
+
+def name_errors(reason: str, build: Path) -> str:
+    """Replaces forge's `custom error 0x…` in a failure reason by the error's signature."""
+    if "custom error 0x" not in reason:
+        return reason
+    names = error_names(build)
+    return re.sub(r"custom error (0x[0-9a-f]{8})", lambda m: names.get(m.group(1), m.group(0)), reason)
+
+
 def handler_name(selector_key: str) -> str:
     """'tests/…/MarketHandler.sol:MarketHandler.claimAgain' -> 'MarketHandler.claim' (the extra
     registrations of a money path count with it)."""
@@ -121,7 +143,7 @@ def run(runs: int, depth: int, seed: int, build: Path, timeout: float | None = N
     if result["status"] != "Success":
         seq = (result.get("counterexample") or {}).get("Sequence")
         failing = seq[1] if isinstance(seq, list) and len(seq) == 2 else []
-        report.update(failed=True, reason=result.get("reason") or "failure")
+        report.update(failed=True, reason=name_errors(result.get("reason") or "failure", build))
         if failing:  # a handler call or the per-call invariants failed: forge gives the run's calls
             # forge's `runs` on a failure counts the runs completed before the failing one
             report.update(failing_run=(inv.get("runs") or 0) + 1, failing_sequence_calls=len(failing),
