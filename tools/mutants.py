@@ -163,7 +163,8 @@ def run(mutant, steps: int, seed: int, engines=ENGINES, forge_runs: int = 64, fo
     if "python" in engines:
         t1 = time.perf_counter()
         caught, how, steps_run = run_machine(build, steps, seed)
-        out["python"] = {"caught": caught, "how": how, "at": f"{steps_run} steps before the failing run",
+        at = "in the first run" if steps_run == "first run" else f"{steps_run} steps before the failing run"
+        out["python"] = {"caught": caught, "how": how, "at": at,
                          "secs": round(time.perf_counter() - t1, 1)}
     if "forge" in engines:
         r = forge_invariants.run(forge_runs, forge_depth, seed, build)
