@@ -64,7 +64,7 @@ contract MarketHandler is BaseHandler {
         if (gpus > o.offered - o.inUse) gpus = o.offered - o.inUse;
         uint256 hoursPaid = n / 216_216 % o.maxHours + 1;
         if (
-            store.paused() || o.status != 1 || gpus == 0 || store.rentalCount() >= MAX_RENTALS
+            store.paused() || o.status != 1 || o.id > 1_000_000_000 || gpus == 0 || store.rentalCount() >= MAX_RENTALS
                 || !store.activeProvider(o.provider) || store.freeStake(o.provider) < store.stakePerGpu() * gpus
         ) return false;
         RentalG memory r = _rentalFor(o, renter, payer, broker, brokerBps, gpus, hoursPaid);
