@@ -6,6 +6,7 @@ import { IProviderRegistry } from "gpumarket/interfaces/IProviderRegistry.sol";
 import { Base_Test } from "./Base.t.sol";
 import { MarketHandler } from "./handlers/MarketHandler.sol";
 import { SignedInvariants } from "./SignedInvariants.sol";
+import { VaultInvariants } from "./VaultInvariants.sol";
 import { GhostStore, RentalG } from "./stores/GhostStore.sol";
 import { isTerminal } from "./lib/Status.sol";
 
@@ -13,7 +14,7 @@ import { isTerminal } from "./lib/Status.sol";
 /// @notice The settlement invariants of tests/invariants/README.md (1–8 market, V1–V5 vault, 9–10 signed
 /// offers and clusters), checked by forge after every handler call. A handler is added by one line in
 /// setUp (`_handler(address(new XHandler(store, sys)))`).
-contract Invariant_Test is Base_Test, SignedInvariants {
+contract Invariant_Test is Base_Test, SignedInvariants, VaultInvariants {
     GhostStore internal store;
     address[] internal handlers;
     mapping(address account => mapping(address token => uint256)) internal baseBalance;
@@ -25,6 +26,7 @@ contract Invariant_Test is Base_Test, SignedInvariants {
         // ── the handlers: one line each ──
         _handler(address(new MarketHandler(store, sys)));
         _handler(_newSignedHandler(store));
+        _handler(_newVaultHandler(store));
     }
 
     function _handler(address h) internal {

@@ -28,6 +28,13 @@ abstract contract SignedInvariants is Base_Test {
         return si == 3 ? address(sys.vault) : sys.providers[si];
     }
 
+    /// @notice 9 and 10 in one campaign (forge runs a campaign per invariant function and checks only that
+    /// function in it): `make invariants-forge`'s invariant_all calls this too.
+    function invariant_signed_all() public view {
+        invariant_inv9_signed();
+        invariant_inv10_clusters();
+    }
+
     /// @notice 9. Per published digest: signedOfferOf = (its record's id once filled, else 0; cancelled);
     /// a record holds the signed terms and the model's status, and GPUs in use = Σ GPUs of its Pending and
     /// Active rentals = the model's ≤ the signed GPUs (capacity per offer hash); every signer's nonce
