@@ -704,12 +704,24 @@ contract SignedHandler is GhostBridge {
         bytes32 before = _trace(hashes);
         vm.expectRevert(err);
         vm.prank(caller);
-        (bool reverted,) = address(sys.market).call(data);
-        reverted; // expectRevert checks the selector and every argument
+        // A low-level call under expectRevert returns true when it reverted with exactly `err` (selector and
+        // every argument), and false with forge's message when it did not revert or reverted otherwise.
+        (bool matched, bytes memory why) = address(sys.market).call(data);
+        assertTrue(matched, string.concat("inv8/10: an invalid signed call did not revert as expected: ", _reason(why)));
         assertEq(_trace(hashes), before, "inv10 atomicity: a failed signed call left a trace");
         assertEq(INextRentalId(address(sys.market)).nextRentalId(), store.rentalCount() + 1, "inv10: nextRentalId = model");
         assertEq(sys.market.getOffer(_nextRecordId()).provider, address(0), "inv10: the next record is still empty");
         signed.countFailed();
+    }
+
+    /// @notice The message of forge's Error(string) in `why` (the raw bytes if it is not one).
+    function _reason(bytes memory why) internal pure returns (string memory) {
+        if (why.length < 68 || bytes4(why) != bytes4(keccak256("Error(string)"))) return string(why);
+        bytes memory body = new bytes(why.length - 4);
+        for (uint256 i; i < body.length; ++i) {
+            body[i] = why[i + 4];
+        }
+        return abi.decode(body, (string));
     }
 
     function _trace(bytes32[] memory hashes) internal view returns (bytes32 h) {
