@@ -12,6 +12,8 @@ import { PENDING, ACTIVE, CANCELLED, DISPUTED, RESOLVED, isTerminal } from "./li
 import { RentalModel as M } from "./lib/RentalModel.sol";
 import { GhostStore, RentalG, OfferG } from "./stores/GhostStore.sol";
 import { IMarketConfig } from "./System.sol";
+import { SignedInvariants } from "./SignedInvariants.sol";
+import { VaultInvariants } from "./VaultInvariants.sol";
 
 /// @title Invariant_Test
 /// @notice The settlement invariants of tests/invariants/README.md (1–8 market, V1–V5 vault, 9–10 signed
@@ -21,7 +23,7 @@ import { IMarketConfig } from "./System.sol";
 /// Per call the checks read the rental, offer and provider the call touched (as the Python machine does);
 /// `afterInvariant` sweeps every rental, offer, provider and balance at the end of each run.
 /// A handler is added by one line in setUp: `_handler(address(new XHandler(store, sys)))`.
-contract Invariant_Test is Base_Test {
+contract Invariant_Test is Base_Test, SignedInvariants, VaultInvariants {
     GhostStore internal store;
     address[] internal handlers;
     mapping(address account => mapping(address token => uint256)) internal baseBalance;
@@ -33,6 +35,8 @@ contract Invariant_Test is Base_Test {
         // ── the handlers: one line each ──
         _handler(address(new MarketHandler(store, sys)));
         _handler(address(new BadCallHandler(store, sys)));
+        _handler(_newSignedHandler(store));
+        _handler(_newVaultHandler(store));
     }
 
     function _handler(address h) internal {
@@ -88,6 +92,8 @@ contract Invariant_Test is Base_Test {
         invariant_inv6_capacity();
         invariant_inv7_pause();
         invariant_inv8_access();
+        invariant_signed_all();
+        invariant_vault_all();
     }
 
     // ───────────────────────────── 1. solvency ─────────────────────────────
@@ -173,7 +179,7 @@ contract Invariant_Test is Base_Test {
 
     /// @notice 5. Registry balance = Σ staked; for the provider a call touched: staked, locked, unbonding =
     /// model, locked + unbonding ≤ staked, locked = collateral of its rentals that hold it.
-    function invariant_inv5_stake() public {
+    function invariant_inv5_stake() public view {
         assertEq(sys.gpuc.balanceOf(address(sys.registry)), store.stakedTotal(), "inv5 stake: registry balance = sum staked");
         address p = store.touchedProvider();
         if (p != address(0)) _stake(p);
@@ -197,7 +203,7 @@ contract Invariant_Test is Base_Test {
 
     /// @notice 6. For the offer a call touched: GPUs in use = Σ GPUs of its Pending/Active rentals ≤ GPUs
     /// offered; its terms and status = model.
-    function invariant_inv6_capacity() public {
+    function invariant_inv6_capacity() public view {
         uint256 id = store.touchedOffer();
         if (id != 0) _capacity(store.offer(id));
     }

@@ -6,19 +6,19 @@ import { PENDING, ACTIVE, ENDED, CANCELLED, SETTLED, DISPUTED, RESOLVED } from "
 import { RentalModel as M } from "../lib/RentalModel.sol";
 import { GhostStore, RentalG, OfferG } from "../stores/GhostStore.sol";
 import { Sys } from "../System.sol";
-import { BaseHandler } from "./BaseHandler.sol";
+import { GhostBridge } from "./GhostBridge.sol";
+import { SignedCatalog as C } from "../lib/SignedCatalog.sol";
 
 /// @title MarketHandler
 /// @notice The market's rental lifecycle, offers, stake and owner (tests/invariants/machine.py's rules).
 /// Every function draws one seed, finds a target in the right state (or counts a skip), makes only valid
 /// calls, and checks every amount the call moves against the independent model (lib/RentalModel.sol)
 /// before writing the ghost. Invalid calls live in BadCallHandler.
-contract MarketHandler is BaseHandler {
-    uint256 internal constant MAX_RENTALS = 24;
+contract MarketHandler is GhostBridge {
     uint256 internal constant MAX_OFFERS = 7;
     uint256 internal constant BPS = 10_000;
 
-    constructor(GhostStore store_, Sys memory sys_) BaseHandler(store_, sys_) {
+    constructor(GhostStore store_, Sys memory sys_) GhostBridge(store_, sys_) {
         // Every run starts with an mUSD offer and a GPUC offer, so rentals can open at the first call.
         _create(sys.providers[0], true, 1_950_000, 8, 200, true, 500);
         _create(sys.providers[1], false, 1_950_000, 8, 200, true, 500);
@@ -119,8 +119,10 @@ contract MarketHandler is BaseHandler {
         OfferG memory o = store.offerAt(n);
         uint256 op = n / 8 % 6;
         string memory name = op < 3 ? "updateOffer" : op == 3 ? "pauseOffer" : op == 4 ? "resumeOffer" : "closeOffer";
+        // The vault's offers are its operator's; a signed offer's record keeps its signed terms (an update
+        // reverts MarketSignedOfferTermsFixed) but its provider may pause, resume or close it.
         bool acts = o.status != 3 && (o.provider != address(sys.vault)) && (op != 3 || o.status == 1)
-            && (op != 4 || o.status == 2);
+            && (op != 4 || o.status == 2) && (op >= 3 || o.id <= C.SIGNED_OFFER_ID_BASE);
         if (acts) {
             vm.startPrank(o.provider);
             if (op < 3) {
@@ -158,52 +160,27 @@ contract MarketHandler is BaseHandler {
     function openRentalAgain(uint256 seed) external synced { _run("openRental", _open, seed); }
     function openRentalThird(uint256 seed) external synced { _run("openRental", _open, seed); }
 
+    /// @notice A renter rents GPUs of an on-chain offer (a signed offer's record needs its signature:
+    /// SignedHandler fills those), self-paid or by a payer, with or without a broker.
     function _open(uint256 n) internal returns (bool) {
         OfferG memory o = store.offerAt(n);
-        n /= 8;
-        RentalG memory r = _parties(n, o.maxBrokerBps);
-        uint256 gpus = n / 27_027 % 8 + 1;
+        _draw = n / 8;
+        (address renter, address payer, address broker, uint256 bps) = _parties(sys.renters[_d(3)], o.maxBrokerBps);
+        uint256 gpus = _d(8) + 1;
         if (gpus > o.offered - o.inUse) gpus = o.offered - o.inUse;
         if (
-            store.paused() || o.status != 1 || gpus == 0 || store.rentalCount() >= MAX_RENTALS
+            store.paused() || o.status != 1 || o.id > C.SIGNED_OFFER_ID_BASE || gpus == 0 || store.rentalCount() >= MAX_RENTALS
                 || !store.activeProvider(o.provider) || store.freeStake(o.provider) < store.stakePerGpu() * gpus
         ) return false;
-        _price(r, o, gpus, n / 216_216 % o.maxHours + 1);
+        RentalG memory r = _rentalFor(o, renter, payer, broker, bps, gpus, _d(o.maxHours) + 1);
         uint256 before = _balance(o.token, r.payer);
         vm.prank(r.payer);
         r.id = r.payer == r.renter
             ? sys.market.openRental(o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps)
             : sys.market.openRentalFor(r.renter, o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps);
         assertEq(before - _balance(o.token, r.payer), r.deposit, "open: the payer paid the model's cost");
-        _saveRental(r, true);
-        store.addInUse(r.offerId, int256(r.gpus));
-        _restake(r.provider, 0, int256(r.collateral));
-        store.move(r.payer, r.token, -int256(r.deposit));
+        _bookOpen(r);
         return true;
-    }
-
-    /// @notice (renter, payer, broker, bps): a third self-paid, a third without a broker, the cut up to the max.
-    function _parties(uint256 n, uint256 maxBrokerBps) internal view returns (RentalG memory r) {
-        r.renter = sys.renters[n % 3];
-        r.payer = n / 3 % 3 == 0 ? r.renter : sys.payers[n / 3 % 2];
-        r.broker = n / 9 % 3 == 0 ? address(0) : sys.brokers[n / 9 % 2];
-        uint256 bps = r.broker == address(0) ? 0 : n / 27 % 1001;
-        r.brokerBps = bps < maxBrokerBps ? bps : maxBrokerBps;
-    }
-
-    /// @notice The model's rental of `gpus` GPUs of `o` for `hoursPaid` hours, opened now (id still 0).
-    function _price(RentalG memory r, OfferG memory o, uint256 gpus, uint256 hoursPaid) internal view {
-        uint256 discount = M.tierDiscountBps(o.tiered, gpus * hoursPaid);
-        uint256 cost = M.hourlyRateUp(gpus, o.price, discount) * hoursPaid;
-        r.offerId = o.id;
-        r.provider = o.provider;
-        r.token = o.token;
-        r.gpus = gpus;
-        r.hoursPaid = hoursPaid;
-        r.total = cost;
-        r.deposit = cost;
-        (r.collateral, r.protocolBps, r.discountBps) = (store.stakePerGpu() * gpus, store.protocolBps(), discount);
-        (r.deadline, r.status) = (_now() + store.activationWindow(), PENDING);
     }
 
     function activate(uint256 seed) external synced { _run("activate", _activate, seed); }
@@ -238,17 +215,6 @@ contract MarketHandler is BaseHandler {
         assertEq(_balance(r.token, r.provider) - before, net, "claim: the provider got the model's net");
         _saveRental(r, false);
         return true;
-    }
-
-    /// @notice The model's side of a claim up to `accrued`: fees booked, the provider's net moved; returns the net.
-    function _claimModel(RentalG memory r, uint256 accrued) internal returns (uint256 net) {
-        (uint256 net_, uint256 pf, uint256 bf) = M.splitClaimDown(r.claimed, accrued, r.protocolBps, r.brokerBps);
-        net = net_;
-        r.claimed = accrued;
-        (r.providerNet, r.protocolFee, r.brokerFee) = (r.providerNet + net, r.protocolFee + pf, r.brokerFee + bf);
-        store.addProtocolFee(r.token, pf);
-        if (bf != 0) store.addCredit(r.broker, r.token, bf);
-        store.move(r.provider, r.token, int256(net));
     }
 
     /// @notice A stranger claims up to four rentals at once (repeats and unclaimable ones are skipped).
@@ -458,6 +424,8 @@ contract MarketHandler is BaseHandler {
             sys.market.resolveDispute(r.id, share, slash);
             (providerGross, lost) = (providerGross * share / BPS, share < BPS || slash > 0);
             store.count("resolveDispute", true);
+            // V5: a slash of the vault's stake moves its price per share (VaultInvariants checks it).
+            if (slash != 0 && r.provider == address(sys.vault)) store.count("resolveDispute: the vault slashed", true);
         } else {
             vm.prank(sys.stranger);
             sys.market.applyDefaultRuling(r.id);
@@ -591,14 +559,5 @@ contract MarketHandler is BaseHandler {
         uint256[8] memory scales = [uint256(120), 120, 120, 120, HOUR, HOUR, 1 days, 21 days];
         _warpTo(_now() + n / 8 % scales[n % 8] + 1);
         store.count("warp", true);
-    }
-
-    // ───────────────────────────── stake helpers ─────────────────────────────
-
-    /// @notice The provider's stake moves by `dStaked` (a slash) and its locked stake by `dLocked`.
-    function _restake(address p, int256 dStaked, int256 dLocked) internal {
-        store.setStake(
-            p, uint256(int256(store.staked(p)) + dStaked), uint256(int256(store.locked(p)) + dLocked), store.unbonding(p)
-        );
     }
 }
