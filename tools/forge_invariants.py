@@ -31,6 +31,17 @@ FORGE = ROOT / "node_modules" / "@foundry-rs" / "forge-linux-amd64" / "bin" / "f
 CONFIG = "tests/forge/foundry.toml"
 READABLE = (ROOT / ".build", Path("/tmp"), ROOT / ".forge")  # tests/forge/foundry.toml's fs_permissions
 MATCH = "invariant_all"
+# The labels of calls that move tokens or stake (opens, activations, claims, stops, extensions, cancels,
+# releases, disputes, rulings, withdrawals, the vault's deposits, harvests, income and redemptions): the
+# report gives their share of the effective calls.
+MONEY = ("openRental", "openSignedRental", "bookCluster", "activate", "claim", "claimMany", "extend", "stopRental",
+         "cancelPending", "release", "dispute", "resolveDispute", "applyDefaultRuling", "withdrawProtocolFees",
+         "withdrawCredits", "exitUnderPause", "stake", "withdrawUnbonded", "vault.deposit", "vault.harvest",
+         "vault.withdrawIncome", "vault.activate", "vault.finishBatch", "vault.claimRedemption")
+
+
+def is_money(label: str) -> bool:
+    return label in MONEY
 
 
 def forge_env(build: Path, runs: int, depth: int, counts: Path | None = None) -> dict:
@@ -113,8 +124,13 @@ def run(runs: int, depth: int, seed: int, build: Path, timeout: float | None = N
               "elapsed_s": round(elapsed, 3), "failed": False, "reason": None, "timed_out": timed_out}
     effective: Counter = Counter()
     ghost_calls: Counter = Counter()
+    events: Counter = Counter()
     if counts.exists():
         for line in counts.read_text().splitlines():
+            if line.startswith("event "):  # something a call did besides its label (not a call)
+                name, n = line[len("event "):].rsplit(" ", 1)
+                events[name] += int(n)
+                continue
             name, calls, eff = line.rsplit(" ", 2)
             ghost_calls[name] += int(calls)
             effective[name] += int(eff)
@@ -139,7 +155,8 @@ def run(runs: int, depth: int, seed: int, build: Path, timeout: float | None = N
         reverts[handler_name(key)] += m["reverts"]
     report.update(completed_runs=inv.get("runs"), calls=inv.get("calls"), reverts=inv.get("reverts"),
                   per_handler={k: {"calls": per_selector[k], "reverts": reverts[k]} for k in sorted(per_selector)},
-                  ghost={k: {"calls": ghost_calls[k], "effective": effective[k]} for k in sorted(ghost_calls)})
+                  ghost={k: {"calls": ghost_calls[k], "effective": effective[k]} for k in sorted(ghost_calls)},
+                  events=dict(sorted(events.items())))
     if result["status"] != "Success":
         seq = (result.get("counterexample") or {}).get("Sequence")
         failing = seq[1] if isinstance(seq, list) and len(seq) == 2 else []
@@ -154,6 +171,9 @@ def run(runs: int, depth: int, seed: int, build: Path, timeout: float | None = N
     calls = report["calls"] or 0
     report["calls_per_s"] = round(calls / elapsed, 1) if elapsed else 0.0
     report["effective_calls"] = sum(effective.values())
+    report["effective_pct"] = round(100 * report["effective_calls"] / calls, 1) if calls else 0.0
+    money = sum(n for k, n in effective.items() if is_money(k))
+    report["money_pct_of_effective"] = round(100 * money / report["effective_calls"], 1) if report["effective_calls"] else 0.0
     return report
 
 
@@ -164,11 +184,16 @@ def print_report(r: dict, compile_s: float | None = None) -> None:
         print(f"compile (forge build of tests/forge): {compile_s:.1f} s")
     if r.get("calls") is not None:
         print(f"calls {r['calls']:,}  reverts {r['reverts']}  elapsed {r['elapsed_s']:.1f} s  "
-              f"calls/s {r['calls_per_s']:,.0f}  effective calls {r['effective_calls']:,}")
+              f"calls/s {r['calls_per_s']:,.0f}  effective calls {r['effective_calls']:,} "
+              f"({r['effective_pct']:.0f} %; money paths {r['money_pct_of_effective']:.0f} % of them)")
     if r.get("ghost"):
-        print(f"\n{'handler function':<30}{'calls':>10}{'effective':>11}")
+        print(f"\n{'handler function':<36}{'calls':>8}{'effective':>11}")
         for name, c in sorted(r["ghost"].items(), key=lambda kv: -kv[1]["effective"]):
-            print(f"{name:<30}{c['calls']:>10,}{c['effective']:>11,}")
+            print(f"{name:<36}{c['calls']:>8,}{c['effective']:>11,}{'  money' if is_money(name) else ''}")
+    if r.get("events"):
+        print(f"\n{'events within calls':<36}{'count':>8}")
+        for name, n in sorted(r["events"].items(), key=lambda kv: -kv[1]):
+            print(f"{name:<36}{n:>8,}")
     if r["failed"]:
         print(f"\nFAILURE: {r['reason']}")
         if r.get("failing_run") is not None:

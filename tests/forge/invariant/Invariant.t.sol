@@ -281,5 +281,9 @@ contract Invariant_Test is Base_Test, SignedInvariants, VaultInvariants {
                 string.concat(name, " ", vm.toString(store.calls(key)), " ", vm.toString(store.effective(key)))
             );
         }
+        for (uint256 i; i < store.eventCount(); ++i) {
+            string memory name = store.eventNames(i);
+            vm.writeLine(path, string.concat("event ", name, " ", vm.toString(store.events(keccak256(bytes(name))))));
+        }
     }
 }

@@ -2,6 +2,7 @@
 pragma solidity 0.8.30;
 
 import { PENDING } from "../lib/Status.sol";
+import { SignedCatalog as C } from "../lib/SignedCatalog.sol";
 import { RentalModel as M } from "../lib/RentalModel.sol";
 import { GhostStore, RentalG, OfferG } from "../stores/GhostStore.sol";
 import { Sys } from "../System.sol";
@@ -14,7 +15,10 @@ import { BaseHandler } from "./BaseHandler.sol";
 /// Every rental and offer enters the one GhostStore the same way (`_saveRental`, `store.saveOffer`), so
 /// invariants 1–6 cover the signed offers' records, the clusters' rentals and the vault's rentals too.
 abstract contract GhostBridge is BaseHandler {
-    uint256 internal constant MAX_RENTALS = 24;
+    // A run keeps at most MAX_LIVE rentals that are not terminal, and opens at most MAX_RENTALS in all
+    // (the per-call checks read every rental): a long run keeps renting as old rentals close.
+    uint256 internal constant MAX_RENTALS = 64;
+    uint256 internal constant MAX_LIVE = 12;
     uint256 internal _draw; // the current call's seed, consumed by `_d`
 
     constructor(GhostStore store_, Sys memory sys_) BaseHandler(store_, sys_) { }
@@ -43,6 +47,33 @@ abstract contract GhostBridge is BaseHandler {
         (r.gpus, r.hoursPaid, r.total, r.deposit) = (gpus, hoursPaid, cost, cost);
         (r.collateral, r.protocolBps, r.discountBps) = (store.stakePerGpu() * gpus, store.protocolBps(), discount);
         (r.deadline, r.status) = (_now() + store.activationWindow(), PENDING);
+    }
+
+    /// @notice Room for `k` more rentals in this run.
+    function _roomFor(uint256 k) internal view returns (bool) {
+        return store.rentalCount() + k <= MAX_RENTALS && store.liveRentals() + k <= MAX_LIVE;
+    }
+
+    /// @notice A renter rents GPUs of the on-chain offer `o` (never a signed offer's record: those need
+    /// their signature, SignedHandler fills them), self-paid or by a payer, with or without a broker; the
+    /// payer pays the model's cost. Returns whether it could (room, capacity, the provider's free stake).
+    function _openOn(OfferG memory o) internal returns (bool) {
+        (address renter, address payer, address broker, uint256 bps) = _parties(sys.renters[_d(3)], o.maxBrokerBps);
+        uint256 gpus = _d(8) + 1;
+        if (gpus > o.offered - o.inUse) gpus = o.offered - o.inUse;
+        if (
+            store.paused() || o.status != 1 || o.id > C.SIGNED_OFFER_ID_BASE || gpus == 0 || !_roomFor(1)
+                || !store.activeProvider(o.provider) || store.freeStake(o.provider) < store.stakePerGpu() * gpus
+        ) return false;
+        RentalG memory r = _rentalFor(o, renter, payer, broker, bps, gpus, _d(o.maxHours) + 1);
+        uint256 before = _balance(o.token, r.payer);
+        vm.prank(r.payer);
+        r.id = r.payer == r.renter
+            ? sys.market.openRental(o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps)
+            : sys.market.openRentalFor(r.renter, o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps);
+        assertEq(before - _balance(o.token, r.payer), r.deposit, "open: the payer paid the model's cost");
+        _bookOpen(r);
+        return true;
     }
 
     /// @notice The ghost's side of opening `r` (id set): the rental, its GPUs, its collateral, the payment.

@@ -24,11 +24,51 @@ contract MarketHandler is GhostBridge {
         _create(sys.providers[1], false, 1_950_000, 8, 200, true, 500);
     }
 
-    /// @notice One call of handler function `name`: `f` on the mixed seed, counted (effective when it acted).
-    /// The money paths are registered two or three times (`…Again`, `…Third`) so that they get a fair share
-    /// of forge's calls, as the Python machine registers its rules again.
-    function _run(string memory name, function(uint256) internal returns (bool) f, uint256 seed) internal {
-        store.count(name, f(_mix(seed)));
+    /// @notice One call of handler function `name`: `f` on the mixed seed returns the label of what it did
+    /// (counted as an effective call of that label), or "" when it found nothing to do (an idle call of
+    /// `name`). As in the Python machine, a money path that finds no target prepares one instead
+    /// (`_prepare`: activates a Pending rental or opens one), and the money paths are registered two or
+    /// three times (`…Again`, `…Third`) so that they get a fair share of forge's calls.
+    function _run(string memory name, function(uint256) internal returns (string memory) f, uint256 seed) internal {
+        string memory did = f(_mix(seed));
+        bool acted = bytes(did).length != 0;
+        store.count(acted ? did : name, acted);
+    }
+
+    /// @notice What a money path does when it finds no target: activate a Pending rental, else open one.
+    function _prepare(uint256 n) internal returns (string memory) {
+        if (store.paused()) return "";
+        string memory did = _activate(n);
+        return bytes(did).length != 0 ? did : _open(n);
+    }
+
+    uint8 internal constant CLAIMABLE = 0;
+    uint8 internal constant EXTENDABLE = 1;
+    uint8 internal constant RUNNING = 2;
+    uint8 internal constant DISPUTABLE = 3;
+    uint8 internal constant ACTIVATABLE = 4;
+
+    /// @notice A rental the call can act on (`kind`), the search starting at a drawn one; id 0 when none is.
+    function _pickWhere(uint256 n, uint8 kind) internal view returns (RentalG memory r) {
+        uint256 k = store.rentalCount();
+        for (uint256 i; i < k; ++i) {
+            r = store.rental(store.rentalIds((n + i) % k));
+            if (_fits(r, kind)) return r;
+        }
+        r.id = 0;
+    }
+
+    function _fits(RentalG memory r, uint8 kind) internal view returns (bool) {
+        bool running = r.status == ACTIVE && _now() < r.ends;
+        if (kind == CLAIMABLE) {
+            return running || ((r.status == ACTIVE || r.status == ENDED) && M.accruedDown(r.total, r.started, r.ends, _now()) > r.claimed);
+        }
+        if (kind == RUNNING) return running;
+        if (kind == DISPUTABLE) return (r.status == ACTIVE || r.status == ENDED) && _now() < r.ends + store.disputeWindow();
+        if (kind == ACTIVATABLE) return r.status == PENDING && _now() <= r.deadline && r.provider != address(sys.vault);
+        if (!running || r.payer != r.renter || store.paused()) return false; // EXTENDABLE
+        OfferG memory o = store.offer(r.offerId);
+        return o.status == 1 && r.hoursPaid < o.maxHours;
     }
 
     // ───────────────────────────── stake ─────────────────────────────
@@ -40,6 +80,13 @@ contract MarketHandler is GhostBridge {
         uint256 op = n / 3 % 4;
         uint256 amount = n / 12 % 5000 + 1;
         (uint256 staked, uint256 locked, uint256 unbonding) = (store.staked(p), store.locked(p), store.unbonding(p));
+        // Nothing to unbond, cancel or withdraw: stake instead; an unbond not ready yet: half the time the
+        // clock moves to its ready second, else it is cancelled.
+        if ((op == 1 && store.freeStake(p) == 0) || (op >= 2 && unbonding == 0)) op = 0;
+        if (op == 3 && _now() < store.readyAt(p)) {
+            if (n / 60_000 % 2 == 0) _warpTo(store.readyAt(p));
+            else op = 2;
+        }
         vm.startPrank(p);
         if (op == 0) {
             sys.registry.stake(amount * 1e18);
@@ -77,12 +124,21 @@ contract MarketHandler is GhostBridge {
     function createOffer(uint256 seed) external synced {
         uint256 n = _mix(seed);
         address p = sys.providers[n % 3];
-        bool acts = !store.paused() && store.activeProvider(p) && store.offerCount() < MAX_OFFERS;
-        if (acts) {
-            uint256[3] memory brokerCaps = [uint256(0), 300, 1000];
-            _create(p, n / 3 % 2 == 0, n / 6 % 5_000_000 + 1, n / 30_000_000 % 16 + 1, n % 200 + 1, n % 7 < 4, brokerCaps[n % 3]);
+        if (store.paused() || !store.activeProvider(p) || _openOffers() >= MAX_OFFERS || store.offerCount() >= 4 * MAX_OFFERS) {
+            string memory did = _offerOp(n); // at the limit, a provider manages one of its offers instead
+            return store.count(bytes(did).length != 0 ? did : "createOffer", bytes(did).length != 0);
         }
-        store.count("createOffer", acts);
+        uint256[3] memory brokerCaps = [uint256(0), 300, 1000];
+        _create(p, n / 3 % 2 == 0, n / 6 % 5_000_000 + 1, n / 30_000_000 % 16 + 1, n % 200 + 1, n % 7 < 4, brokerCaps[n % 3]);
+        store.count("createOffer", true);
+    }
+
+    /// @notice The providers' on-chain offers not closed (the vault's and the signed records aside).
+    function _openOffers() internal view returns (uint256 m) {
+        for (uint256 i; i < store.offerCount(); ++i) {
+            OfferG memory o = store.offer(store.offerIds(i));
+            if (o.status != 3 && o.provider != address(sys.vault) && o.id <= C.SIGNED_OFFER_ID_BASE) ++m;
+        }
     }
 
     function _create(address p, bool usd, uint256 price, uint256 gpus, uint256 maxHours, bool tiered, uint256 maxBroker)
@@ -113,40 +169,47 @@ contract MarketHandler is GhostBridge {
         if (tiered) (tiers[0], tiers[1]) = (Offer.Tier(24, 250), Offer.Tier(96, 500));
     }
 
-    /// @notice A provider updates (most often), pauses, resumes or closes one of its offers.
+    /// @notice A provider updates (most often), pauses, resumes or closes one of its offers (not the
+    /// vault's: those are its operator's); a signed offer's record keeps its signed terms (an update reverts
+    /// MarketSignedOfferTermsFixed) but its provider may pause, resume or close it.
     function offerOps(uint256 seed) external synced {
-        uint256 n = _mix(seed);
-        OfferG memory o = store.offerAt(n);
-        uint256 op = n / 8 % 6;
-        string memory name = op < 3 ? "updateOffer" : op == 3 ? "pauseOffer" : op == 4 ? "resumeOffer" : "closeOffer";
-        // The vault's offers are its operator's; a signed offer's record keeps its signed terms (an update
-        // reverts MarketSignedOfferTermsFixed) but its provider may pause, resume or close it.
-        bool acts = o.status != 3 && (o.provider != address(sys.vault)) && (op != 3 || o.status == 1)
-            && (op != 4 || o.status == 2) && (op >= 3 || o.id <= C.SIGNED_OFFER_ID_BASE);
-        if (acts) {
-            vm.startPrank(o.provider);
-            if (op < 3) {
-                uint256 price = o.price * (n / 48 % 150 + 50) / 100;
-                uint256 offered = o.offered + n / 7200 % 9;
-                offered = offered > 4 ? offered - 4 : 0;
-                (o.price, o.offered) = (price == 0 ? 1 : price, _max3(o.inUse, 1, offered));
-                sys.market.updateOffer(
-                    o.id, uint96(o.price), uint16(o.offered), 1, uint16(o.maxHours), address(0), uint16(o.maxBrokerBps), _tiers(o.tiered)
-                );
-            } else if (op == 3) {
-                sys.market.pauseOffer(o.id);
-                o.status = 2;
-            } else if (op == 4) {
-                sys.market.resumeOffer(o.id);
-                o.status = 1;
-            } else {
-                sys.market.closeOffer(o.id);
-                o.status = 3;
-            }
-            vm.stopPrank();
-            store.saveOffer(o, false);
+        _run("updateOffer", _offerOp, seed);
+    }
+
+    function _offerOp(uint256 n) internal returns (string memory) {
+        uint256 k = store.offerCount();
+        OfferG memory o;
+        for (uint256 i; i < k && o.id == 0; ++i) {
+            o = store.offerAt(n + i);
+            if (o.status == 3 || o.provider == address(sys.vault)) o.id = 0;
         }
-        store.count(name, acts);
+        if (o.id == 0) return "";
+        uint256 op = n / 8 % 6;
+        if (op < 3 && o.id > C.SIGNED_OFFER_ID_BASE) op = 3 + op % 3;
+        if (op == 3 && o.status != 1) op = 4; // a paused offer is resumed, an active one paused
+        else if (op == 4 && o.status != 2) op = 3;
+        vm.startPrank(o.provider);
+        if (op < 3) {
+            uint256 price = o.price * (n / 48 % 150 + 50) / 100;
+            uint256 offered = o.offered + n / 7200 % 9;
+            offered = offered > 4 ? offered - 4 : 0;
+            (o.price, o.offered) = (price == 0 ? 1 : price, _max3(o.inUse, 1, offered));
+            sys.market.updateOffer(
+                o.id, uint96(o.price), uint16(o.offered), 1, uint16(o.maxHours), address(0), uint16(o.maxBrokerBps), _tiers(o.tiered)
+            );
+        } else if (op == 3) {
+            sys.market.pauseOffer(o.id);
+            o.status = 2;
+        } else if (op == 4) {
+            sys.market.resumeOffer(o.id);
+            o.status = 1;
+        } else {
+            sys.market.closeOffer(o.id);
+            o.status = 3;
+        }
+        vm.stopPrank();
+        store.saveOffer(o, false);
+        return op < 3 ? "updateOffer" : op == 3 ? "pauseOffer" : op == 4 ? "resumeOffer" : "closeOffer";
     }
 
     function _max3(uint256 a, uint256 b, uint256 c) internal pure returns (uint256 m) {
@@ -160,52 +223,42 @@ contract MarketHandler is GhostBridge {
     function openRentalAgain(uint256 seed) external synced { _run("openRental", _open, seed); }
     function openRentalThird(uint256 seed) external synced { _run("openRental", _open, seed); }
 
-    /// @notice A renter rents GPUs of an on-chain offer (a signed offer's record needs its signature:
-    /// SignedHandler fills those), self-paid or by a payer, with or without a broker.
-    function _open(uint256 n) internal returns (bool) {
-        OfferG memory o = store.offerAt(n);
+    /// @notice A renter rents GPUs of an on-chain offer (GhostBridge._openOn).
+    function _open(uint256 n) internal returns (string memory) {
         _draw = n / 8;
-        (address renter, address payer, address broker, uint256 bps) = _parties(sys.renters[_d(3)], o.maxBrokerBps);
-        uint256 gpus = _d(8) + 1;
-        if (gpus > o.offered - o.inUse) gpus = o.offered - o.inUse;
-        if (
-            store.paused() || o.status != 1 || o.id > C.SIGNED_OFFER_ID_BASE || gpus == 0 || store.rentalCount() >= MAX_RENTALS
-                || !store.activeProvider(o.provider) || store.freeStake(o.provider) < store.stakePerGpu() * gpus
-        ) return false;
-        RentalG memory r = _rentalFor(o, renter, payer, broker, bps, gpus, _d(o.maxHours) + 1);
-        uint256 before = _balance(o.token, r.payer);
-        vm.prank(r.payer);
-        r.id = r.payer == r.renter
-            ? sys.market.openRental(o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps)
-            : sys.market.openRentalFor(r.renter, o.id, gpus, r.hoursPaid, o.price, r.broker, r.brokerBps);
-        assertEq(before - _balance(o.token, r.payer), r.deposit, "open: the payer paid the model's cost");
-        _bookOpen(r);
-        return true;
+        return _openOn(store.offerAt(n)) ? "openRental" : "";
     }
 
-    function activate(uint256 seed) external synced { _run("activate", _activate, seed); }
-    function activateAgain(uint256 seed) external synced { _run("activate", _activate, seed); }
-    function activateThird(uint256 seed) external synced { _run("activate", _activate, seed); }
+    function activate(uint256 seed) external synced { _run("activate", _prepare, seed); }
+    function activateAgain(uint256 seed) external synced { _run("activate", _prepare, seed); }
 
-    function _activate(uint256 n) internal returns (bool) {
-        RentalG memory r = store.pickRental(n, _mask(PENDING));
-        // The vault's rentals are activated by its operator through the vault (VaultHandler).
-        if (r.id == 0 || _now() > r.deadline || r.provider == address(sys.vault)) return false;
+    /// @notice The provider activates a Pending rental (the vault's are activated by its operator through
+    /// the vault: VaultHandler); `activate` opens one when none is Pending (`_prepare`).
+    function _activate(uint256 n) internal returns (string memory) {
+        RentalG memory r = _pickWhere(n, ACTIVATABLE);
+        if (r.id == 0 || store.paused()) return "";
         vm.prank(r.provider);
         sys.market.activate(r.id);
         (r.status, r.started, r.ends) = (ACTIVE, _now(), _now() + r.hoursPaid * HOUR);
         _saveRental(r, false);
-        return true;
+        return "activate";
     }
 
     function claim(uint256 seed) external synced { _run("claim", _claim, seed); }
     function claimAgain(uint256 seed) external synced { _run("claim", _claim, seed); }
 
     /// @notice Anyone claims; the provider gets the model's net.
-    function _claim(uint256 n) internal returns (bool) {
-        RentalG memory r = store.pickRental(n, _mask(ACTIVE, ENDED));
+    /// With nothing accrued yet, the clock first moves up to an hour (within the rental); with nothing to
+    /// claim at all, a rental is prepared.
+    function _claim(uint256 n) internal returns (string memory) {
+        RentalG memory r = _pickWhere(n, CLAIMABLE);
+        if (r.id == 0) return _prepare(n);
         uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
-        if (r.id == 0 || accrued == r.claimed) return false;
+        if (accrued == r.claimed) {
+            _warpTo(_now() + 1 + n / 4096 % (r.ends - _now() < HOUR ? r.ends - _now() : HOUR));
+            accrued = M.accruedDown(r.total, r.started, r.ends, _now());
+            if (accrued == r.claimed) return "";
+        }
         address[4] memory anyone = [r.provider, sys.stranger, r.renter, sys.owner];
         uint256 before = _balance(r.token, r.provider);
         vm.prank(anyone[n / 64 % 4]);
@@ -214,7 +267,7 @@ contract MarketHandler is GhostBridge {
         uint256 net = _claimModel(r, accrued);
         assertEq(_balance(r.token, r.provider) - before, net, "claim: the provider got the model's net");
         _saveRental(r, false);
-        return true;
+        return "claim";
     }
 
     /// @notice A stranger claims up to four rentals at once (repeats and unclaimable ones are skipped).
@@ -222,10 +275,18 @@ contract MarketHandler is GhostBridge {
         uint256 n = _mix(seed);
         uint256 k = store.rentalCount();
         if (k < 2) return store.count("claimMany", false);
+        // Most ids are claimable ones (repeats and others are skipped by the market); the clock moves up to
+        // ten minutes first half of the time, so running streams have accrued something.
+        if (n / 1024 % 2 == 0) _warpTo(_now() + 1 + n / 2048 % 600);
         uint256[] memory ids = new uint256[](n % 4 + 1);
         uint256 expect;
         for (uint256 j; j < ids.length; ++j) {
-            RentalG memory r = store.rental(store.rentalIds((n >> (5 * j + 2)) % k));
+            uint256 at = n >> (5 * j + 2);
+            RentalG memory r = store.rental(store.rentalIds(at % k));
+            if (at / 64 % 4 != 0) {
+                RentalG memory c = _pickWhere(at, CLAIMABLE);
+                if (c.id != 0) r = store.rental(c.id); // the store's state: an earlier id of this call may be it
+            }
             ids[j] = r.id;
             if (r.status != ACTIVE && r.status != ENDED) continue;
             uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
@@ -243,14 +304,13 @@ contract MarketHandler is GhostBridge {
     function extendAgain(uint256 seed) external synced { _run("extend", _extend, seed); }
 
     /// @notice The renter of a self-funded Active rental adds hours at the rental's own rate.
-    function _extend(uint256 n) internal returns (bool) {
-        RentalG memory r = store.pickRental(n, _mask(ACTIVE));
-        uint256 hoursAdded = n / 64 % 48 + 1;
-        OfferG memory o = store.offer(r.offerId);
-        if (
-            r.id == 0 || store.paused() || _now() >= r.ends || r.payer != r.renter || o.status != 1
-                || r.hoursPaid + hoursAdded > o.maxHours
-        ) return false;
+    /// With none that can extend (running, self-funded, its offer Active with hours to spare), a rental
+    /// is prepared.
+    function _extend(uint256 n) internal returns (string memory) {
+        RentalG memory r = _pickWhere(n, EXTENDABLE);
+        if (r.id == 0) return _prepare(n);
+        uint256 room = store.offer(r.offerId).maxHours - r.hoursPaid;
+        uint256 hoursAdded = n / 64 % (room < 48 ? room : 48) + 1;
         uint256 before = _balance(r.token, r.renter);
         vm.prank(r.renter);
         uint256 cost = sys.market.extend(r.id, hoursAdded);
@@ -262,20 +322,17 @@ contract MarketHandler is GhostBridge {
         r.ends = r.ends + hoursAdded * HOUR;
         store.move(r.payer, r.token, -int256(cost));
         _saveRental(r, false);
-        return true;
+        return "extend";
     }
 
     function stopRental(uint256 seed) external synced { _run("stopRental", _stop, seed); }
     function stopRentalAgain(uint256 seed) external synced { _run("stopRental", _stop, seed); }
 
     /// @notice The renter stops; half the time at a random second of the rental, where the rounding matters.
-    function _stop(uint256 n) internal returns (bool) {
-        RentalG memory r = store.pickRental(n, _mask(ACTIVE));
-        if (r.id == 0 || _now() >= r.ends) return false;
-        if (n / 64 % 2 == 1) {
-            _warpTo(r.started + n / 128 % (r.ends - r.started));
-            if (_now() >= r.ends) return false;
-        }
+    function _stop(uint256 n) internal returns (string memory) {
+        RentalG memory r = _pickWhere(n, RUNNING);
+        if (r.id == 0) return _prepare(n);
+        if (n / 64 % 2 == 1) _warpTo(r.started + n / 128 % (r.ends - r.started));
         uint256 before = _balance(r.token, r.payer);
         vm.prank(r.renter);
         uint256 refund = sys.market.stopRental(r.id);
@@ -287,20 +344,20 @@ contract MarketHandler is GhostBridge {
         store.addInUse(r.offerId, -int256(r.gpus));
         store.move(r.payer, r.token, int256(refund));
         _saveRental(r, false);
-        return true;
+        return "stopRental";
     }
 
     function cancelPending(uint256 seed) external synced { _run("cancelPending", _cancel, seed); }
 
     /// @notice The renter cancels a Pending rental: on time, or after the deadline (a no-show, with the penalty).
-    function _cancel(uint256 n) internal returns (bool) {
+    function _cancel(uint256 n) internal returns (string memory) {
         RentalG memory r = store.pickRental(n, _mask(PENDING));
-        if (r.id == 0) return false;
+        if (r.id == 0) return store.paused() ? "" : _open(n);
         if (n / 64 % 8 == 0) _warpTo(r.deadline + 1 + n / 512 % 600); // a no-show
         vm.prank(r.renter);
         assertEq(sys.market.cancelPending(r.id), r.total, "cancelPending: the whole deposit back");
         _cancelModel(r);
-        return true;
+        return "cancelPending";
     }
 
     function _cancelModel(RentalG memory r) internal {
@@ -320,20 +377,20 @@ contract MarketHandler is GhostBridge {
 
     /// @notice Anyone moves a rental on: a no-show cancelled, an Active one past its end Ended, one past its
     /// dispute window Settled (the provider paid the rest). A third of the time the clock first moves there.
-    function _release(uint256 n) internal returns (bool) {
+    function _release(uint256 n) internal returns (string memory) {
         RentalG memory r = store.pickRental(n, _mask(PENDING) | _mask(ACTIVE, ENDED));
-        if (r.id == 0) return false;
+        if (r.id == 0) return _prepare(n);
         if (r.status == PENDING) {
             if (n / 64 % 8 == 0) _warpTo(r.deadline + 1);
-            if (_now() <= r.deadline) return false;
+            if (_now() <= r.deadline) return _activate(n);
             vm.prank(sys.stranger);
             sys.market.release(r.id);
             _cancelModel(r);
-            return true;
+            return "release";
         }
         uint256 settleAt = r.ends + store.disputeWindow();
-        if (n / 64 % 4 == 0) _warpTo(n / 256 % 2 == 0 ? r.ends : settleAt);
-        if (_now() < r.ends || (r.status == ENDED && _now() < settleAt)) return false;
+        if (n / 64 % 2 == 0) _warpTo(n / 256 % 2 == 0 ? r.ends : settleAt);
+        if (_now() < r.ends || (r.status == ENDED && _now() < settleAt)) return _claim(n);
         vm.prank(sys.stranger);
         sys.market.release(r.id);
         if (r.status == ACTIVE) {
@@ -346,7 +403,7 @@ contract MarketHandler is GhostBridge {
             r.status = SETTLED;
         }
         _saveRental(r, false);
-        return true;
+        return "release";
     }
 
     // ───────────────────────────── disputes ─────────────────────────────
@@ -357,9 +414,9 @@ contract MarketHandler is GhostBridge {
 
     /// @notice The renter disputes a running or ended rental; a running one is billed as a stop at this second.
     /// Half of the disputes of an ended rental come after the provider claimed everything (nothing frozen).
-    function _dispute(uint256 n) internal returns (bool) {
-        RentalG memory r = store.pickRental(n, _mask(ACTIVE, ENDED));
-        if (r.id == 0 || _now() >= r.ends + store.disputeWindow()) return false;
+    function _dispute(uint256 n) internal returns (string memory) {
+        RentalG memory r = _pickWhere(n, DISPUTABLE);
+        if (r.id == 0) return _prepare(n);
         if (r.status == ENDED && n / 64 % 2 == 0) {
             uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
             if (accrued > r.claimed) {
@@ -395,20 +452,17 @@ contract MarketHandler is GhostBridge {
         r.status = DISPUTED;
         r.timeoutAt = _now() + store.arbitrationTimeout();
         _saveRental(r, false);
-        return true;
+        return "dispute";
     }
 
-    function resolve(uint256 seed) external synced { _resolve(_mix(seed)); }
-    function resolveAgain(uint256 seed) external synced { _resolve(_mix(seed)); }
-    function resolveThird(uint256 seed) external synced { _resolve(_mix(seed)); }
+    function resolve(uint256 seed) external synced { _run("resolveDispute", _resolve, seed); }
+    function resolveAgain(uint256 seed) external synced { _run("resolveDispute", _resolve, seed); }
     /// @notice The arbiter rules before the timeout, or anyone applies the default ruling after it (a third
     /// of the time the clock first moves to the timeout).
-    function _resolve(uint256 n) internal returns (bool) {
+    /// With no dispute open, a rental is disputed.
+    function _resolve(uint256 n) internal returns (string memory label) {
         RentalG memory r = store.pickRental(n, _mask(DISPUTED));
-        if (r.id == 0) {
-            store.count("resolveDispute", false);
-            return false;
-        }
+        if (r.id == 0) return _dispute(n);
         if (n / 32 % 3 == 0) _warpTo(r.timeoutAt);
         uint256[2] memory before = [_balance(r.token, r.renter), _balance(r.token, r.provider)];
         uint256 slash;
@@ -423,13 +477,13 @@ contract MarketHandler is GhostBridge {
             vm.prank(sys.arbiter);
             sys.market.resolveDispute(r.id, share, slash);
             (providerGross, lost) = (providerGross * share / BPS, share < BPS || slash > 0);
-            store.count("resolveDispute", true);
+            label = "resolveDispute";
             // V5: a slash of the vault's stake moves its price per share (VaultInvariants checks it).
-            if (slash != 0 && r.provider == address(sys.vault)) store.count("resolveDispute: the vault slashed", true);
+            if (slash != 0 && r.provider == address(sys.vault)) store.note("resolveDispute: the vault slashed");
         } else {
             vm.prank(sys.stranger);
             sys.market.applyDefaultRuling(r.id);
-            store.count("applyDefaultRuling", true);
+            label = "applyDefaultRuling";
         }
         (uint256 refund, uint256 net, uint256 bond) = _resolveModel(r, providerGross, slash, lost);
         // The ruling's payouts, to the unit: the bond to the renter on a loss, else to the provider.
@@ -437,7 +491,6 @@ contract MarketHandler is GhostBridge {
         if (r.token == address(sys.gpuc)) toRenter += slash - slash * store.slashTreasuryBps() / BPS;
         assertEq(_balance(r.token, r.renter) - before[0], toRenter, "ruling: the renter got refund, bond and slash (model)");
         assertEq(_balance(r.token, r.provider) - before[1], net + (lost ? 0 : bond), "ruling: the provider got net and bond (model)");
-        return true;
     }
 
     /// @notice The model's side of a ruling; returns (the payer's refund, the provider's net, the bond).
@@ -466,28 +519,34 @@ contract MarketHandler is GhostBridge {
 
     /// @notice The treasury's fees (anyone triggers) or a broker's credits.
     function withdraw(uint256 seed) external synced {
-        uint256 n = _mix(seed);
-        address token = n % 2 == 1 ? address(sys.usd) : address(sys.gpuc);
-        if (n / 2 % 3 == 0) {
-            uint256 amount = store.protocolFees(token);
-            if (amount != 0) {
+        _run("withdrawProtocolFees", _withdraw, seed);
+    }
+
+    /// The drawn one first, then the next of the six (fees or a broker's credits, in either token) that
+    /// holds something; with nothing anywhere, a claim books some.
+    function _withdraw(uint256 n) internal returns (string memory) {
+        for (uint256 i; i < 6; ++i) {
+            uint256 w = (n + i) % 6;
+            address token = w % 2 == 1 ? address(sys.usd) : address(sys.gpuc);
+            if (w < 2) {
+                uint256 fees = store.protocolFees(token);
+                if (fees == 0) continue;
                 vm.prank(sys.stranger);
-                assertEq(sys.market.withdrawProtocolFees(token), amount, "withdrawProtocolFees: the model's fees");
+                assertEq(sys.market.withdrawProtocolFees(token), fees, "withdrawProtocolFees: the model's fees");
                 store.clearProtocolFees(token);
-                store.move(sys.treasury, token, int256(amount));
+                store.move(sys.treasury, token, int256(fees));
+                return "withdrawProtocolFees";
             }
-            store.count("withdrawProtocolFees", amount != 0);
-        } else {
-            address b = sys.brokers[n / 6 % 2];
+            address b = sys.brokers[w / 4];
             uint256 amount = store.credits(b, token);
-            if (amount != 0) {
-                vm.prank(b);
-                assertEq(sys.market.withdrawCredits(token), amount, "withdrawCredits: the model's credits");
-                store.clearCredits(b, token);
-                store.move(b, token, int256(amount));
-            }
-            store.count("withdrawCredits", amount != 0);
+            if (amount == 0) continue;
+            vm.prank(b);
+            assertEq(sys.market.withdrawCredits(token), amount, "withdrawCredits: the model's credits");
+            store.clearCredits(b, token);
+            store.move(b, token, int256(amount));
+            return "withdrawCredits";
         }
+        return _claim(n);
     }
 
     // ───────────────────────────── owner ─────────────────────────────
@@ -539,9 +598,10 @@ contract MarketHandler is GhostBridge {
         }
         uint256 k = n / 6;
         uint256 which = n % 6;
-        bool acts = which == 0 ? _stop(k) : which == 1 ? _cancel(k) : which == 2 ? _claim(k) : which == 3
+        string memory did = which == 0 ? _stop(k) : which == 1 ? _cancel(k) : which == 2 ? _claim(k) : which == 3
             ? _release(k)
             : which == 4 ? _dispute(k) : _resolve(k);
+        bool acts = bytes(did).length != 0;
         if (!wasPaused) {
             vm.prank(sys.owner);
             sys.market.unpause();
@@ -554,7 +614,6 @@ contract MarketHandler is GhostBridge {
 
     /// @notice From one second to three weeks, mostly short: half the jumps are under two minutes.
     function warp(uint256 seed) external synced { _warp(_mix(seed)); }
-    function warpAgain(uint256 seed) external synced { _warp(_mix(seed)); }
     function _warp(uint256 n) internal {
         uint256[8] memory scales = [uint256(120), 120, 120, 120, HOUR, HOUR, 1 days, 21 days];
         _warpTo(_now() + n / 8 % scales[n % 8] + 1);

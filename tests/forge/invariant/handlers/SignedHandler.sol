@@ -179,7 +179,7 @@ contract SignedHandler is GhostBridge {
     }
 
     function _fill() internal returns (bool) {
-        if (store.paused() || store.rentalCount() >= MAX_RENTALS) return false;
+        if (store.paused() || !_roomFor(1)) return false;
         // A third of the fills take an offer exactly at its signer's floor (it must still fill): one that
         // is, or one whose signer raises its floor to its nonce now (a valid call).
         bool atFloor = _d(3) == 0;
@@ -205,9 +205,9 @@ contract SignedHandler is GhostBridge {
         assertEq(before - _balance(r.token, r.payer), r.deposit, "openSignedRental: the payer paid the model's cost");
         if (!recorded) r.offerId = _recordEntry(idx, o);
         _bookOpen(r);
-        if (atExpiry) store.count("openSignedRental: in its expiry second", true);
-        if (s.nonce == signed.floor(s.provider)) store.count("openSignedRental: at the floor", true);
-        if (sig.length == 0) store.count("openSignedRental: recorded, no signature", true);
+        if (atExpiry) store.note("openSignedRental: in its expiry second");
+        if (s.nonce == signed.floor(s.provider)) store.note("openSignedRental: at the floor");
+        if (sig.length == 0) store.note("openSignedRental: recorded, no signature");
         return true;
     }
 
@@ -323,7 +323,7 @@ contract SignedHandler is GhostBridge {
     /// up to two on-chain parts and one to three signed parts (repeats share capacity), within every
     /// provider's free stake; each part's rental as the market opens it.
     function _drawCluster() internal returns (Draft memory c) {
-        if (store.paused() || store.rentalCount() + 5 > MAX_RENTALS) return c;
+        if (store.paused() || !_roomFor(5)) return c;
         uint16[7] memory hourChoices = [uint16(1), 2, 5, 12, 24, 48, 100];
         c.token = _d(3) != 0 ? address(sys.usd) : address(sys.gpuc);
         c.hoursPaid = hourChoices[_d(7)];
@@ -473,12 +473,23 @@ contract SignedHandler is GhostBridge {
     /// @notice One invalid signed call of a drawn kind (the next kind when the state offers none): it must
     /// revert with the named error and all its arguments, and a fill or cluster must leave no trace.
     function _bad() internal {
-        if (store.paused()) return store.count("badSigned", false);
+        if (store.paused()) return _badUnderPause();
         // Up to ten draws of a kind the state allows; the last resort (a record named by an on-chain call) always is.
         for (uint256 t; t < 10; ++t) {
             if (_badKind(_d(10))) return;
         }
         _badKind(8);
+    }
+
+    /// @notice Under pause (7 keeps exits open, not fills): a valid fill of a published offer reverts
+    /// EnforcedPause() and leaves no trace.
+    function _badUnderPause() internal {
+        uint256 k = signed.publishedCount();
+        if (k == 0) return store.count("badSigned", false);
+        uint256 idx = signed.published(_d(k));
+        Offer.Signed memory s = _offerOf(signed.entry(idx));
+        _badFill(idx, abi.encodeWithSignature("EnforcedPause()"), s, signed.entry(idx).signature, address(0), 1);
+        store.count("badSigned: under pause", true);
     }
 
     function _badKind(uint256 kind) internal returns (bool) {
@@ -716,7 +727,7 @@ contract SignedHandler is GhostBridge {
 
     /// @notice The message of forge's Error(string) in `why` (the raw bytes if it is not one).
     function _reason(bytes memory why) internal pure returns (string memory) {
-        if (why.length < 68 || bytes4(why) != bytes4(keccak256("Error(string)"))) return string(why);
+        if (why.length < 68 || bytes4(why) != bytes4(keccak256("Error(string)"))) return vm.toString(why);
         bytes memory body = new bytes(why.length - 4);
         for (uint256 i; i < body.length; ++i) {
             body[i] = why[i + 4];

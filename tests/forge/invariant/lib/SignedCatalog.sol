@@ -62,9 +62,9 @@ library SignedCatalog {
         bytes memory identity = abi.encode(
             SIGNED_OFFER_TYPEHASH, s.provider, keccak256(bytes(s.gpuModel)), keccak256(bytes(s.region)), s.paymentToken
         );
-        bytes memory terms = abi.encode(s.pricePerGpuHour, s.gpus, s.minHours, s.maxHours, s.reservedFor, s.maxBrokerBps);
+        bytes memory rentTerms = abi.encode(s.pricePerGpuHour, s.gpus, s.minHours, s.maxHours, s.reservedFor, s.maxBrokerBps);
         bytes memory limits = abi.encode(tiersHash(s.tiers), s.expiry, s.nonce);
-        return keccak256(bytes.concat(identity, terms, limits));
+        return keccak256(bytes.concat(identity, rentTerms, limits));
     }
 
     /// @notice keccak256 of the concatenated EIP-712 hashes of the tiers.

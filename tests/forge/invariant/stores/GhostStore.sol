@@ -58,6 +58,7 @@ contract GhostStore {
     // ── rentals and offers ──
     mapping(uint256 id => RentalG) internal _rentals;
     uint256[] public rentalIds;
+    uint256 public liveRentals; // rentals not in a terminal status
     mapping(uint256 id => OfferG) internal _offers;
     uint256[] public offerIds;
 
@@ -144,6 +145,8 @@ contract GhostStore {
         if (isNew) rentalIds.push(r.id);
         else escrow[r.token] -= _escrowOf(_rentals[r.id]);
         escrow[r.token] += _escrowOf(r);
+        bool wasLive = !isNew && !isTerminal(_rentals[r.id].status);
+        if (wasLive != !isTerminal(r.status)) wasLive ? --liveRentals : ++liveRentals;
         _rentals[r.id] = r;
         (touchedRental, touchedOffer, touchedProvider) = (r.id, r.offerId, r.provider);
     }
@@ -293,5 +296,20 @@ contract GhostStore {
 
     function handlerCount() external view returns (uint256) {
         return handlerNames.length;
+    }
+
+    // ── events: what a call did besides its own label (a fill at the floor, a slash of the vault…) ──
+    string[] public eventNames;
+    mapping(bytes32 => uint256) public events;
+
+    /// @notice Something worth counting happened within a call (not a call: the calls and effective
+    /// calls stay one per handler call).
+    function note(string memory name) external {
+        bytes32 key = keccak256(bytes(name));
+        if (events[key]++ == 0) eventNames.push(name);
+    }
+
+    function eventCount() external view returns (uint256) {
+        return eventNames.length;
     }
 }
