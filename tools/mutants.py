@@ -1,17 +1,21 @@
-"""Proof that the settlement-invariant suite can fail: seeded bugs, each caught.
+"""Proof that the settlement-invariant suites can fail: seeded bugs, each caught by both engines.
 
-    make mutants
+    make mutants                      # both engines
+    tools/mutants.py --engine forge --only claimed-not-updated --reuse
 
 Each mutant is one textual change to a copy of contracts/ (the real tree is never touched). The copy
-is compiled with the project's compiler and the invariant machine (tests/invariants) runs against
-its bytecode (GPUMARKET_BUILD) until it fails or a step budget runs out. A mutant is caught when the
-machine reports a falsified invariant or an unexpected revert in a rule. The table is printed and
-written to tests/invariants/MUTANTS.md.
+is compiled ONCE with the project's compiler (ape), and both engines run against that build
+(GPUMARKET_BUILD): the Python invariant machine (tests/invariants) until it fails or a step budget runs
+out, and the Foundry suite (tests/forge, tools/forge_invariants.py) for a budget of runs x depth calls.
+A mutant is caught by an engine when it reports a falsified invariant or an unexpected revert in a
+handler. The table (a column group per engine) is printed and, for a full run, written to
+tests/invariants/MUTANTS.md with the per-engine numbers in tests/invariants/MUTANTS.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shutil
@@ -20,6 +24,8 @@ import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+
+import forge_invariants
 
 ROOT = Path(__file__).resolve().parents[1]
 WORK = Path(os.environ.get("MUTANTS_DIR", "/tmp/gpumarket-mutants"))
@@ -137,7 +143,11 @@ def prepare(mid: str, path: str, old: str, new: str) -> Path:
     return d
 
 
-def run(mutant, steps: int, seed: int) -> dict:
+ENGINES = ("python", "forge")
+
+
+def run(mutant, steps: int, seed: int, engines=ENGINES, forge_runs: int = 64, forge_depth: int = 500) -> dict:
+    """Compiles the mutant once (or reuses its build) and runs each engine on that build."""
     mid, what, path, old, new = mutant
     t0 = time.perf_counter()
     build = WORK / mid / ".build" / "__local__.json"
@@ -147,11 +157,26 @@ def run(mutant, steps: int, seed: int) -> dict:
         d = prepare(mid, path, old, new)
         c = subprocess.run([str(ROOT / ".venv" / "bin" / "ape"), "compile", "--force"], cwd=d, env=env_for(),
                            capture_output=True, text=True)
+    out = {"id": mid, "what": what, "compile_s": round(time.perf_counter() - t0, 1)}
     if c.returncode != 0 or not build.exists():
-        return {"id": mid, "what": what, "caught": False, "how": "did not compile", "steps": 0,
-                "secs": time.perf_counter() - t0}
-    caught, how, steps_run = run_machine(build, steps, seed)
-    return {"id": mid, "what": what, "caught": caught, "how": how, "steps": steps_run, "secs": time.perf_counter() - t0}
+        return {**out, **{e: {"caught": False, "how": "did not compile", "at": "", "secs": 0.0} for e in engines}}
+    if "python" in engines:
+        t1 = time.perf_counter()
+        caught, how, steps_run = run_machine(build, steps, seed)
+        at = "in the first run" if steps_run == "first run" else f"{steps_run} steps before the failing run"
+        out["python"] = {"caught": caught, "how": how, "at": at,
+                         "secs": round(time.perf_counter() - t1, 1)}
+    if "forge" in engines:
+        r = forge_invariants.run(forge_runs, forge_depth, seed, build)
+        if r.get("failing_run") is not None:
+            at = f"run {r['failing_run']}, call {r['failing_sequence_calls']} (≈ {r['calls_to_failure']:,} calls)"
+        elif r["failed"] and r.get("calls_to_failure") is not None:
+            at = f"end-of-run sweep, ≤ {r['calls_to_failure']:,} calls"
+        else:
+            at = f"{r.get('calls') or 0:,} calls"
+        out["forge"] = {"caught": r["failed"] and not r.get("timed_out"), "how": (r["reason"] or "(no failure)")[:110],
+                        "at": at, "calls_to_failure": r.get("calls_to_failure"), "secs": r["elapsed_s"]}
+    return out
 
 
 def run_machine(build: Path, steps: int, seed: int, extra_env: dict | None = None,
@@ -181,28 +206,41 @@ def main() -> int:
     ap.add_argument("--jobs", type=int, default=2)
     ap.add_argument("--only", nargs="*", help="mutant ids")
     ap.add_argument("--reuse", action="store_true", help="reuse mutant builds left by an earlier run")
+    ap.add_argument("--engine", choices=("python", "forge", "both"), default="both")
+    ap.add_argument("--forge-runs", type=int, default=64, help="forge budget per mutant: runs ...")
+    ap.add_argument("--forge-depth", type=int, default=500, help="... x depth calls")
     a = ap.parse_args()
     global REUSE
     REUSE = a.reuse
+    engines = ENGINES if a.engine == "both" else (a.engine,)
     chosen = [m for m in MUTANTS if not a.only or m[0] in a.only]
-    print(f"{len(chosen)} mutants, step budget {a.steps:,} each, {a.jobs} at a time")
+    print(f"{len(chosen)} mutants, {a.jobs} at a time; engines: {', '.join(engines)} (python: {a.steps:,} steps, "
+          f"forge: {a.forge_runs} runs x depth {a.forge_depth})")
     t0 = time.perf_counter()
     with ThreadPoolExecutor(a.jobs) as ex:
-        results = list(ex.map(lambda m: run(m, a.steps, a.seed), chosen))
-    lines = ["| mutant | the bug | caught | by | steps before the failing run | time (compile + run) |",
-             "|---|---|---|---|---:|---:|"]
+        results = list(ex.map(lambda m: run(m, a.steps, a.seed, engines, a.forge_runs, a.forge_depth), chosen))
+    head = "| mutant | the bug | compile |" + "".join(f" {e}: caught | by | when | time |" for e in engines)
+    lines = [head, "|---|---|---:|" + "---|---|---:|---:|" * len(engines)]
     for r in results:
-        lines.append(f"| `{r['id']}` | {r['what']} | {'yes' if r['caught'] else '**NO**'} | {r['how']} | "
-                     f"{r['steps']} | {r['secs']:.0f} s |")
-    caught = sum(r["caught"] for r in results)
-    summary = f"{caught}/{len(results)} mutants caught in {time.perf_counter() - t0:.0f} s"
+        cells = "".join(f" {'yes' if r[e]['caught'] else '**NO**'} | {r[e]['how']} | {r[e]['at']} | {r[e]['secs']:.0f} s |"
+                        for e in engines)
+        lines.append(f"| `{r['id']}` | {r['what']} | {r['compile_s']:.0f} s |" + cells)
+    caught = {e: sum(r[e]["caught"] for r in results) for e in engines}
+    summary = ", ".join(f"{e}: {caught[e]}/{len(results)} caught" for e in engines)
+    summary += f"; {time.perf_counter() - t0:.0f} s in all"
     table = "\n".join(lines)
     print(table + "\n\n" + summary)
+    doc = {"engines": list(engines), "python_steps": a.steps, "forge_runs": a.forge_runs,
+           "forge_depth": a.forge_depth, "seed": a.seed, "mutants": results}
     if not a.only:
         (ROOT / "tests" / "invariants" / "MUTANTS.md").write_text(
-            "# Mutants (`make mutants`)\n\nSeeded bugs in a copy of the contracts, each run against the settlement-"
-            "invariant machine (tools/mutants.py).\n\n" + table + "\n\n" + summary + "\n")
-    return 0 if caught == len(results) else 1
+            "# Mutants (`make mutants`)\n\nSeeded bugs in a copy of the contracts, each compiled once and run against "
+            "both settlement-invariant engines: the Python machine (tests/invariants) and the Foundry suite "
+            "(tests/forge) (tools/mutants.py; times exclude the compile).\n\n" + table + "\n\n" + summary + "\n")
+        (ROOT / "tests" / "invariants" / "MUTANTS.json").write_text(json.dumps(doc, indent=2) + "\n")
+    else:
+        (WORK / f"results-{a.engine}.json").write_text(json.dumps(doc, indent=2) + "\n")
+    return 0 if all(c == len(results) for c in caught.values()) else 1
 
 
 if __name__ == "__main__":
