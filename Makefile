@@ -16,7 +16,7 @@ APE := $(ROOT)/.venv/bin/ape
 PYTEST_ARGS ?=
 CHART_JS := src/gpumarket/web_static/vendor/chart.umd.min.js
 
-.PHONY: setup demo test compile clean invariants invariants-forge mutants node bench bench-cli audit mutation browser screenshot
+.PHONY: setup demo test compile clean invariants invariants-forge bench-invariants mutants node bench bench-cli audit mutation browser screenshot
 
 setup: .venv/.synced node_modules/.installed .build/.compiled $(CHART_JS)
 
@@ -100,11 +100,16 @@ invariants: setup
 # The Foundry invariant suite (tests/forge): forge from npm, offline, through tools/solc's wrapper, on the
 # bytecode of ape's build (GPUMARKET_BUILD, default .build/__local__.json). FORGE_RUNS runs x FORGE_DEPTH
 # calls; prints calls, calls/s and the effective calls per handler, writes .forge/invariants.json.
-FORGE_RUNS ?= 256
+FORGE_RUNS ?= 128
 FORGE_DEPTH ?= 500
 FORGE_SEED ?= 1
 invariants-forge: setup
 	$(ROOT)/.venv/bin/python tools/forge_invariants.py --runs $(FORGE_RUNS) --depth $(FORGE_DEPTH) --seed $(FORGE_SEED)
+
+# Both engines measured in one session: benchmarks/invariants.md (a 1,000,000-step Python run with its
+# coverage tables, a forge campaign, and the mutants' time to catch from the last `make mutants`).
+bench-invariants: setup
+	$(ROOT)/.venv/bin/python tools/bench_invariants.py --steps $(INVARIANT_STEPS) --forge-runs $(FORGE_RUNS) --forge-depth $(FORGE_DEPTH)
 
 # Seeded bugs in a copy of the contracts, each run against the machine; all must be caught.
 mutants: setup

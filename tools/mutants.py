@@ -163,7 +163,7 @@ def run(mutant, steps: int, seed: int, engines=ENGINES, forge_runs: int = 64, fo
     if "python" in engines:
         t1 = time.perf_counter()
         caught, how, steps_run = run_machine(build, steps, seed)
-        at = "in the first run" if steps_run == "first run" else f"{steps_run} steps before the failing run"
+        at = f"{steps_run} steps"
         out["python"] = {"caught": caught, "how": how, "at": at,
                          "secs": round(time.perf_counter() - t1, 1)}
     if "forge" in engines:
@@ -182,10 +182,11 @@ def run(mutant, steps: int, seed: int, engines=ENGINES, forge_runs: int = 64, fo
 def run_machine(build: Path, steps: int, seed: int, extra_env: dict | None = None,
                 timeout: float | None = None) -> tuple[bool, str, str]:
     """Runs the invariant machine (one worker) on the build at `build` for up to `steps` steps.
-    Returns (caught, how it failed, steps before the failing run)."""
+    Returns (caught, how it failed, the steps run: with GPUMARKET_NO_SHRINK, up to the failing step)."""
     r = subprocess.run([str(ROOT / ".venv" / "bin" / "python"), str(ROOT / "tools" / "invariants_report.py"),
                         "--steps", str(steps), "--seed", str(seed), "--workers", "1", "--chunk", "50"],
-                       env={**env_for(build), **(extra_env or {})}, capture_output=True, text=True, timeout=timeout)
+                       env={**env_for(build), "GPUMARKET_NO_SHRINK": "1", **(extra_env or {})}, capture_output=True,
+                       text=True, timeout=timeout)
     out = r.stdout + r.stderr
     how = ""
     for pat in (r"AssertionError: (inv[^\n]*)", r"AssertionError: ([^\n]*)", r"evm\.(Reverted: [^\n]*)",
@@ -194,9 +195,9 @@ def run_machine(build: Path, steps: int, seed: int, extra_env: dict | None = Non
         if m:
             how = m.group(1)[:110]
             break
-    steps_run = re.findall(r"run \d+ \(seed \d+\): ([\d,]+) steps", out)
+    steps_run = re.findall(r"stateful steps\s+([\d,]+)", out)
     return (r.returncode == 1 and "FAILURE" in out, how or "(no failure)",
-            steps_run[-1] if steps_run else "first run")
+            steps_run[-1] if steps_run else "?")
 
 
 def main() -> int:
