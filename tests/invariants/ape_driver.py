@@ -97,7 +97,7 @@ class ApeContract:
         try:
             receipt = getattr(self.instance, fn)(*args, sender=self.chain.account(sender))
         except Exception as exc:
-            raise self.chain.reverted(exc) from None
+            raise self.chain.reverted(exc, (sender, self.instance.address, f.calldata(args))) from None
         self.chain.after_tx(receipt)
         if not f.outputs:
             return ()
@@ -204,11 +204,22 @@ class ApeChain:
         return ApeContract(self, name, getattr(project, name).at(address))
 
     # ── reverts ──
-    def reverted(self, exc: Exception) -> Exception:
-        """ape's exception -> `evm.Reverted` (anything that is not a contract revert stays as it is)."""
+    def reverted(self, exc: Exception, call: tuple[str, str, bytes] | None = None) -> Exception:
+        """ape's exception -> `evm.Reverted` (anything that is not a contract revert stays as it is). When
+        ape kept no revert data (it sometimes keeps only the node's message), the reverted transaction
+        `call` = (sender, to, calldata) is replayed as an eth_call on the state it left, which is the state
+        it ran on (a revert changes nothing), and the node's error carries the data."""
         if not is_revert(exc):
             return exc
-        return decode_revert(self.errors, revert_data(exc) or b"")
+        data = revert_data(exc)
+        if data is None and call is not None:
+            sender, to, calldata = call
+            web3 = self._ape_chain.provider.web3
+            reply = web3.provider.make_request("eth_call", [{"from": sender, "to": to, "data": "0x" + calldata.hex()},
+                                                            "latest"])
+            raw = (reply.get("error") or {}).get("data")
+            data = bytes.fromhex(raw[2:]) if isinstance(raw, str) and raw.startswith("0x") else None
+        return decode_revert(self.errors, data or b"")
 
 
 def fresh_ape_system() -> System:

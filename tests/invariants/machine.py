@@ -17,7 +17,7 @@ from pathlib import Path
 
 from eth_abi import decode, encode
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
+from hypothesis.stateful import RuleBasedStateMachine, RuleStrategy, initialize, invariant, precondition, rule
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for rental_model
 
@@ -266,6 +266,16 @@ class Ghost:
     slashed: Counter = field(default_factory=Counter)
 
 
+class _WeightedRules(RuleStrategy):
+    """Hypothesis's rule strategy without its swarm testing (a random subset of the rules disabled in each
+    example): the registration weights (WEIGHTS) decide the mix here. Every pick of a disabled rule draws a
+    choice, and with ~80 registered rules (the weights' aliases) that was about 40 % of a step's time;
+    without it the machine runs ~1.6x the steps per second. Shrinking and replay are unchanged."""
+
+    def _rule_is_enabled(self, r):
+        return self.is_valid(r)
+
+
 class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
     """Several providers — one of them a vault backed by three investors — renters, payers and brokers;
     both payment tokens; on-chain and signed offers, cluster bookings; time from 1 s to weeks."""
@@ -276,6 +286,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
 
     def __init__(self):
         super().__init__()
+        self._rules_strategy = _WeightedRules(self)
         self.s = self.make_system()
         self.s.reset()
         self.g = Ghost()
