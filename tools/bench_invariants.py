@@ -101,7 +101,7 @@ def render(doc: dict, mutants: dict | None) -> str:
         f"| EVM calls/s | {_n(py['evm_calls_per_s'])} | not counted |",
         f"| depth (steps per sequence) | {py['depth']:.0f} per example | {fg['depth']} per run |",
         f"| effective steps | {py['effective_pct']:.1f} % | {100 * fg_eff / max(fg_calls, 1):.1f} % |",
-        f"X",
+        f"| money paths, share of effective calls | {py['money_pct']:.1f} % | per handler below |",
         "",
         "## Effective calls per handler",
         "",
