@@ -74,17 +74,14 @@ def compile_suite() -> float:
 
 
 def error_names(build: Path) -> dict[str, str]:
-    """'0x7c5cdc61' -> 'RegistryInsufficientLocked(address,uint256,uint256)', from the build's ABIs: forge
-    cannot name the errors of contracts it did not compile."""
-    from eth_utils import keccak  # ape's dependency, in the project's .venv
+    """'0x7c5cdc61' -> 'RegistryInsufficientLocked(address,uint256,uint256)', from the build's ABIs (the
+    Python machine's table of them: tests/invariants/evm.py): forge cannot name the errors of contracts it
+    did not compile."""
+    sys.path.insert(0, str(ROOT / "tests" / "invariants"))
+    from evm import error_table
 
-    names = {}
-    for ct in json.loads(build.read_text())["contractTypes"].values():
-        for item in ct.get("abi", []):
-            if item.get("type") == "error":
-                sig = f"{item['name']}({','.join(i['type'] for i in item['inputs'])})"
-                names["0x" + keccak(text=sig)[:4].hex()] = sig
-    return names
+    table = error_table(json.loads(build.read_text())["contractTypes"])
+    return {"0x" + sel.hex(): f"{e.name}({','.join(e.types)})" for sel, e in table.items()}
 
 
 def name_errors(reason: str, build: Path) -> str:
