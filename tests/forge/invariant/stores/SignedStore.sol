@@ -28,10 +28,6 @@ contract SignedStore {
         _entries.push(SignedG(signer, j, hash, signature, 0, false, false));
     }
 
-    function entryCount() external view returns (uint256) {
-        return _entries.length;
-    }
-
     function entry(uint256 i) external view returns (SignedG memory) {
         return _entries[i];
     }
