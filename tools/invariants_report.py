@@ -114,9 +114,10 @@ def _run_seeded(machine, seed, examples):
     test.settings = settings(max_examples=examples, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
                              suppress_health_check=list(HealthCheck), database=None, print_blob=True,
                              phases=phases)
-    case = test("runTest")
-    hseed(seed)(case.runTest.__func__)  # pin the seed of this worker's run
-    case.runTest()
+    # Pin the seed of this worker's run. Hypothesis reads it from the state machine's class (the seed of
+    # TestCase.runTest is not consulted).
+    hseed(seed)(machine.MarketMachine)
+    test("runTest").runTest()
 
 
 def main() -> int:

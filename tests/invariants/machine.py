@@ -1617,7 +1617,7 @@ class MarketMachine(SignedRules, VaultRules, RuleBasedStateMachine):
 # The aliases are `<rule>_2`, `<rule>_3`, …; hypothesis prints the rule's own name in a shrunk example.
 WEIGHTS = {
     "accrue_and_claim": 11, "fill_signed": 5, "extend": 5, "claim_many": 4, "withdraw": 4, "resolve": 4, "stop": 4,
-    "release": 4, "book_cluster": 4, "cancel": 4, "vault_redeem": 3, "bad_call": 3, "open_rental": 2, "dispute": 2,
+    "release": 4, "book_cluster": 4, "cancel": 4, "vault_redeem": 4, "bad_call": 3, "open_rental": 2, "dispute": 2,
     "bad_signed": 2,
 }
 ALIASES = [f"{name}_{i}" for name, w in WEIGHTS.items() for i in range(2, w + 1)]

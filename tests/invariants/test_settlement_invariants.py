@@ -9,8 +9,10 @@ edge of the rental lifecycle, the vault and the signed offers is taken. The mini
 what a shard measures (see the README), so that they fail on a machine that lost depth, not by chance.
 """
 
+import os
+
 import pytest
-from hypothesis import settings
+from hypothesis import seed, settings
 
 import machine
 import profiles  # noqa: F401  (registers and loads the quick/deep profiles)
@@ -35,11 +37,20 @@ RARE_EDGES = {"Active→Disputed (after its end)": 1, "Active→Ended (release a
 DEEP_ONLY_EDGES = {"batch waits for collateral", "record resumed"}  # 0 to a few per shard
 
 
+#: The quick shards' seeds: shard k runs seed QUICK_SEED + k, in CI and on a laptop alike, so that a shard's
+#: minimums are a fact about the machine, not about the day's luck. `make invariants` draws new seeds.
+QUICK_SEED = 1
+#: GPUMARKET_SEED=<n> runs the shards from another seed (n, n+1, …), e.g. to try the minimums on new seeds.
+SEED = int(os.environ.get("GPUMARKET_SEED", QUICK_SEED))
+
+
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_settlement_invariants(shard):
     base = settings()
     MarketMachine.TestCase.settings = settings(base, max_examples=max(1, base.max_examples // SHARDS))
     before = machine.STEP_COUNTER.copy()
+    # Hypothesis reads a state machine's seed from its class; the deep profile draws fresh seeds.
+    seed(SEED + shard if settings._current_profile == "quick" else None)(MarketMachine)
     MarketMachine.TestCase("runTest").runTest()
     ran = machine.STEP_COUNTER - before
     s = machine.summary(ran)

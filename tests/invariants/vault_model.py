@@ -289,14 +289,16 @@ class VaultRules:
         n = self._n(n)
         s, v = self.s, self.v
         # The step that applies now: a finish as soon as a batch is unbonding (with undistributed income
-        # it must not share with the batch's escrowed shares), a start as soon as one is queued.
-        steps = [0, 0]  # (two requests to one batch now and then: its claims round down)
+        # it must not share with the batch's escrowed shares), a start as soon as one is queued. The later
+        # the step, the likelier: an example of 50 steps gets a few of this rule's, and a claim needs all
+        # four (request, start, finish, claim) in order.
+        steps = [0]  # (two requests to one batch now and then: its claims round down)
         if v.unbonding:
-            steps += [2, 2]
+            steps += [2, 2, 2]
         elif v.batches.get(v.queued, [0])[0]:
-            steps += [1, 1]
+            steps += [1, 1, 1]
         if any(not q[4] and v.batches[q[3]][3] for q in v.requests.values()):
-            steps.append(3)
+            steps += [3, 3, 3]
         step = steps[n % len(steps)]
         n //= len(steps)
         if step == 0:
