@@ -120,7 +120,8 @@ def render(doc: dict, mutants: dict | None) -> str:
     if mutants:
         L += ["", "## Time to catch each seeded bug", "",
               f"From the last `make mutants` (tests/invariants/MUTANTS.md): each mutant compiled once, then the Python "
-              f"machine (budget {mutants['python_steps']:,} steps, one worker) and forge (budget {mutants['forge_runs']} "
+              f"machine (budget {mutants['python_steps']:,} steps, one worker, seeded runs of "
+              f"{mutants.get('python_chunk', 50)} examples) and forge (budget {mutants['forge_runs']} "
               f"runs x depth {mutants['forge_depth']}) run on its build, seed {mutants['seed']}. Times exclude the "
               "compile.", "",
               "| mutant | Python: caught | when | time | forge: caught | when | time |", "|---|---|---|---:|---|---|---:|"]
