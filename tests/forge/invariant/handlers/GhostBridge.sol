@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import { PENDING } from "../lib/Status.sol";
+import { PENDING, ACTIVE, ENDED, CANCELLED, SETTLED } from "../lib/Status.sol";
 import { SignedCatalog as C } from "../lib/SignedCatalog.sol";
 import { RentalModel as M } from "../lib/RentalModel.sol";
 import { GhostStore, RentalG, OfferG } from "../stores/GhostStore.sol";
@@ -19,6 +19,7 @@ abstract contract GhostBridge is BaseHandler {
     // (the per-call checks read every rental): a long run keeps renting as old rentals close.
     uint256 internal constant MAX_RENTALS = 256;
     uint256 internal constant MAX_LIVE = 12;
+    uint256 internal constant BPS = 10_000;
     uint256 internal _draw; // the current call's seed, consumed by `_d`
     bool internal _pinned; // an exit under pause is running: no preparation lifts the pause
 
@@ -105,6 +106,61 @@ abstract contract GhostBridge is BaseHandler {
         store.addInUse(r.offerId, int256(r.gpus));
         _restake(r.provider, 0, int256(r.collateral));
         store.move(r.payer, r.token, -int256(r.deposit));
+    }
+
+    /// @notice MAX_LIVE rentals are not terminal: one is closed so that another can open (a Pending one
+    /// cancelled by its renter, else an Active or Ended one settled after its dispute window; MarketHandler
+    /// also rules on a dispute). Returns whether there is room now.
+    function _freeSlot(uint256 n) internal virtual returns (bool) {
+        if (store.rentalCount() >= MAX_RENTALS) return false;
+        RentalG memory r = store.pickRental(n, 1 << PENDING);
+        if (r.id != 0) {
+            _cancelNow(r);
+        } else {
+            r = store.pickRental(n, (1 << ACTIVE) | (1 << ENDED));
+            if (r.id == 0) return false;
+            _warpTo(r.ends + store.disputeWindow());
+            _releaseNow(r);
+        }
+        return _roomFor(1);
+    }
+
+    /// @notice The renter cancels Pending rental `r`: the whole deposit back (after its deadline, a no-show:
+    /// the provider's penalty to the renter).
+    function _cancelNow(RentalG memory r) internal {
+        vm.prank(r.renter);
+        assertEq(sys.market.cancelPending(r.id), r.total, "cancelPending: the whole deposit back");
+        _cancelModel(r);
+    }
+
+    function _cancelModel(RentalG memory r) internal {
+        uint256 penalty = _now() > r.deadline ? r.collateral * store.noShowBps() / BPS : 0;
+        r.refunded += r.total;
+        store.move(r.payer, r.token, int256(r.total));
+        r.status = CANCELLED;
+        store.addInUse(r.offerId, -int256(r.gpus));
+        _restake(r.provider, -int256(penalty), -int256(r.collateral));
+        store.addSlashed(r.provider, penalty);
+        store.move(r.renter, address(sys.gpuc), int256(penalty));
+        _saveRental(r, false);
+    }
+
+    /// @notice Anyone releases `r` (Active or Ended, at or past its end): Ended, or Settled after the window.
+    function _releaseNow(RentalG memory r) internal returns (string memory) {
+        uint256 settleAt = r.ends + store.disputeWindow();
+        vm.prank(sys.stranger);
+        sys.market.release(r.id);
+        if (r.status == ACTIVE) {
+            store.addInUse(r.offerId, -int256(r.gpus));
+            r.status = ENDED;
+        }
+        if (_now() >= settleAt) {
+            _claimModel(r, r.total);
+            _restake(r.provider, 0, -int256(r.collateral));
+            r.status = SETTLED;
+        }
+        _saveRental(r, false);
+        return "release";
     }
 
     /// @notice The model's side of a claim up to `accrued`: fees booked, the provider's net moved (for the

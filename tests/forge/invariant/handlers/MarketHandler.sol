@@ -16,7 +16,6 @@ import { SignedCatalog as C } from "../lib/SignedCatalog.sol";
 /// before writing the ghost. Invalid calls live in BadCallHandler.
 contract MarketHandler is GhostBridge {
     uint256 internal constant MAX_OFFERS = 7;
-    uint256 internal constant BPS = 10_000;
 
     constructor(GhostStore store_, Sys memory sys_) GhostBridge(store_, sys_) {
         // Every run starts with an mUSD offer and a GPUC offer, so rentals can open at the first call.
@@ -266,13 +265,10 @@ contract MarketHandler is GhostBridge {
         }
     }
 
-    /// @notice MAX_LIVE rentals are not terminal: one is closed so that another can open (a Pending one
-    /// cancelled, a Disputed one ruled on, else an Active or Ended one settled after its dispute window).
-    function _freeSlot(uint256 n) internal returns (bool) {
-        if (store.rentalCount() >= MAX_RENTALS) return false;
-        if (store.pickRental(n, _mask(PENDING)).id != 0) _cancel(n);
-        else if (store.pickRental(n, _mask(DISPUTED)).id != 0) _resolve(n);
-        else _settle(n);
+    /// @notice GhostBridge._freeSlot, and a ruling when every live rental is Disputed.
+    function _freeSlot(uint256 n) internal override returns (bool) {
+        if (super._freeSlot(n)) return true;
+        if (store.rentalCount() < MAX_RENTALS && store.pickRental(n, _mask(DISPUTED)).id != 0) _resolve(n);
         return _roomFor(1);
     }
 
@@ -447,22 +443,8 @@ contract MarketHandler is GhostBridge {
         if (r.id == 0) r = _openFor(n, false, false);
         if (r.id == 0) return "";
         if (n / 64 % 8 == 0) _warpTo(r.deadline + 1 + n / 512 % 600); // a no-show
-        vm.prank(r.renter);
-        assertEq(sys.market.cancelPending(r.id), r.total, "cancelPending: the whole deposit back");
-        _cancelModel(r);
+        _cancelNow(r);
         return "cancelPending";
-    }
-
-    function _cancelModel(RentalG memory r) internal {
-        uint256 penalty = _now() > r.deadline ? r.collateral * store.noShowBps() / BPS : 0;
-        r.refunded += r.total;
-        store.move(r.payer, r.token, int256(r.total));
-        r.status = CANCELLED;
-        store.addInUse(r.offerId, -int256(r.gpus));
-        _restake(r.provider, -int256(penalty), -int256(r.collateral));
-        store.addSlashed(r.provider, penalty);
-        store.move(r.renter, address(sys.gpuc), int256(penalty));
-        _saveRental(r, false);
     }
 
     function release(uint256 seed) external synced { _run("release", _release, seed); }
@@ -486,32 +468,6 @@ contract MarketHandler is GhostBridge {
         if (n / 64 % 2 == 0) _warpTo(n / 256 % 2 == 0 ? r.ends : settleAt);
         if (_now() < r.ends || (r.status == ENDED && _now() < settleAt)) return _claim(n);
         return _releaseNow(r);
-    }
-
-    /// @notice Settles an Active or Ended rental: the clock moves past its dispute window, anyone releases.
-    function _settle(uint256 n) internal returns (string memory) {
-        RentalG memory r = store.pickRental(n, _mask(ACTIVE, ENDED));
-        if (r.id == 0) return "";
-        _warpTo(r.ends + store.disputeWindow());
-        return _releaseNow(r);
-    }
-
-    /// @notice Anyone releases `r` (Active or Ended, at or past its end): Ended, or Settled after the window.
-    function _releaseNow(RentalG memory r) internal returns (string memory) {
-        uint256 settleAt = r.ends + store.disputeWindow();
-        vm.prank(sys.stranger);
-        sys.market.release(r.id);
-        if (r.status == ACTIVE) {
-            store.addInUse(r.offerId, -int256(r.gpus));
-            r.status = ENDED;
-        }
-        if (_now() >= settleAt) {
-            _claimModel(r, r.total);
-            _restake(r.provider, 0, -int256(r.collateral));
-            r.status = SETTLED;
-        }
-        _saveRental(r, false);
-        return "release";
     }
 
     // ───────────────────────────── disputes ─────────────────────────────

@@ -209,13 +209,32 @@ contract VaultHandler is GhostBridge {
             RentalG memory c = store.rental(store.liveIds((n + i) % k));
             if (c.provider == address(vault) && c.status == PENDING && _now() <= c.deadline) return c;
         }
-        // None: a renter rents one of the vault's two offers (after the pause, if any, is lifted).
-        if (!_unpause()) return r;
+        // None: a renter rents one of the vault's two offers (after the pause, if any, is lifted, a rental
+        // closed if MAX_LIVE are live, and a no-show of the vault's released if its offers are full).
+        if (!_unpause() || (!_roomFor(1) && !_freeSlot(n))) return r;
         _draw = n / 8;
-        for (uint256 i; i < store.offerCount(); ++i) {
-            OfferG memory o = store.offerAt(n + i);
-            if (o.provider == address(vault) && o.status == 1 && _gpusFit(o) != 0) return _openOn(o, false);
+        for (uint256 t; t < 2; ++t) {
+            for (uint256 i; i < store.offerCount(); ++i) {
+                OfferG memory o = store.offerAt(n + i);
+                if (o.provider == address(vault) && o.status == 1 && _gpusFit(o) != 0) return _openOn(o, false);
+            }
+            if (t == 0 && !_releaseNoShow()) return r;
         }
+    }
+
+    /// @notice Anyone releases a Pending rental of the vault past its activation deadline (a no-show: its
+    /// GPUs come back). Returns whether there was one.
+    function _releaseNoShow() internal returns (bool) {
+        for (uint256 i; i < store.liveRentals(); ++i) {
+            RentalG memory c = store.rental(store.liveIds(i));
+            if (c.provider == address(vault) && c.status == PENDING && _now() > c.deadline) {
+                vm.prank(sys.stranger);
+                sys.market.release(c.id);
+                _cancelModel(c);
+                return true;
+            }
+        }
+        return false;
     }
 
     // ───────────────────────────── redemption ─────────────────────────────
