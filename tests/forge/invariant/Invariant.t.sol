@@ -192,8 +192,8 @@ contract Invariant_Test is Base_Test, SignedInvariants, VaultInvariants {
         assertEq(s.unbonding, store.unbonding(p), "inv5 stake: unbonding = model");
         assertLe(uint256(s.locked) + s.unbonding, s.staked, "inv5 stake: locked + unbonding <= staked");
         uint256 held;
-        for (uint256 i; i < store.rentalCount(); ++i) {
-            RentalG memory r = store.rental(store.rentalIds(i));
+        for (uint256 i; i < store.liveRentals(); ++i) { // the terminal ones hold no collateral
+            RentalG memory r = store.rental(store.liveIds(i));
             if (r.provider == p && !isTerminal(r.status)) held += r.collateral;
         }
         assertEq(s.locked, held, "inv5 stake: locked = collateral of the rentals holding it");
@@ -211,8 +211,8 @@ contract Invariant_Test is Base_Test, SignedInvariants, VaultInvariants {
     function _capacity(OfferG memory o) internal view {
         Offer.Record memory c = sys.market.getOffer(o.id);
         uint256 holding;
-        for (uint256 i; i < store.rentalCount(); ++i) {
-            RentalG memory r = store.rental(store.rentalIds(i));
+        for (uint256 i; i < store.liveRentals(); ++i) { // the terminal ones hold no GPUs
+            RentalG memory r = store.rental(store.liveIds(i));
             if (r.offerId == o.id && (r.status == PENDING || r.status == ACTIVE)) holding += r.gpus;
         }
         assertEq(c.gpusInUse, holding, "inv6 capacity: in use = GPUs of its Pending/Active rentals");

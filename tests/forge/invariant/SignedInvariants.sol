@@ -74,8 +74,8 @@ abstract contract SignedInvariants is Base_Test {
     /// @notice GPUs held per record (index id − SIGNED_OFFER_ID_BASE) by Pending and Active rentals.
     function _recordsHolding() internal view returns (uint256[] memory holding) {
         holding = new uint256[](signedStore.recorded() + 1);
-        for (uint256 i; i < signedGhost.rentalCount(); ++i) {
-            RentalG memory r = signedGhost.rental(signedGhost.rentalIds(i));
+        for (uint256 i; i < signedGhost.liveRentals(); ++i) { // the terminal ones hold no GPUs
+            RentalG memory r = signedGhost.rental(signedGhost.liveIds(i));
             if (r.offerId > C.SIGNED_OFFER_ID_BASE && (r.status == PENDING || r.status == ACTIVE)) {
                 holding[r.offerId - C.SIGNED_OFFER_ID_BASE] += r.gpus;
             }

@@ -16,7 +16,6 @@ import { SignedCatalog as C } from "../lib/SignedCatalog.sol";
 /// before writing the ghost. Invalid calls live in BadCallHandler.
 contract MarketHandler is GhostBridge {
     uint256 internal constant MAX_OFFERS = 7;
-    uint256 internal constant BPS = 10_000;
 
     constructor(GhostStore store_, Sys memory sys_) GhostBridge(store_, sys_) {
         // Every run starts with an mUSD offer and a GPUC offer, so rentals can open at the first call.
@@ -25,22 +24,21 @@ contract MarketHandler is GhostBridge {
     }
 
     /// @notice One call of handler function `name`: `f` on the mixed seed returns the label of what it did
-    /// (counted as an effective call of that label), or "" when it found nothing to do (an idle call of
-    /// `name`). As in the Python machine, a money path that finds no target prepares one instead
-    /// (`_prepare`: activates a Pending rental or opens one), and the money paths are registered two or
-    /// three times (`…Again`, `…Third`) so that they get a fair share of forge's calls.
+    /// (counted as an effective call of that label), or "" when it could not act; then the call counts
+    /// under the label of what its preparation did (`_prepared`), or as an idle call of `name`. As in the
+    /// Python machine, a money path that finds no target prepares one (`_running`, `_pending`: activates a
+    /// Pending rental, opening one first if none is), and the money paths are registered two or three
+    /// times (`…Again`, `…Third`) so that they get a fair share of forge's calls.
     function _run(string memory name, function(uint256) internal returns (string memory) f, uint256 seed) internal {
+        _prepared = "";
         string memory did = f(_mix(seed));
+        if (bytes(did).length == 0) did = _prepared;
         bool acted = bytes(did).length != 0;
         store.count(acted ? did : name, acted);
     }
 
-    /// @notice What a money path does when it finds no target: activate a Pending rental, else open one.
-    function _prepare(uint256 n) internal returns (string memory) {
-        if (store.paused()) return "";
-        string memory did = _activate(n);
-        return bytes(did).length != 0 ? did : _open(n);
-    }
+    /// @notice What this call's preparation did ("openRental", "activate", …; "" when nothing).
+    string internal _prepared;
 
     uint8 internal constant CLAIMABLE = 0;
     uint8 internal constant EXTENDABLE = 1;
@@ -50,9 +48,9 @@ contract MarketHandler is GhostBridge {
 
     /// @notice A rental the call can act on (`kind`), the search starting at a drawn one; id 0 when none is.
     function _pickWhere(uint256 n, uint8 kind) internal view returns (RentalG memory r) {
-        uint256 k = store.rentalCount();
+        uint256 k = store.liveRentals(); // every kind is a status that is not terminal
         for (uint256 i; i < k; ++i) {
-            r = store.rental(store.rentalIds((n + i) % k));
+            r = store.rental(store.liveIds((n + i) % k));
             if (_fits(r, kind)) return r;
         }
         r.id = 0;
@@ -66,9 +64,13 @@ contract MarketHandler is GhostBridge {
         if (kind == RUNNING) return running;
         if (kind == DISPUTABLE) return (r.status == ACTIVE || r.status == ENDED) && _now() < r.ends + store.disputeWindow();
         if (kind == ACTIVATABLE) return r.status == PENDING && _now() <= r.deadline && r.provider != address(sys.vault);
-        if (!running || r.payer != r.renter || store.paused()) return false; // EXTENDABLE
+        return running && !store.paused() && _extendable(r); // EXTENDABLE
+    }
+
+    /// @notice Self-funded, its offer Active with hours to spare.
+    function _extendable(RentalG memory r) internal view returns (bool) {
         OfferG memory o = store.offer(r.offerId);
-        return o.status == 1 && r.hoursPaid < o.maxHours;
+        return r.payer == r.renter && o.status == 1 && r.hoursPaid < o.maxHours;
     }
 
     // ───────────────────────────── stake ─────────────────────────────
@@ -143,11 +145,12 @@ contract MarketHandler is GhostBridge {
 
     function _create(address p, bool usd, uint256 price, uint256 gpus, uint256 maxHours, bool tiered, uint256 maxBroker)
         internal
+        returns (uint256 id)
     {
         address token = usd ? address(sys.usd) : address(sys.gpuc);
         if (!usd) price *= 1e12; // an 18-decimal price of the same order
         vm.prank(p);
-        uint256 id = sys.market.createOffer(
+        id = sys.market.createOffer(
             Offer.Params({
                 gpuModel: "H100-SXM-80GB",
                 region: "AU-QLD",
@@ -225,40 +228,120 @@ contract MarketHandler is GhostBridge {
 
     /// @notice A renter rents GPUs of an on-chain offer (GhostBridge._openOn).
     function _open(uint256 n) internal returns (string memory) {
-        _draw = n / 8;
-        return _openOn(store.offerAt(n)) ? "openRental" : "";
+        return _openFor(n, false, false).id != 0 ? "openRental" : "";
     }
 
-    function activate(uint256 seed) external synced { _run("activate", _prepare, seed); }
-    function activateAgain(uint256 seed) external synced { _run("activate", _prepare, seed); }
+    /// @notice Opens a rental: on the first offer from the drawn one that can take one (one is created
+    /// when none can), after lifting a pause and, with MAX_LIVE rentals not terminal, closing one
+    /// (`_freeSlot`). `toActivate`: not the vault's (its operator activates those); `selfPaid`: the renter
+    /// pays, for fewer hours than the offer's maximum (so that it can be extended). Id 0 when none opens.
+    function _openFor(uint256 n, bool toActivate, bool selfPaid) internal returns (RentalG memory r) {
+        if (!_unpause() || (!_roomFor(1) && !_freeSlot(n))) return r;
+        OfferG memory o;
+        for (uint256 i; i < store.offerCount() && o.id == 0; ++i) {
+            o = store.offerAt(n + i);
+            if (!_openable(o, toActivate, selfPaid)) o.id = 0;
+        }
+        if (o.id == 0) o = _createFor(n);
+        if (o.id == 0) return r;
+        _draw = n / 8;
+        r = _openOn(o, selfPaid);
+        if (r.id != 0) _prepared = "openRental";
+    }
+
+    function _openable(OfferG memory o, bool toActivate, bool selfPaid) internal view returns (bool) {
+        return o.status == 1 && o.id < C.SIGNED_OFFER_ID_BASE && _gpusFit(o) != 0 && store.activeProvider(o.provider)
+            && !(toActivate && o.provider == address(sys.vault)) && !(selfPaid && o.maxHours < 2);
+    }
+
+    /// @notice No offer can take a rental: a provider with free stake lists one (none at the offer limit).
+    function _createFor(uint256 n) internal returns (OfferG memory o) {
+        if (_openOffers() >= MAX_OFFERS || store.offerCount() >= 4 * MAX_OFFERS) return o;
+        for (uint256 i; i < 3; ++i) {
+            address p = sys.providers[(n + i) % 3];
+            if (!store.activeProvider(p) || store.freeStake(p) < store.stakePerGpu()) continue;
+            uint256 id = _create(p, n / 3 % 2 == 0, n / 6 % 5_000_000 + 1, n / 30_000_000 % 16 + 1, n / 7 % 199 + 2, n % 7 < 4, 500);
+            return store.offer(id);
+        }
+    }
+
+    /// @notice GhostBridge._freeSlot, and a ruling when every live rental is Disputed.
+    function _freeSlot(uint256 n) internal override returns (bool) {
+        if (super._freeSlot(n)) return true;
+        if (store.rentalCount() < MAX_RENTALS && store.pickRental(n, _mask(DISPUTED)).id != 0) _resolve(n);
+        return _roomFor(1);
+    }
+
+    function activate(uint256 seed) external synced { _run("activate", _activate, seed); }
+    function activateAgain(uint256 seed) external synced { _run("activate", _activate, seed); }
 
     /// @notice The provider activates a Pending rental (the vault's are activated by its operator through
-    /// the vault: VaultHandler); `activate` opens one when none is Pending (`_prepare`).
+    /// the vault: VaultHandler); one is opened first when none is Pending (`_pending`).
     function _activate(uint256 n) internal returns (string memory) {
-        RentalG memory r = _pickWhere(n, ACTIVATABLE);
-        if (r.id == 0 || store.paused()) return "";
+        RentalG memory r = _pending(n, false);
+        if (r.id == 0) return "";
+        _activateNow(r);
+        return "activate";
+    }
+
+    function _activateNow(RentalG memory r) internal {
         vm.prank(r.provider);
         sys.market.activate(r.id);
         (r.status, r.started, r.ends) = (ACTIVE, _now(), _now() + r.hoursPaid * HOUR);
         _saveRental(r, false);
-        return "activate";
+        _prepared = "activate";
+    }
+
+    /// @notice A Pending rental MarketHandler can activate (self-paid, on an Active offer with hours to
+    /// spare, if `selfPaid`), the search starting at a drawn one; else one opened now.
+    function _pending(uint256 n, bool selfPaid) internal returns (RentalG memory r) {
+        uint256 k = store.liveRentals();
+        for (uint256 i; i < k; ++i) {
+            r = store.rental(store.liveIds((n + i) % k));
+            if (_fits(r, ACTIVATABLE) && (!selfPaid || _extendable(r))) return r;
+        }
+        return _openFor(n, true, selfPaid);
+    }
+
+    /// @notice A running rental (one that can be extended, with `selfPaid`); else a Pending one is
+    /// activated now (opened first if none is). Id 0 when none can be.
+    function _running(uint256 n, bool selfPaid) internal returns (RentalG memory r) {
+        r = _pickWhere(n, selfPaid ? EXTENDABLE : RUNNING);
+        if (r.id != 0) return r;
+        r = _pending(n, selfPaid);
+        if (r.id == 0) return r;
+        _activateNow(r);
+        if (selfPaid && !_fits(r, EXTENDABLE)) r.id = 0;
+    }
+
+    /// @notice What `claim` can act on: a rental with something accrued or still running; else one
+    /// activated now.
+    function _claimable(uint256 n) internal returns (RentalG memory r) {
+        r = _pickWhere(n, CLAIMABLE);
+        if (r.id == 0) r = _running(n, false);
+    }
+
+    /// @notice What `r` has accrued once something is: with nothing yet, the clock moves to the second at
+    /// which the next unit accrues, half the time up to ten minutes further (within the rental).
+    function _accrue(RentalG memory r, uint256 k) internal returns (uint256 accrued) {
+        accrued = M.accruedDown(r.total, r.started, r.ends, _now());
+        if (accrued == r.claimed) {
+            uint256 t = r.started + M.ceilDiv((r.claimed + 1) * (r.ends - r.started), r.total) + k % 2 * (k / 2 % 600);
+            _warpTo(t < r.ends ? t : r.ends);
+            accrued = M.accruedDown(r.total, r.started, r.ends, _now());
+        }
     }
 
     function claim(uint256 seed) external synced { _run("claim", _claim, seed); }
     function claimAgain(uint256 seed) external synced { _run("claim", _claim, seed); }
 
-    /// @notice Anyone claims; the provider gets the model's net.
-    /// With nothing accrued yet, the clock first moves up to an hour (within the rental); with nothing to
-    /// claim at all, a rental is prepared.
+    /// @notice Anyone claims; the provider gets the model's net. With nothing accrued yet, the clock first
+    /// moves to the next accrual second (`_accrue`); with nothing to claim at all, a rental is activated
+    /// (`_claimable`).
     function _claim(uint256 n) internal returns (string memory) {
-        RentalG memory r = _pickWhere(n, CLAIMABLE);
-        if (r.id == 0) return _prepare(n);
-        uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
-        if (accrued == r.claimed) {
-            _warpTo(_now() + 1 + n / 4096 % (r.ends - _now() < HOUR ? r.ends - _now() : HOUR));
-            accrued = M.accruedDown(r.total, r.started, r.ends, _now());
-            if (accrued == r.claimed) return "";
-        }
+        RentalG memory r = _claimable(n);
+        if (r.id == 0) return "";
+        uint256 accrued = _accrue(r, n / 4096);
         address[4] memory anyone = [r.provider, sys.stranger, r.renter, sys.owner];
         uint256 before = _balance(r.token, r.provider);
         vm.prank(anyone[n / 64 % 4]);
@@ -270,22 +353,25 @@ contract MarketHandler is GhostBridge {
         return "claim";
     }
 
-    /// @notice A stranger claims up to four rentals at once (repeats and unclaimable ones are skipped).
-    function claimMany(uint256 seed) external synced {
-        uint256 n = _mix(seed);
+    /// @notice A stranger claims up to four rentals at once: a claimable one (prepared as `claim` does,
+    /// the clock moved to its next accrual second if need be), then up to three drawn ones, most of them
+    /// claimable (repeats and unclaimable ones are skipped by the market).
+    function claimMany(uint256 seed) external synced { _run("claimMany", _claimMany, seed); }
+
+    function _claimMany(uint256 n) internal returns (string memory) {
+        RentalG memory first = _claimable(n);
+        if (first.id == 0) return "";
+        _accrue(first, n / 1024);
         uint256 k = store.rentalCount();
-        if (k < 2) return store.count("claimMany", false);
-        // Most ids are claimable ones (repeats and others are skipped by the market); the clock moves up to
-        // ten minutes first half of the time, so running streams have accrued something.
-        if (n / 1024 % 2 == 0) _warpTo(_now() + 1 + n / 2048 % 600);
         uint256[] memory ids = new uint256[](n % 4 + 1);
         uint256 expect;
         for (uint256 j; j < ids.length; ++j) {
             uint256 at = n >> (5 * j + 2);
-            RentalG memory r = store.rental(store.rentalIds(at % k));
-            if (at / 64 % 4 != 0) {
+            // the store's state: an earlier id of this call may be it
+            RentalG memory r = store.rental(j == 0 ? first.id : store.rentalIds(at % k));
+            if (j != 0 && at / 64 % 4 != 0) {
                 RentalG memory c = _pickWhere(at, CLAIMABLE);
-                if (c.id != 0) r = store.rental(c.id); // the store's state: an earlier id of this call may be it
+                if (c.id != 0) r = store.rental(c.id);
             }
             ids[j] = r.id;
             if (r.status != ACTIVE && r.status != ENDED) continue;
@@ -297,18 +383,19 @@ contract MarketHandler is GhostBridge {
         }
         vm.prank(sys.stranger);
         assertEq(sys.market.claimMany(ids), expect, "claimMany: gross = the model's sum");
-        store.count("claimMany", expect != 0);
+        return "claimMany";
     }
 
     function extend(uint256 seed) external synced { _run("extend", _extend, seed); }
     function extendAgain(uint256 seed) external synced { _run("extend", _extend, seed); }
 
     /// @notice The renter of a self-funded Active rental adds hours at the rental's own rate.
-    /// With none that can extend (running, self-funded, its offer Active with hours to spare), a rental
-    /// is prepared.
+    /// With none that can extend (running, self-funded, its offer Active with hours to spare), one is
+    /// activated (opened first, self-funded, if none is Pending) after the pause, if any, is lifted.
     function _extend(uint256 n) internal returns (string memory) {
-        RentalG memory r = _pickWhere(n, EXTENDABLE);
-        if (r.id == 0) return _prepare(n);
+        if (!_unpause()) return "";
+        RentalG memory r = _running(n, true);
+        if (r.id == 0) return "";
         uint256 room = store.offer(r.offerId).maxHours - r.hoursPaid;
         uint256 hoursAdded = n / 64 % (room < 48 ? room : 48) + 1;
         uint256 before = _balance(r.token, r.renter);
@@ -330,8 +417,8 @@ contract MarketHandler is GhostBridge {
 
     /// @notice The renter stops; half the time at a random second of the rental, where the rounding matters.
     function _stop(uint256 n) internal returns (string memory) {
-        RentalG memory r = _pickWhere(n, RUNNING);
-        if (r.id == 0) return _prepare(n);
+        RentalG memory r = _running(n, false);
+        if (r.id == 0) return "";
         if (n / 64 % 2 == 1) _warpTo(r.started + n / 128 % (r.ends - r.started));
         uint256 before = _balance(r.token, r.payer);
         vm.prank(r.renter);
@@ -349,27 +436,15 @@ contract MarketHandler is GhostBridge {
 
     function cancelPending(uint256 seed) external synced { _run("cancelPending", _cancel, seed); }
 
-    /// @notice The renter cancels a Pending rental: on time, or after the deadline (a no-show, with the penalty).
+    /// @notice The renter cancels a Pending rental (one is opened first if none is): on time, or after the
+    /// deadline (a no-show, with the penalty).
     function _cancel(uint256 n) internal returns (string memory) {
         RentalG memory r = store.pickRental(n, _mask(PENDING));
-        if (r.id == 0) return store.paused() ? "" : _open(n);
+        if (r.id == 0) r = _openFor(n, false, false);
+        if (r.id == 0) return "";
         if (n / 64 % 8 == 0) _warpTo(r.deadline + 1 + n / 512 % 600); // a no-show
-        vm.prank(r.renter);
-        assertEq(sys.market.cancelPending(r.id), r.total, "cancelPending: the whole deposit back");
-        _cancelModel(r);
+        _cancelNow(r);
         return "cancelPending";
-    }
-
-    function _cancelModel(RentalG memory r) internal {
-        uint256 penalty = _now() > r.deadline ? r.collateral * store.noShowBps() / BPS : 0;
-        r.refunded += r.total;
-        store.move(r.payer, r.token, int256(r.total));
-        r.status = CANCELLED;
-        store.addInUse(r.offerId, -int256(r.gpus));
-        _restake(r.provider, -int256(penalty), -int256(r.collateral));
-        store.addSlashed(r.provider, penalty);
-        store.move(r.renter, address(sys.gpuc), int256(penalty));
-        _saveRental(r, false);
     }
 
     function release(uint256 seed) external synced { _run("release", _release, seed); }
@@ -377,9 +452,10 @@ contract MarketHandler is GhostBridge {
 
     /// @notice Anyone moves a rental on: a no-show cancelled, an Active one past its end Ended, one past its
     /// dispute window Settled (the provider paid the rest). A third of the time the clock first moves there.
+    /// With no such rental, one is activated (opened first).
     function _release(uint256 n) internal returns (string memory) {
         RentalG memory r = store.pickRental(n, _mask(PENDING) | _mask(ACTIVE, ENDED));
-        if (r.id == 0) return _prepare(n);
+        if (r.id == 0) return _activate(n);
         if (r.status == PENDING) {
             if (n / 64 % 8 == 0) _warpTo(r.deadline + 1);
             if (_now() <= r.deadline) return _activate(n);
@@ -391,19 +467,7 @@ contract MarketHandler is GhostBridge {
         uint256 settleAt = r.ends + store.disputeWindow();
         if (n / 64 % 2 == 0) _warpTo(n / 256 % 2 == 0 ? r.ends : settleAt);
         if (_now() < r.ends || (r.status == ENDED && _now() < settleAt)) return _claim(n);
-        vm.prank(sys.stranger);
-        sys.market.release(r.id);
-        if (r.status == ACTIVE) {
-            store.addInUse(r.offerId, -int256(r.gpus));
-            r.status = ENDED;
-        }
-        if (_now() >= settleAt) {
-            _claimModel(r, r.total);
-            _restake(r.provider, 0, -int256(r.collateral));
-            r.status = SETTLED;
-        }
-        _saveRental(r, false);
-        return "release";
+        return _releaseNow(r);
     }
 
     // ───────────────────────────── disputes ─────────────────────────────
@@ -416,7 +480,8 @@ contract MarketHandler is GhostBridge {
     /// Half of the disputes of an ended rental come after the provider claimed everything (nothing frozen).
     function _dispute(uint256 n) internal returns (string memory) {
         RentalG memory r = _pickWhere(n, DISPUTABLE);
-        if (r.id == 0) return _prepare(n);
+        if (r.id == 0) r = _running(n, false);
+        if (r.id == 0) return "";
         if (r.status == ENDED && n / 64 % 2 == 0) {
             uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
             if (accrued > r.claimed) {
@@ -587,27 +652,37 @@ contract MarketHandler is GhostBridge {
     }
 
     /// @notice 7. Pause never traps funds: with the market paused, an exit path (stop, cancel, claim,
-    /// release, dispute, ruling) on a random rental must still go through (a revert fails the run).
+    /// release, dispute, ruling) must still go through (a revert fails the run). The drawn exit first, then
+    /// the next one that finds a rental (with no rental not terminal, one is opened before the pause);
+    /// under the pause the exits prepare nothing but activations (`_pinned`: nothing lifts the pause).
     function exitUnderPause(uint256 seed) external synced {
         uint256 n = _mix(seed);
+        _prepared = "";
         bool wasPaused = store.paused();
         if (!wasPaused) {
+            if (store.liveRentals() == 0) _openFor(n, false, false);
             vm.prank(sys.owner);
             sys.market.pause();
             store.setPaused(true);
         }
-        uint256 k = n / 6;
-        uint256 which = n % 6;
-        string memory did = which == 0 ? _stop(k) : which == 1 ? _cancel(k) : which == 2 ? _claim(k) : which == 3
-            ? _release(k)
-            : which == 4 ? _dispute(k) : _resolve(k);
-        bool acts = bytes(did).length != 0;
+        _pinned = true;
+        string memory did;
+        for (uint256 i; i < 6 && bytes(did).length == 0; ++i) did = _exit((n + i) % 6, n / 6);
+        _pinned = false;
         if (!wasPaused) {
             vm.prank(sys.owner);
             sys.market.unpause();
             store.setPaused(false);
         }
-        store.count("exitUnderPause", acts);
+        store.count("exitUnderPause", bytes(did).length != 0);
+    }
+
+    function _exit(uint256 which, uint256 k) internal returns (string memory) {
+        if (which == 0) return _stop(k);
+        if (which == 1) return _cancel(k);
+        if (which == 2) return _claim(k);
+        if (which == 3) return _release(k);
+        return which == 4 ? _dispute(k) : _resolve(k);
     }
 
     // ───────────────────────────── time ─────────────────────────────

@@ -25,7 +25,7 @@ interface INextRentalId {
 /// clusters of on-chain and signed parts with the exact total as the cap; and `badSigned`, invalid calls
 /// that must revert with the named error and all its arguments and leave no trace (inv10).
 contract SignedHandler is GhostBridge {
-    uint256 internal constant PUBLISHED_MAX = 10;
+    uint256 internal constant PUBLISHED_MAX = 16;
     uint8 internal constant CLOSED = 3;
 
     SignedStore public immutable signed;
@@ -111,7 +111,7 @@ contract SignedHandler is GhostBridge {
     /// @notice A published entry (index into the catalog) satisfying `kind`, drawn uniformly; or type(uint256).max.
     /// kinds: 0 fillable with room, 1 cancelled, 2 fillable with room and at its floor, 3 live and not
     /// recorded, 4 fillable with room and reserved, 5 not cancelled and expiring within two days, 6 live,
-    /// 7 neither cancelled nor expired but below its signer's floor.
+    /// 7 neither cancelled nor expired but below its signer's floor, 8 not cancelled.
     function _pick(uint256 kind) internal returns (uint256) {
         uint256 k = signed.publishedCount();
         uint256[] memory pool = new uint256[](k);
@@ -128,7 +128,8 @@ contract SignedHandler is GhostBridge {
             else if (kind == 4) ok = _fillable(e, s) && _available(e, s) > 0 && s.reservedFor != address(0);
             else if (kind == 5) ok = !e.cancelled && s.expiry <= _now() + 2 days;
             else if (kind == 6) ok = _live(e, s);
-            else ok = !e.cancelled && _now() <= s.expiry && s.nonce < signed.floor(s.provider);
+            else if (kind == 7) ok = !e.cancelled && _now() <= s.expiry && s.nonce < signed.floor(s.provider);
+            else ok = !e.cancelled;
             if (ok) pool[m++] = idx;
         }
         return m == 0 ? type(uint256).max : pool[_d(m)];
@@ -160,10 +161,28 @@ contract SignedHandler is GhostBridge {
     /// @notice A provider (or the vault's operator) publishes one more offer of its catalog: nothing on chain.
     function signOffer(uint256 seed) external synced {
         _draw = _mix(seed);
-        uint256 idx = _d(48);
-        bool acts = signed.publishedCount() < PUBLISHED_MAX && !signed.entry(idx).published;
-        if (acts) signed.publish(idx);
-        store.count("signOffer", acts);
+        store.count("signOffer", _publishFresh() != type(uint256).max);
+    }
+
+    /// @notice Publishes an offer of the catalog drawn among those not published yet that could be filled
+    /// (not expired, not below the floor, its signer an active provider with free stake for a GPU), while
+    /// fewer than PUBLISHED_MAX are; returns its index, or type(uint256).max.
+    function _publishFresh() internal returns (uint256) {
+        if (signed.publishedCount() >= PUBLISHED_MAX) return type(uint256).max;
+        uint256[] memory pool = new uint256[](4 * C.CATALOG);
+        uint256 m;
+        for (uint256 i; i < pool.length; ++i) {
+            SignedG memory e = signed.entry(i);
+            if (e.published) continue;
+            Offer.Signed memory s = _offerOf(e);
+            if (_live(e, s) && store.activeProvider(s.provider) && store.freeStake(s.provider) >= store.stakePerGpu()) {
+                pool[m++] = i;
+            }
+        }
+        if (m == 0) return type(uint256).max;
+        uint256 idx = pool[_d(m)];
+        signed.publish(idx);
+        return idx;
     }
 
     // ───────────────────────────── fill ─────────────────────────────
@@ -178,13 +197,16 @@ contract SignedHandler is GhostBridge {
         store.count("openSignedRental", _fill());
     }
 
+    /// @notice A fill (after lifting a pause and, with MAX_LIVE rentals live, closing one); with no
+    /// published offer fillable, a provider first signs and publishes one more (`_publishFresh`).
     function _fill() internal returns (bool) {
-        if (store.paused() || !_roomFor(1)) return false;
+        if (!_unpause() || (!_roomFor(1) && !_freeSlot(_d(1 << 32)))) return false;
         // A third of the fills take an offer exactly at its signer's floor (it must still fill): one that
         // is, or one whose signer raises its floor to its nonce now (a valid call).
         bool atFloor = _d(3) == 0;
         uint256 idx = atFloor ? _pick(2) : type(uint256).max;
         if (idx == type(uint256).max) idx = _pick(0);
+        if (idx == type(uint256).max) idx = _publishFresh();
         if (idx == type(uint256).max) return false;
         SignedG memory e = signed.entry(idx);
         Offer.Signed memory s = _offerOf(e);
@@ -211,14 +233,15 @@ contract SignedHandler is GhostBridge {
         return true;
     }
 
-    /// @notice A valid fill's rental out of the draw (0 GPUs when the provider's free stake is short).
+    /// @notice A valid fill's rental out of the draw: the GPUs drawn, within the free capacity and the
+    /// provider's free stake (0 GPUs when there is no room for one).
     function _fillRental(OfferG memory o, Offer.Signed memory s) internal returns (RentalG memory r) {
         (address renter, address payer, address broker, uint256 bps) =
             _parties(s.reservedFor != address(0) ? s.reservedFor : _renters[_d(3)], s.maxBrokerBps);
         uint256 gpus = _d(8) + 1;
-        if (gpus > o.offered - o.inUse) gpus = o.offered - o.inUse;
+        if (gpus > _gpusFit(o)) gpus = _gpusFit(o);
         uint256 hoursPaid = s.minHours + _d(s.maxHours - s.minHours + 1);
-        if (store.freeStake(s.provider) < store.stakePerGpu() * gpus) return r;
+        if (gpus == 0) return r;
         r = _rentalFor(o, renter, payer, broker, bps, gpus, hoursPaid);
     }
 
@@ -232,23 +255,30 @@ contract SignedHandler is GhostBridge {
 
     // ───────────────────────────── cancel ─────────────────────────────
 
-    /// @notice Two thirds: a provider cancels one of its published offers (its record, if any, Closes).
+    /// @notice Two thirds: a provider cancels one of its published offers (its record, if any, Closes): a
+    /// live one, else one that is not cancelled, else one it publishes now.
     /// A third: it raises its nonce floor to a published offer's nonce (that offer stays fillable at the
     /// floor) or just above it (below the floor from now on).
     function cancelSigned(uint256 seed) external synced {
         _draw = _mix(seed);
         if (_d(3) != 0) {
             uint256 idx = _pick(6);
-            if (idx == type(uint256).max) return store.count("cancelSignedOffer", false);
-            _cancel(idx);
+            if (idx == type(uint256).max) idx = _pick(8);
+            if (idx == type(uint256).max) idx = _publishFresh();
+            if (idx != type(uint256).max) _cancel(idx);
+            store.count("cancelSignedOffer", idx != type(uint256).max);
         } else {
             SignedG memory e = signed.entry(signed.published(_d(signed.publishedCount())));
             Offer.Signed memory s = _offerOf(e);
             uint256 target = s.nonce + _d(2);
             uint256 f = signed.floor(s.provider);
             _raiseFloor(s.provider, target > f ? target : f + 1);
+            store.count("cancelSignedOffersBelow", true);
         }
     }
+
+    // `_cancel` and `_raiseFloor` are also the preparation of other calls (a fill at the floor, an invalid
+    // fill of a cancelled offer): the call counts under its own label, one label per call.
 
     function _cancel(uint256 idx) internal {
         SignedG memory e = signed.entry(idx);
@@ -262,13 +292,11 @@ contract SignedHandler is GhostBridge {
                 store.saveOffer(o, false);
             }
         }
-        store.count("cancelSignedOffer", true);
     }
 
     function _raiseFloor(address p, uint256 nonce) internal {
         _asProvider(p, abi.encodeCall(IComputeMarket.cancelSignedOffersBelow, (nonce)));
         signed.setFloor(p, nonce);
-        store.count("cancelSignedOffersBelow", true);
     }
 
     /// @notice A market call by provider `p`: the vault's through its operator's `callMarket`.
@@ -321,9 +349,10 @@ contract SignedHandler is GhostBridge {
 
     /// @notice A valid cluster out of the draw (no rentals when nothing fits): one token, common hours,
     /// up to two on-chain parts and one to three signed parts (repeats share capacity), within every
-    /// provider's free stake; each part's rental as the market opens it.
+    /// provider's free stake and the room for rentals (a pause is lifted and, with MAX_LIVE rentals live,
+    /// one is closed first); each part's rental as the market opens it.
     function _drawCluster() internal returns (Draft memory c) {
-        if (store.paused() || !_roomFor(5)) return c;
+        if (!_unpause() || (!_roomFor(1) && !_freeSlot(_d(1 << 32)))) return c;
         uint16[7] memory hourChoices = [uint16(1), 2, 5, 12, 24, 48, 100];
         c.token = _d(3) != 0 ? address(sys.usd) : address(sys.gpuc);
         c.hoursPaid = hourChoices[_d(7)];
@@ -333,6 +362,8 @@ contract SignedHandler is GhostBridge {
         uint256 nOn = on.length == 0 ? 0 : _d(3);
         uint256 nSigned = sg.length == 0 ? 0 : 1 + _d(3);
         if (sg.length == 0 && on.length != 0) nOn = 1 + _d(2);
+        // Within the room for rentals (GhostBridge: MAX_LIVE live, MAX_RENTALS in all).
+        while (!_roomFor(nOn + nSigned)) nSigned > 1 || (nSigned == 1 && nOn == 0) ? --nSigned : --nOn;
         // Picked parts: offers (records as the model sees them), their GPUs; capacity and stake left.
         OfferG[] memory picked = new OfferG[](nOn + nSigned);
         uint256[] memory gpus = new uint256[](nOn + nSigned);
@@ -474,6 +505,15 @@ contract SignedHandler is GhostBridge {
     /// revert with the named error and all its arguments, and a fill or cluster must leave no trace.
     function _bad() internal {
         if (store.paused()) return _badUnderPause();
+        // A pause lasts until a call that needs none lifts it: one call in eleven pauses the market itself.
+        if (_d(11) == 0) {
+            vm.prank(sys.owner);
+            sys.market.pause();
+            _badUnderPause();
+            vm.prank(sys.owner);
+            sys.market.unpause();
+            return;
+        }
         // Up to ten draws of a kind the state allows; the last resort (a record named by an on-chain call) always is.
         for (uint256 t; t < 10; ++t) {
             if (_badKind(_d(10))) return;

@@ -74,8 +74,8 @@ contract VaultHandler is GhostBridge {
     /// MarketHandler models it; claimMany skips the rest), distribute in every income token, then apply
     /// a commission change that came due.
     function _harvest() internal {
-        for (uint256 i; i < store.rentalCount(); ++i) {
-            RentalG memory r = store.rental(store.rentalIds(i));
+        for (uint256 i; i < store.liveRentals(); ++i) {
+            RentalG memory r = store.rental(store.liveIds(i));
             if (r.provider != address(vault) || (r.status != ACTIVE && r.status != ENDED)) continue;
             uint256 accrued = M.accruedDown(r.total, r.started, r.ends, _now());
             if (accrued == r.claimed) continue;
@@ -149,8 +149,9 @@ contract VaultHandler is GhostBridge {
     /// harvested first, as the model does).
     function withdrawIncome(uint256 seed) external synced {
         _draw = _mix(seed);
+        // No income token yet (no rental of the vault was ever activated): one is activated first.
+        if (vstore.tokenCount() == 0 && !_activateOne(_draw)) return store.count("vault.withdrawIncome", false);
         uint256 k = vstore.tokenCount();
-        if (k == 0) return store.count("vault.withdrawIncome", false);
         address who = _d(4) == 3 ? sys.operator : sys.investors[_d(3)];
         address token = vstore.tokens(_d(k));
         _harvest();
@@ -185,24 +186,55 @@ contract VaultHandler is GhostBridge {
         store.count(bps > vstore.bps() ? "vault.proposeCommission: a rise" : "vault.proposeCommission", true);
     }
 
-    /// @notice The operator activates one of the vault's Pending rentals through the vault.
+    /// @notice The operator activates one of the vault's Pending rentals through the vault (a renter
+    /// rents one of the vault's offers first when none is Pending).
     function activate(uint256 seed) external synced {
-        RentalG memory r = _pendingOfVault(_mix(seed));
-        if (r.id == 0) return store.count("vault.activate", false);
+        store.count("vault.activate", _activateOne(_mix(seed)));
+    }
+
+    function _activateOne(uint256 n) internal returns (bool) {
+        RentalG memory r = _pendingOfVault(n);
+        if (r.id == 0) return false;
         vm.prank(sys.operator);
         vault.activate(r.id);
         (r.status, r.started, r.ends) = (ACTIVE, _now(), _now() + r.hoursPaid * HOUR);
         _saveRental(r, false);
         vstore.addToken(r.token);
-        store.count("vault.activate", true);
+        return true;
     }
 
-    function _pendingOfVault(uint256 n) internal view returns (RentalG memory r) {
-        uint256 k = store.rentalCount();
+    function _pendingOfVault(uint256 n) internal returns (RentalG memory r) {
+        uint256 k = store.liveRentals();
         for (uint256 i; i < k; ++i) {
-            RentalG memory c = store.rental(store.rentalIds((n + i) % k));
+            RentalG memory c = store.rental(store.liveIds((n + i) % k));
             if (c.provider == address(vault) && c.status == PENDING && _now() <= c.deadline) return c;
         }
+        // None: a renter rents one of the vault's two offers (after the pause, if any, is lifted, a rental
+        // closed if MAX_LIVE are live, and a no-show of the vault's released if its offers are full).
+        if (!_unpause() || (!_roomFor(1) && !_freeSlot(n))) return r;
+        _draw = n / 8;
+        for (uint256 t; t < 2; ++t) {
+            for (uint256 i; i < store.offerCount(); ++i) {
+                OfferG memory o = store.offerAt(n + i);
+                if (o.provider == address(vault) && o.status == 1 && _gpusFit(o) != 0) return _openOn(o, false);
+            }
+            if (t == 0 && !_releaseNoShow()) return r;
+        }
+    }
+
+    /// @notice Anyone releases a Pending rental of the vault past its activation deadline (a no-show: its
+    /// GPUs come back). Returns whether there was one.
+    function _releaseNoShow() internal returns (bool) {
+        for (uint256 i; i < store.liveRentals(); ++i) {
+            RentalG memory c = store.rental(store.liveIds(i));
+            if (c.provider == address(vault) && c.status == PENDING && _now() > c.deadline) {
+                vm.prank(sys.stranger);
+                sys.market.release(c.id);
+                _cancelModel(c);
+                return true;
+            }
+        }
+        return false;
     }
 
     // ───────────────────────────── redemption ─────────────────────────────

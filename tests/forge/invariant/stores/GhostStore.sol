@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.30;
 
-import { isTerminal } from "../lib/Status.sol";
+import { isTerminal, CANCELLED, SETTLED, RESOLVED } from "../lib/Status.sol";
 
 /// @notice A rental as the model sees it (tests/invariants/machine.py's RentalG).
 struct RentalG {
@@ -54,11 +54,13 @@ struct OfferG {
 /// market's configuration as set by the handlers, the time, and the calls and effective calls of every
 /// handler function (an effective call is one that found a target and did something).
 contract GhostStore {
+    uint256 internal constant TERMINAL_MASK = (1 << CANCELLED) | (1 << SETTLED) | (1 << RESOLVED);
 
     // ── rentals and offers ──
     mapping(uint256 id => RentalG) internal _rentals;
     uint256[] public rentalIds;
-    uint256 public liveRentals; // rentals not in a terminal status
+    uint256[] public liveIds; // the rentals not in a terminal status (in no particular order)
+    mapping(uint256 id => uint256) internal _liveAt; // 1 + its index in liveIds, 0 when terminal
     mapping(uint256 id => OfferG) internal _offers;
     uint256[] public offerIds;
 
@@ -115,6 +117,13 @@ contract GhostStore {
         return rentalIds.length;
     }
 
+    /// @notice The rentals not in a terminal status: all that hold escrow, GPUs or collateral, and all a
+    /// handler can act on but for the invalid calls on terminal ones (the per-call checks and the
+    /// handlers' searches read these; afterInvariant reads every rental).
+    function liveRentals() external view returns (uint256) {
+        return liveIds.length;
+    }
+
     function rental(uint256 id) external view returns (RentalG memory) {
         return _rentals[id];
     }
@@ -122,15 +131,16 @@ contract GhostStore {
     /// @notice The `n`-th rental (mod the count) among those in one of `statuses` (a bit per status), or
     /// one with id 0 when none is.
     function pickRental(uint256 n, uint256 statusMask) external view returns (RentalG memory r) {
-        uint256 k = rentalIds.length;
+        uint256[] storage ids = statusMask & TERMINAL_MASK == 0 ? liveIds : rentalIds;
+        uint256 k = ids.length;
         uint256 matching;
         for (uint256 i; i < k; ++i) {
-            if (statusMask & (1 << _rentals[rentalIds[i]].status) != 0) ++matching;
+            if (statusMask & (1 << _rentals[ids[i]].status) != 0) ++matching;
         }
         if (matching == 0) return r;
         uint256 want = n % matching;
         for (uint256 i; i < k; ++i) {
-            RentalG storage s = _rentals[rentalIds[i]];
+            RentalG storage s = _rentals[ids[i]];
             if (statusMask & (1 << s.status) != 0) {
                 if (want == 0) return s;
                 --want;
@@ -146,7 +156,16 @@ contract GhostStore {
         else escrow[r.token] -= _escrowOf(_rentals[r.id]);
         escrow[r.token] += _escrowOf(r);
         bool wasLive = !isNew && !isTerminal(_rentals[r.id].status);
-        if (wasLive != !isTerminal(r.status)) wasLive ? --liveRentals : ++liveRentals;
+        if (wasLive && isTerminal(r.status)) {
+            uint256 at = _liveAt[r.id] - 1;
+            uint256 last = liveIds[liveIds.length - 1];
+            (liveIds[at], _liveAt[last]) = (last, at + 1);
+            liveIds.pop();
+            delete _liveAt[r.id];
+        } else if (!wasLive && !isTerminal(r.status)) {
+            liveIds.push(r.id);
+            _liveAt[r.id] = liveIds.length;
+        }
         _rentals[r.id] = r;
         (touchedRental, touchedOffer, touchedProvider) = (r.id, r.offerId, r.provider);
     }
