@@ -105,19 +105,14 @@ def _worker(args):
 
 
 def _run_seeded(machine, seed, examples):
-    from hypothesis import HealthCheck, Phase, seed as hseed, settings
+    from hypothesis import HealthCheck, Phase, settings
 
-    test = machine.MarketMachine.TestCase
     # GPUMARKET_NO_SHRINK=1 (tools/mutants.py): report the first failing example as found, so that the
     # time to catch a bug is the time to find it, not to shrink it.
     phases = [Phase.explicit, Phase.generate] if os.environ.get("GPUMARKET_NO_SHRINK") else list(Phase)
-    test.settings = settings(max_examples=examples, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
-                             suppress_health_check=list(HealthCheck), database=None, print_blob=True,
-                             phases=phases)
-    # Pin the seed of this worker's run. Hypothesis reads it from the state machine's class (the seed of
-    # TestCase.runTest is not consulted).
-    hseed(seed)(machine.MarketMachine)
-    test("runTest").runTest()
+    machine.run_seeded(seed, settings(max_examples=examples, stateful_step_count=STEPS_PER_EXAMPLE, deadline=None,
+                                      suppress_health_check=list(HealthCheck), database=None, print_blob=True,
+                                      phases=phases))
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from eth_abi import decode, encode
-from hypothesis import strategies as st
+from hypothesis import seed as _seed, strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, RuleStrategy, initialize, invariant, precondition, rule
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # tests/ for rental_model
@@ -1623,3 +1623,12 @@ WEIGHTS = {
 ALIASES = [f"{name}_{i}" for name, w in WEIGHTS.items() for i in range(2, w + 1)]
 for _alias in ALIASES:
     setattr(MarketMachine, _alias, getattr(MarketMachine, _alias.rsplit("_", 1)[0]))
+
+
+def run_seeded(seed: int | None, test_settings) -> None:
+    """Runs the machine's hypothesis test with `test_settings` from `seed` (None: hypothesis draws one).
+    Hypothesis reads a state machine's seed from the machine's class; one put on TestCase.runTest is
+    ignored. The counters of the run are STEP_COUNTER's growth."""
+    MarketMachine.TestCase.settings = test_settings
+    _seed(seed)(MarketMachine)
+    MarketMachine.TestCase("runTest").runTest()

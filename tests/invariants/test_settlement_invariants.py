@@ -10,13 +10,14 @@ what a shard measures (see the README), so that they fail on a machine that lost
 """
 
 import os
+from collections import Counter
 
 import pytest
-from hypothesis import seed, settings
+from hypothesis import settings
 
 import machine
 import profiles  # noqa: F401  (registers and loads the quick/deep profiles)
-from machine import EDGES, MONEY_PATHS, MarketMachine
+from machine import EDGES, MONEY_PATHS
 
 SHARDS = 4
 #: At least this many stateful steps per shard in the quick profile: 4 × 12,500 = 50,000 per CI run.
@@ -44,17 +45,19 @@ QUICK_SEED = 1
 SEED = int(os.environ.get("GPUMARKET_SEED", QUICK_SEED))
 
 
+def _ran(seed: int | None, examples: int) -> Counter:
+    """The counters of `examples` examples of the machine from `seed` (None: a fresh draw)."""
+    before = machine.STEP_COUNTER.copy()
+    machine.run_seeded(seed, settings(settings(), max_examples=examples))
+    return machine.STEP_COUNTER - before
+
+
 @pytest.mark.parametrize("shard", range(SHARDS))
 def test_settlement_invariants(shard):
-    base = settings()
-    MarketMachine.TestCase.settings = settings(base, max_examples=max(1, base.max_examples // SHARDS))
-    before = machine.STEP_COUNTER.copy()
-    # Hypothesis reads a state machine's seed from its class; the deep profile draws fresh seeds.
-    seed(SEED + shard if settings._current_profile == "quick" else None)(MarketMachine)
-    MarketMachine.TestCase("runTest").runTest()
-    ran = machine.STEP_COUNTER - before
+    quick = settings._current_profile == "quick"  # the deep profile draws fresh seeds
+    ran = _ran(SEED + shard if quick else None, max(1, settings().max_examples // SHARDS))
     s = machine.summary(ran)
-    if settings._current_profile != "quick":
+    if not quick:
         return
     assert s["steps"] >= MIN_STEPS_PER_SHARD, f"only {s['steps']} stateful steps ran"
     assert s["effective_pct"] >= MIN_EFFECTIVE_PCT, f"only {s['effective_pct']:.1f} % of the steps did something"
@@ -68,20 +71,11 @@ def test_settlement_invariants(shard):
     assert set(RARE_EDGES) | DEEP_ONLY_EDGES <= {e for labels in EDGES.values() for e in labels}
 
 
-def _run_seeded(n: int) -> dict:
-    """The counters of 4 examples of the machine from seed n."""
-    MarketMachine.TestCase.settings = settings(settings(), max_examples=4)
-    before = machine.STEP_COUNTER.copy()
-    seed(n)(MarketMachine)
-    MarketMachine.TestCase("runTest").runTest()
-    return dict(machine.STEP_COUNTER - before)
-
-
 def test_a_seed_replays_the_same_steps():
     """The shards' minimums above are facts only if a seed pins the run: the same seed takes the same
     steps (rule for rule, effective or not), another seed others. (A seed put anywhere hypothesis does
     not read it, as on TestCase.runTest, fails the first assertion or the second.)"""
-    first, again, other = _run_seeded(7), _run_seeded(7), _run_seeded(8)
+    first, again, other = _ran(7, 4), _ran(7, 4), _ran(8, 4)
     assert first["examples"] == 4 and first["steps"] >= 100  # (hypothesis may end an example early)
     assert first == again
     assert first != other

@@ -51,10 +51,15 @@ abstract contract GhostBridge is BaseHandler {
         (r.deadline, r.status) = (_now() + store.activationWindow(), PENDING);
     }
 
-
     /// @notice Room for `k` more rentals in this run.
     function _roomFor(uint256 k) internal view returns (bool) {
         return store.rentalCount() + k <= MAX_RENTALS && store.liveRentals() + k <= MAX_LIVE;
+    }
+
+    /// @notice Whether a rental can open now: a pause lifted (`_unpause`) and, with MAX_LIVE rentals not
+    /// terminal, one closed first (`_freeSlot`).
+    function _readyToOpen(uint256 n) internal returns (bool) {
+        return _unpause() && (_roomFor(1) || _freeSlot(n));
     }
 
     /// @notice A renter rents GPUs of the on-chain offer `o` (never a signed offer's record: those need
@@ -85,19 +90,23 @@ abstract contract GhostBridge is BaseHandler {
     function _gpusFit(OfferG memory o) internal view returns (uint256 g) {
         g = o.offered - o.inUse;
         uint256 perGpu = store.stakePerGpu();
-        if (perGpu != 0 && store.freeStake(o.provider) / perGpu < g) g = store.freeStake(o.provider) / perGpu;
+        uint256 staked = perGpu == 0 ? g : store.freeStake(o.provider) / perGpu;
+        if (staked < g) g = staked;
     }
 
     /// @notice A call that a pause refuses comes next: the owner lifts the pause first (as the Python
     /// machine's `_unpause`), unless an exit under pause is running (`_pinned`). Returns whether the market
     /// is unpaused.
     function _unpause() internal returns (bool) {
-        if (store.paused() && !_pinned) {
-            vm.prank(sys.owner);
-            sys.market.unpause();
-            store.setPaused(false);
-        }
+        if (store.paused() && !_pinned) _setPaused(false);
         return !store.paused();
+    }
+
+    /// @notice The owner pauses or unpauses the market, and the ghost follows.
+    function _setPaused(bool paused) internal {
+        vm.prank(sys.owner);
+        paused ? sys.market.pause() : sys.market.unpause();
+        store.setPaused(paused);
     }
 
     /// @notice The ghost's side of opening `r` (id set): the rental, its GPUs, its collateral, the payment.

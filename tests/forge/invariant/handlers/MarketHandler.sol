@@ -45,6 +45,7 @@ contract MarketHandler is GhostBridge {
     uint8 internal constant RUNNING = 2;
     uint8 internal constant DISPUTABLE = 3;
     uint8 internal constant ACTIVATABLE = 4;
+    uint8 internal constant EXTENDABLE_WHEN_ACTIVE = 5; // activatable, and extendable once it runs
 
     /// @notice A rental the call can act on (`kind`), the search starting at a drawn one; id 0 when none is.
     function _pickWhere(uint256 n, uint8 kind) internal view returns (RentalG memory r) {
@@ -63,7 +64,10 @@ contract MarketHandler is GhostBridge {
         }
         if (kind == RUNNING) return running;
         if (kind == DISPUTABLE) return (r.status == ACTIVE || r.status == ENDED) && _now() < r.ends + store.disputeWindow();
-        if (kind == ACTIVATABLE) return r.status == PENDING && _now() <= r.deadline && r.provider != address(sys.vault);
+        if (kind == ACTIVATABLE || kind == EXTENDABLE_WHEN_ACTIVE) {
+            bool activatable = r.status == PENDING && _now() <= r.deadline && r.provider != address(sys.vault);
+            return activatable && (kind == ACTIVATABLE || _extendable(r));
+        }
         return running && !store.paused() && _extendable(r); // EXTENDABLE
     }
 
@@ -236,7 +240,7 @@ contract MarketHandler is GhostBridge {
     /// (`_freeSlot`). `toActivate`: not the vault's (its operator activates those); `selfPaid`: the renter
     /// pays, for fewer hours than the offer's maximum (so that it can be extended). Id 0 when none opens.
     function _openFor(uint256 n, bool toActivate, bool selfPaid) internal returns (RentalG memory r) {
-        if (!_unpause() || (!_roomFor(1) && !_freeSlot(n))) return r;
+        if (!_readyToOpen(n)) return r;
         OfferG memory o;
         for (uint256 i; i < store.offerCount() && o.id == 0; ++i) {
             o = store.offerAt(n + i);
@@ -295,12 +299,8 @@ contract MarketHandler is GhostBridge {
     /// @notice A Pending rental MarketHandler can activate (self-paid, on an Active offer with hours to
     /// spare, if `selfPaid`), the search starting at a drawn one; else one opened now.
     function _pending(uint256 n, bool selfPaid) internal returns (RentalG memory r) {
-        uint256 k = store.liveRentals();
-        for (uint256 i; i < k; ++i) {
-            r = store.rental(store.liveIds((n + i) % k));
-            if (_fits(r, ACTIVATABLE) && (!selfPaid || _extendable(r))) return r;
-        }
-        return _openFor(n, true, selfPaid);
+        r = _pickWhere(n, selfPaid ? EXTENDABLE_WHEN_ACTIVE : ACTIVATABLE);
+        if (r.id == 0) r = _openFor(n, true, selfPaid);
     }
 
     /// @notice A running rental (one that can be extended, with `selfPaid`); else a Pending one is
@@ -661,19 +661,13 @@ contract MarketHandler is GhostBridge {
         bool wasPaused = store.paused();
         if (!wasPaused) {
             if (store.liveRentals() == 0) _openFor(n, false, false);
-            vm.prank(sys.owner);
-            sys.market.pause();
-            store.setPaused(true);
+            _setPaused(true);
         }
         _pinned = true;
         string memory did;
         for (uint256 i; i < 6 && bytes(did).length == 0; ++i) did = _exit((n + i) % 6, n / 6);
         _pinned = false;
-        if (!wasPaused) {
-            vm.prank(sys.owner);
-            sys.market.unpause();
-            store.setPaused(false);
-        }
+        if (!wasPaused) _setPaused(false);
         store.count("exitUnderPause", bytes(did).length != 0);
     }
 

@@ -200,7 +200,7 @@ contract SignedHandler is GhostBridge {
     /// @notice A fill (after lifting a pause and, with MAX_LIVE rentals live, closing one); with no
     /// published offer fillable, a provider first signs and publishes one more (`_publishFresh`).
     function _fill() internal returns (bool) {
-        if (!_unpause() || (!_roomFor(1) && !_freeSlot(_d(1 << 32)))) return false;
+        if (!_readyToOpen(_d(1 << 32))) return false;
         // A third of the fills take an offer exactly at its signer's floor (it must still fill): one that
         // is, or one whose signer raises its floor to its nonce now (a valid call).
         bool atFloor = _d(3) == 0;
@@ -352,7 +352,7 @@ contract SignedHandler is GhostBridge {
     /// provider's free stake and the room for rentals (a pause is lifted and, with MAX_LIVE rentals live,
     /// one is closed first); each part's rental as the market opens it.
     function _drawCluster() internal returns (Draft memory c) {
-        if (!_unpause() || (!_roomFor(1) && !_freeSlot(_d(1 << 32)))) return c;
+        if (!_readyToOpen(_d(1 << 32))) return c;
         uint16[7] memory hourChoices = [uint16(1), 2, 5, 12, 24, 48, 100];
         c.token = _d(3) != 0 ? address(sys.usd) : address(sys.gpuc);
         c.hoursPaid = hourChoices[_d(7)];
@@ -507,12 +507,9 @@ contract SignedHandler is GhostBridge {
         if (store.paused()) return _badUnderPause();
         // A pause lasts until a call that needs none lifts it: one call in eleven pauses the market itself.
         if (_d(11) == 0) {
-            vm.prank(sys.owner);
-            sys.market.pause();
+            _setPaused(true);
             _badUnderPause();
-            vm.prank(sys.owner);
-            sys.market.unpause();
-            return;
+            return _setPaused(false);
         }
         // Up to ten draws of a kind the state allows; the last resort (a record named by an on-chain call) always is.
         for (uint256 t; t < 10; ++t) {

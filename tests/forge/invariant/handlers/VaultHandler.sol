@@ -211,7 +211,7 @@ contract VaultHandler is GhostBridge {
         }
         // None: a renter rents one of the vault's two offers (after the pause, if any, is lifted, a rental
         // closed if MAX_LIVE are live, and a no-show of the vault's released if its offers are full).
-        if (!_unpause() || (!_roomFor(1) && !_freeSlot(n))) return r;
+        if (!_readyToOpen(n)) return r;
         _draw = n / 8;
         for (uint256 t; t < 2; ++t) {
             for (uint256 i; i < store.offerCount(); ++i) {
